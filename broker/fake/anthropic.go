@@ -1,0 +1,300 @@
+package fake
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The Anthropic exchange's wire constants (protocols.md §2).
+const (
+	exchangeBeta = "oauth-2025-04-20,oidc-federation-2026-04-01"
+	grantJWT     = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	// TokenPrefix starts every token the fake mints.
+	TokenPrefix = "sk-ant-oat01-"
+)
+
+// Fault is a failure the token endpoint can be told to answer with.
+type Fault int
+
+// Faults.
+const (
+	FaultNone Fault = iota
+	Fault500
+	Fault429          // with Retry-After: 1
+	FaultDeny401      // the current API shape
+	FaultInvalidGrant // the older RFC 6749 shape, at 400
+	FaultMalformed    // 200 with a body that is not JSON
+	FaultTruncated    // 200 with JSON cut short
+	FaultHTML         // 502 with an HTML page
+	FaultSlow         // answers after the configured delay
+)
+
+// AnthropicOptions configures the token endpoint fake.
+type AnthropicOptions struct {
+	// GitHub is the issuer whose JWTs are accepted.
+	GitHub                                             *GitHub
+	Audience                                           string
+	FederationRuleID, OrganizationID, ServiceAccountID string
+	// ExpiresIn is the lifetime of minted tokens in seconds (default 3600).
+	ExpiresIn int
+}
+
+// Exchange is one request the token endpoint received.
+type Exchange struct {
+	Header http.Header
+	Body   map[string]any
+}
+
+// Anthropic fakes POST /v1/oauth/token.
+type Anthropic struct {
+	srv  *httptest.Server
+	opts AnthropicOptions
+
+	mu        sync.Mutex
+	expiresIn int
+	fault     Fault
+	faultLeft int // < 0: until Reset
+	delay     time.Duration
+	jtis      map[string]bool
+	tokens    map[string]time.Time // token → expiry
+	requests  []Exchange
+	exchanges int
+}
+
+// NewAnthropic starts the fake on a loopback port.
+func NewAnthropic(opts AnthropicOptions) *Anthropic {
+	if opts.ExpiresIn == 0 {
+		opts.ExpiresIn = 3600
+	}
+	if opts.Audience == "" {
+		opts.Audience = "https://api.anthropic.com"
+	}
+	a := &Anthropic{opts: opts, expiresIn: opts.ExpiresIn, jtis: map[string]bool{}, tokens: map[string]time.Time{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/oauth/token", a.serveToken)
+	a.srv = httptest.NewServer(mux)
+	return a
+}
+
+// URL is the fake's base URL; the token URL is URL()+"/v1/oauth/token".
+func (a *Anthropic) URL() string { return a.srv.URL }
+
+// TokenURL is the full token endpoint URL.
+func (a *Anthropic) TokenURL() string { return a.srv.URL + "/v1/oauth/token" }
+
+// Close stops the fake.
+func (a *Anthropic) Close() { a.srv.Close() }
+
+// Fail makes the next n requests (n < 0: all until Reset) answer with f.
+func (a *Anthropic) Fail(f Fault, n int) {
+	a.mu.Lock()
+	a.fault, a.faultLeft = f, n
+	a.mu.Unlock()
+}
+
+// Reset restores normal service.
+func (a *Anthropic) Reset() { a.Fail(FaultNone, 0) }
+
+// SetDelay sets how long FaultSlow waits.
+func (a *Anthropic) SetDelay(d time.Duration) { a.mu.Lock(); a.delay = d; a.mu.Unlock() }
+
+// SetExpiresIn sets the lifetime, in seconds, of tokens minted from now on.
+func (a *Anthropic) SetExpiresIn(s int) { a.mu.Lock(); a.expiresIn = s; a.mu.Unlock() }
+
+// Exchanges counts successful exchanges.
+func (a *Anthropic) Exchanges() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.exchanges
+}
+
+// Requests returns copies of every request received.
+func (a *Anthropic) Requests() []Exchange {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]Exchange(nil), a.requests...)
+}
+
+// Valid reports whether tok was minted here, is unexpired and not revoked.
+func (a *Anthropic) Valid(tok string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	exp, ok := a.tokens[tok]
+	return ok && time.Now().Before(exp)
+}
+
+// RevokeAll invalidates every token minted so far.
+func (a *Anthropic) RevokeAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for t := range a.tokens {
+		a.tokens[t] = time.Time{}
+	}
+}
+
+// Tokens returns every token minted so far (for leak scans).
+func (a *Anthropic) Tokens() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]string, 0, len(a.tokens))
+	for t := range a.tokens {
+		out = append(out, t)
+	}
+	return out
+}
+
+func (a *Anthropic) takeFault() (Fault, time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f := a.fault
+	if f != FaultNone && a.faultLeft > 0 {
+		a.faultLeft--
+		if a.faultLeft == 0 {
+			a.fault = FaultNone
+		}
+	}
+	return f, a.delay
+}
+
+func (a *Anthropic) serveToken(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	var body map[string]any
+	_ = json.Unmarshal(raw, &body)
+	a.mu.Lock()
+	a.requests = append(a.requests, Exchange{Header: r.Header.Clone(), Body: body})
+	a.mu.Unlock()
+
+	fault, delay := a.takeFault()
+	switch fault {
+	case Fault500:
+		writeJSON(w, http.StatusInternalServerError, apiError("api_error", "Internal server error"))
+		return
+	case Fault429:
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusTooManyRequests, apiError("rate_limit_error", "Rate limited"))
+		return
+	case FaultDeny401:
+		writeJSON(w, http.StatusUnauthorized, apiError("authentication_error", "Authentication failed"))
+		return
+	case FaultInvalidGrant:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "assertion rejected"})
+		return
+	case FaultMalformed:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, "this is not json")
+		return
+	case FaultTruncated:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"access_token":"`+TokenPrefix+`trunc`)
+		return
+	case FaultHTML:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(w, "<html><body>502 Bad Gateway</body></html>")
+		return
+	case FaultSlow:
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if status, err := a.check(r, body); err != nil {
+		if status == http.StatusUnauthorized {
+			writeJSON(w, status, apiError("authentication_error", err.Error()))
+		} else {
+			writeJSON(w, status, apiError("invalid_request_error", err.Error()))
+		}
+		return
+	}
+	tok := TokenPrefix + randomString(64)
+	a.mu.Lock()
+	exp := a.expiresIn
+	a.tokens[tok] = time.Now().Add(time.Duration(exp) * time.Second)
+	a.exchanges++
+	a.mu.Unlock()
+	w.Header().Set("Request-Id", "req_"+randomHex(12))
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": exp, "scope": "workspace:inference"})
+}
+
+// check verifies the request as the real endpoint does and returns the
+// status to refuse it with.
+func (a *Anthropic) check(r *http.Request, body map[string]any) (int, error) {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		return 400, fmt.Errorf("content-type must be application/json")
+	}
+	if got := r.Header.Get("anthropic-beta"); got != exchangeBeta {
+		return 400, fmt.Errorf("anthropic-beta must be %q", exchangeBeta)
+	}
+	if body == nil {
+		return 400, fmt.Errorf("body is not a JSON object")
+	}
+	str := func(k string) (string, bool) { v, ok := body[k].(string); return v, ok }
+	if g, _ := str("grant_type"); g != grantJWT {
+		return 400, fmt.Errorf("unsupported grant_type")
+	}
+	if ws, ok := str("workspace_id"); ok && ws == "" {
+		return 400, fmt.Errorf("workspace_id must not be empty")
+	}
+	for k, want := range map[string]string{"federation_rule_id": a.opts.FederationRuleID, "organization_id": a.opts.OrganizationID} {
+		if got, _ := str(k); got == "" {
+			return 400, fmt.Errorf("%s is required", k)
+		} else if got != want {
+			return 401, fmt.Errorf("Authentication failed")
+		}
+	}
+	if a.opts.ServiceAccountID != "" {
+		if got, _ := str("service_account_id"); got != a.opts.ServiceAccountID {
+			return 401, fmt.Errorf("Authentication failed")
+		}
+	}
+	assertion, _ := str("assertion")
+	if assertion == "" {
+		return 400, fmt.Errorf("assertion is required")
+	}
+	if len(assertion) > 16<<10 {
+		return 400, fmt.Errorf("assertion too large")
+	}
+	return a.checkAssertion(assertion)
+}
+
+func (a *Anthropic) checkAssertion(assertion string) (int, error) {
+	deny := fmt.Errorf("Authentication failed")
+	if a.opts.GitHub == nil {
+		return 401, deny
+	}
+	h, c, err := verifyJWT(a.opts.GitHub.PublicKey(), assertion)
+	if err != nil || h.Kid == "" || c.Sub == "" || c.Iss != a.opts.GitHub.Issuer() || c.Aud != a.opts.Audience {
+		return 401, deny
+	}
+	now := time.Now().Unix()
+	const skew = 30
+	switch {
+	case c.Exp <= now-skew:
+		return 401, fmt.Errorf("Authentication failed: assertion expired")
+	case c.Iat > now+skew:
+		return 401, deny
+	case c.Exp-c.Iat > 3600:
+		return 401, deny
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c.Jti == "" {
+		return 401, deny
+	}
+	if a.jtis[c.Jti] {
+		return 401, fmt.Errorf("Authentication failed: jti_reused")
+	}
+	a.jtis[c.Jti] = true
+	return 0, nil
+}
+
+func apiError(typ, msg string) map[string]any {
+	return map[string]any{"type": "error", "error": map[string]string{"type": typ, "message": msg}, "request_id": "req_" + randomHex(12)}
+}

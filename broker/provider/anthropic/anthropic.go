@@ -1,0 +1,203 @@
+// Package anthropic exchanges identity JWTs for Anthropic workload-identity
+// tokens (sk-ant-oat01-…) and turns them into API request headers.
+//
+// The exchange itself is the official SDK's config.ExchangeFederationAssertion,
+// so the wire contract (fields, omitted empty workspace, the two betas,
+// token_type and body checks, https-only) stays Anthropic's own. This
+// package adds what a broker needs around it: our retrying HTTP client, the
+// Request-Id and Retry-After of each answer, a lifetime measured from
+// receipt, one re-mint when the JWT was expired or reused, and the
+// transient/permanent classification with the body redacted.
+package anthropic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	sdk "github.com/anthropics/anthropic-sdk-go/v2/config"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/awf-broker/awf-broker/broker/provider"
+)
+
+// Header values of API calls (protocols.md §2).
+const (
+	OAuthBeta      = "oauth-2025-04-20"
+	DefaultVersion = "2023-06-01"
+	// MaxLifetime clamps absurd expires_in values.
+	MaxLifetime = 24 * time.Hour
+	// maxAssertion is the SDK's and the endpoint's limit.
+	maxAssertion = 16 << 10
+	userAgent    = "awf-broker"
+)
+
+// Config configures the provider.
+type Config struct {
+	FederationRuleID, OrganizationID, ServiceAccountID, WorkspaceID string
+	Audience                                                        string
+	// TokenURL is the full oauth/token URL.
+	TokenURL string
+	HTTP     *http.Client
+	Logger   hclog.Logger
+}
+
+// Provider is the anthropic provider.
+type Provider struct {
+	cfg  Config
+	base string
+	log  hclog.Logger
+}
+
+// New checks cfg and returns the provider.
+func New(cfg Config) (*Provider, error) {
+	base, ok := strings.CutSuffix(cfg.TokenURL, sdk.TokenEndpoint)
+	if !ok {
+		return nil, fmt.Errorf("anthropic: token_url must end in %s", sdk.TokenEndpoint)
+	}
+	if err := provider.CheckEndpoint(cfg.TokenURL); err != nil {
+		return nil, fmt.Errorf("anthropic: token_url: %w", err)
+	}
+	if cfg.FederationRuleID == "" || cfg.OrganizationID == "" {
+		return nil, errors.New("anthropic: federation_rule_id and organization_id are required")
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = provider.NewHTTPClient(provider.HTTPConfig{})
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	return &Provider{cfg: cfg, base: base, log: cfg.Logger}, nil
+}
+
+// Name returns "anthropic".
+func (p *Provider) Name() string { return "anthropic" }
+
+// NeedsBodySHA256 reports false: bearer tokens sign nothing.
+func (p *Provider) NeedsBodySHA256() bool { return false }
+
+// Exchange mints a fresh JWT and exchanges it; an expired or reused JWT
+// gets one more try with a new one.
+func (p *Provider) Exchange(ctx context.Context, subject provider.Subject) (provider.Token, error) {
+	tok, err := p.exchangeOnce(ctx, subject)
+	if pe, ok := provider.AsError(err); ok && pe.Remint {
+		p.log.Debug("assertion refused as expired or reused; minting a new one")
+		tok, err = p.exchangeOnce(ctx, subject)
+	}
+	return tok, err
+}
+
+func (p *Provider) exchangeOnce(ctx context.Context, subject provider.Subject) (provider.Token, error) {
+	if subject == nil {
+		return provider.Token{}, &provider.Error{Kind: provider.Permanent, Op: "exchange", Detail: "no identity configured"}
+	}
+	jwt, err := subject.Mint(ctx, p.cfg.Audience)
+	if err != nil {
+		return provider.Token{}, fmt.Errorf("mint identity token: %w", err)
+	}
+	if jwt.Len() > maxAssertion {
+		return provider.Token{}, &provider.Error{Kind: provider.Permanent, Op: "exchange", Detail: fmt.Sprintf("identity token is larger than %d bytes", maxAssertion)}
+	}
+	capture := &captureTransport{next: p.cfg.HTTP.Transport}
+	client := *p.cfg.HTTP
+	client.Transport = capture
+	creds, err := sdk.ExchangeFederationAssertion(ctx, sdk.FederationExchangeParams{
+		Assertion:        jwt.Reveal(),
+		FederationRuleID: p.cfg.FederationRuleID,
+		OrganizationID:   p.cfg.OrganizationID,
+		ServiceAccountID: p.cfg.ServiceAccountID,
+		WorkspaceID:      p.cfg.WorkspaceID,
+		BaseURL:          p.base,
+		HTTPClient:       &client,
+		UserAgent:        userAgent,
+	})
+	if err != nil {
+		return provider.Token{}, p.classify(err, capture)
+	}
+	if creds.ExpiresAt == nil {
+		return provider.Token{}, &provider.Error{Kind: provider.Transient, Op: "exchange", Code: "malformed_response", RequestID: capture.requestID, Detail: "answer has no expires_in"}
+	}
+	// ExpiresAt = the SDK's time.Now() at parse + expires_in; rounding up
+	// the remainder to the second recovers expires_in exactly.
+	lifetime := time.Duration(math.Ceil(time.Until(*creds.ExpiresAt).Seconds())) * time.Second
+	if lifetime <= 0 {
+		return provider.Token{}, &provider.Error{Kind: provider.Transient, Op: "exchange", Code: "malformed_response", RequestID: capture.requestID, Detail: "expires_in is zero or negative"}
+	}
+	if lifetime > MaxLifetime {
+		p.log.Warn("expires_in above 24h; clamped", "expires_in", lifetime, "request_id", capture.requestID)
+		lifetime = MaxLifetime
+	}
+	return provider.Token{Value: secretOf(creds.AccessToken), Lifetime: lifetime, RequestID: capture.requestID}, nil
+}
+
+// classify turns an SDK error into a *provider.Error free of secrets.
+func (p *Provider) classify(err error, c *captureTransport) error {
+	var fe *sdk.FederationExchangeError
+	if errors.As(err, &fe) {
+		body := []byte(fe.Body)
+		e := &provider.Error{
+			Kind: provider.KindOfStatus(fe.StatusCode), Op: "exchange", Status: fe.StatusCode,
+			Code: provider.ErrorCode(body), Detail: provider.Redact(body),
+			RequestID: fe.RequestID, RetryAfter: c.retryAfter,
+		}
+		if e.Code == "" {
+			e.Code = http.StatusText(fe.StatusCode)
+		}
+		lower := strings.ToLower(fe.Body)
+		e.Remint = fe.StatusCode == http.StatusUnauthorized &&
+			(strings.Contains(lower, "jti_reused") || strings.Contains(lower, "expired"))
+		return e
+	}
+	for _, ce := range []error{context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, ce) {
+			return &provider.Error{Kind: provider.Transient, Op: "exchange", Err: ce}
+		}
+	}
+	msg := err.Error()
+	if c.status != 0 {
+		// A 2xx whose body the SDK could not use. The SDK's messages name
+		// the JSON problem or the field, never the body.
+		return &provider.Error{Kind: provider.Transient, Op: "exchange", Status: c.status, Code: "malformed_response",
+			RequestID: c.requestID, Detail: strings.TrimPrefix(msg, "ExchangeFederationAssertion: ")}
+	}
+	return &provider.Error{Kind: provider.Transient, Op: "exchange", Detail: "token endpoint unreachable", Err: c.transportErr}
+}
+
+// captureTransport records the answer's Request-Id, Retry-After and status.
+type captureTransport struct {
+	next         http.RoundTripper
+	requestID    string
+	retryAfter   time.Duration
+	status       int
+	transportErr error
+}
+
+func (c *captureTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	next := c.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	resp, err := next.RoundTrip(r)
+	if err != nil {
+		c.transportErr = errors.New(sanitizeTransportErr(err))
+		return nil, err
+	}
+	c.status = resp.StatusCode
+	c.requestID = resp.Header.Get("Request-Id")
+	c.retryAfter = provider.RetryAfter(resp.Header)
+	return resp, nil
+}
+
+// sanitizeTransportErr keeps the cause of a transport failure without the
+// request URL.
+func sanitizeTransportErr(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(msg[:i], "://") {
+		return msg[i+2:]
+	}
+	return msg
+}

@@ -1,0 +1,58 @@
+package anthropic
+
+import (
+	"strings"
+
+	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/secret"
+)
+
+func secretOf(s string) secret.Value { return secret.New(s) }
+
+var removeAPIKey = []string{"x-api-key"}
+
+// Headers returns the bearer, the client's betas with the OAuth beta
+// merged in (deduplicated, order kept), and a default anthropic-version
+// when the client sent none; the placeholder x-api-key is removed.
+func (p *Provider) Headers(tok *provider.Token, req *provider.Request) (provider.Grant, error) {
+	set := make(map[string]string, 3)
+	set["authorization"] = "Bearer " + tok.Value.Reveal()
+	set["anthropic-beta"] = MergeBetas(req.Headers["anthropic-beta"])
+	if req.Headers["anthropic-version"] == "" {
+		set["anthropic-version"] = DefaultVersion
+	}
+	return provider.Grant{Set: set, Remove: removeAPIKey}, nil
+}
+
+// MergeBetas returns the client's comma-separated betas, trimmed and
+// deduplicated in order, with OAuthBeta appended if absent.
+func MergeBetas(client string) string {
+	if client == "" || client == OAuthBeta {
+		return OAuthBeta
+	}
+	parts := strings.Split(client, ",")
+	out := make([]string, 0, len(parts)+1)
+	seen := false
+	for _, b := range parts {
+		b = strings.TrimSpace(b)
+		if b == "" {
+			continue
+		}
+		dup := false
+		for _, o := range out {
+			if o == b {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			continue
+		}
+		seen = seen || b == OAuthBeta
+		out = append(out, b)
+	}
+	if !seen {
+		out = append(out, OAuthBeta)
+	}
+	return strings.Join(out, ",")
+}
