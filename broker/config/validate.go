@@ -1,0 +1,199 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+var (
+	nameRE    = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$`)
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-\d+$`)
+	roleARNRE = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]+$`)
+	wipRE     = regexp.MustCompile(`^projects/\d+/locations/global/workloadIdentityPools/[a-z0-9-]+/providers/[a-z0-9-]+$`)
+	hostRE    = regexp.MustCompile(`^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?(:\d{1,5})?$`)
+)
+
+var (
+	providers  = []string{"anthropic", "openai", "aws", "gcp", "azure", "static"}
+	logLevels  = []string{"trace", "debug", "info", "warn", "error"}
+	logFormats = []string{"json", "text"}
+	clouds     = []string{"public", "usgovernment", "china"}
+	identTypes = []string{"github-actions", "file"}
+)
+
+func (d *draft) validate() {
+	c := &d.cfg
+	if c.WaitForToken < 0 {
+		d.add("", "", "wait_for_token", "must be positive")
+	}
+	if c.Log.Level != "" && !oneOf(c.Log.Level, logLevels) {
+		d.add("log", "log", "level", "must be one of %s (got %q)", strings.Join(logLevels, ", "), c.Log.Level)
+	}
+	if c.Log.Format != "" && !oneOf(c.Log.Format, logFormats) {
+		d.add("log", "log", "format", "must be one of %s (got %q)", strings.Join(logFormats, ", "), c.Log.Format)
+	}
+	if l := c.Metrics.Listen; l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			d.add("metrics", "metrics", "listen", "must be host:port (got %q)", l)
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range c.Identities {
+		d.validateIdentity(id, seen)
+	}
+	idents := seen
+	seen = map[string]bool{}
+	for _, cr := range c.Credentials {
+		d.validateCredential(cr, idents, seen)
+	}
+}
+
+func (d *draft) validateIdentity(id Identity, seen map[string]bool) {
+	key, where := identKey(id.Name), fmt.Sprintf("identity %q", id.Name)
+	if !nameRE.MatchString(id.Name) {
+		d.add(key, where, "", "invalid name (want letters, digits, '.', '_', '-'; at most 64)")
+	}
+	if seen[id.Name] {
+		d.add(key, where, "", "defined more than once")
+	}
+	seen[id.Name] = true
+	switch {
+	case id.Type == "":
+		d.add(key, where, "type", "required (one of %s)", strings.Join(identTypes, ", "))
+	case !oneOf(id.Type, identTypes):
+		d.add(key, where, "type", "must be one of %s (got %q)", strings.Join(identTypes, ", "), id.Type)
+	case id.Type == "file" && id.Path == "":
+		d.add(key, where, "path", "required for a file identity")
+	}
+	for _, h := range id.AllowedRequestHosts {
+		if !hostRE.MatchString(h) {
+			d.add(key, where, "allowed_request_hosts", "invalid host pattern %q", h)
+		}
+	}
+}
+
+func (d *draft) validateCredential(cr Credential, idents, seen map[string]bool) {
+	key, where := credKey(cr.Name), fmt.Sprintf("credential %q", cr.Name)
+	req := func(field, val string) {
+		if val == "" {
+			d.add(key, where, field, "required for provider %q", cr.Provider)
+		}
+	}
+	if !nameRE.MatchString(cr.Name) {
+		d.add(key, where, "", "invalid name (want letters, digits, '.', '_', '-'; at most 64)")
+	}
+	if seen[cr.Name] {
+		d.add(key, where, "", "defined more than once")
+	}
+	seen[cr.Name] = true
+	switch {
+	case cr.Provider == "":
+		d.add(key, where, "provider", "required (one of %s)", strings.Join(providers, ", "))
+		return
+	case !oneOf(cr.Provider, providers):
+		d.add(key, where, "provider", "must be one of %s (got %q)", strings.Join(providers, ", "), cr.Provider)
+		return
+	}
+	if cr.Provider == "static" {
+		if cr.Identity != "" {
+			d.add(key, where, "identity", "a static credential takes no identity")
+		}
+	} else if cr.Identity == "" {
+		d.add(key, where, "identity", "required for provider %q", cr.Provider)
+	} else if !idents[cr.Identity] {
+		d.add(key, where, "identity", "names no identity (%q is not defined)", cr.Identity)
+	}
+	if d.failed[where+"/lease_ttl"] {
+		// already reported as unparsable
+	} else if cr.LeaseTTL < 0 || (cr.LeaseTTL == 0 && d.pos[key+"/lease_ttl"] != (Pos{})) {
+		d.add(key, where, "lease_ttl", "must be positive")
+	} else if cr.LeaseTTL > MaxLeaseTTL {
+		d.add(key, where, "lease_ttl", "must be at most 24h (got %s)", cr.LeaseTTL)
+	}
+	for _, f := range []struct{ name, val string }{{"token_url", cr.TokenURL}, {"impersonation_url", cr.ImpersonationURL}} {
+		if f.val != "" {
+			if msg := checkEndpoint(f.val); msg != "" {
+				d.add(key, where, f.name, "%s", msg)
+			}
+		}
+	}
+	for _, h := range cr.Hosts {
+		if !hostRE.MatchString(h) {
+			d.add(key, where, "hosts", "invalid host %q (want a host name, optionally with a leading \"*.\" and a \":port\")", h)
+		}
+	}
+	switch cr.Provider {
+	case "anthropic":
+		req("federation_rule_id", cr.FederationRuleID)
+		req("organization_id", cr.OrganizationID)
+	case "openai":
+		req("identity_provider_id", cr.IdentityProviderID)
+		req("service_account_id", cr.ServiceAccountID)
+	case "static":
+		req("header", cr.Header)
+		if (cr.ValueFile == "") == (cr.ValueEnv == "") {
+			d.add(key, where, "value_file", "exactly one of value_file and value_env is required")
+		}
+		if len(cr.Hosts) == 0 {
+			d.add(key, where, "hosts", "required for provider \"static\"")
+		}
+	case "aws":
+		req("role_arn", cr.RoleARN)
+		req("region", cr.Region)
+		if cr.RoleARN != "" && !roleARNRE.MatchString(cr.RoleARN) {
+			d.add(key, where, "role_arn", "invalid role ARN %q (want arn:aws:iam::<12 digits>:role/NAME)", cr.RoleARN)
+		}
+		if cr.Region != "" && !regionRE.MatchString(cr.Region) {
+			d.add(key, where, "region", "invalid region %q (want e.g. \"us-east-1\")", cr.Region)
+		}
+	case "gcp":
+		req("workload_identity_provider", cr.WorkloadIdentityProvider)
+		if w := cr.WorkloadIdentityProvider; w != "" && !wipRE.MatchString(w) {
+			d.add(key, where, "workload_identity_provider", "invalid provider %q (want projects/N/locations/global/workloadIdentityPools/P/providers/X)", w)
+		}
+	case "azure":
+		req("tenant_id", cr.TenantID)
+		req("client_id", cr.ClientID)
+		if len(cr.Hosts) == 0 {
+			d.add(key, where, "hosts", "required for provider \"azure\"")
+		}
+		if cr.Cloud != "" && !oneOf(cr.Cloud, clouds) {
+			d.add(key, where, "cloud", "must be one of %s (got %q)", strings.Join(clouds, ", "), cr.Cloud)
+		}
+	}
+}
+
+// checkEndpoint returns what is wrong with an endpoint URL, or "".
+func checkEndpoint(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Sprintf("invalid URL %q", raw)
+	}
+	if u.Scheme == "https" {
+		return ""
+	}
+	if u.Scheme == "http" && isLoopback(u.Hostname()) {
+		return ""
+	}
+	return fmt.Sprintf("%q must be https (plain http only to a loopback address)", raw)
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func oneOf(s string, set []string) bool {
+	for _, x := range set {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}

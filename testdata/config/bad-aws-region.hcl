@@ -1,0 +1,9 @@
+identity "github" {
+  type = "github-actions"
+}
+credential "bedrock" {
+  provider = "aws"
+  identity = "github"
+  role_arn = "arn:aws:iam::123456789012:role/agent"
+  region   = "us-east-1;rm"
+}

@@ -1,0 +1,9 @@
+identity "github" {
+  type = "github-actions"
+}
+credential "az" {
+  provider  = "azure"
+  identity  = "github"
+  tenant_id = "t"
+  client_id = "c"
+}

@@ -1,0 +1,10 @@
+identity "github" {
+  type = "github-actions"
+}
+credential "anthropic" {
+  provider           = "anthropic"
+  identity           = "github"
+  federation_rule_id = "fdrl_1"
+  organization_id    = "org_1"
+  lease_ttl          = "15x"
+}

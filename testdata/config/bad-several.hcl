@@ -1,0 +1,10 @@
+log {
+  format = "xml"
+}
+credential "a" {
+  provider = "anthropic"
+  identity = "nobody"
+}
+credential "b" {
+  provider = "mystery"
+}

@@ -1,0 +1,6 @@
+identity "github" {
+  type = "github-actions"
+}
+credential "anthropic" {
+  provider = "anthropic"
+

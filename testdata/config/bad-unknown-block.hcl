@@ -1,0 +1,6 @@
+identity "github" {
+  type = "github-actions"
+}
+listener {
+  port = 1
+}
