@@ -1,0 +1,163 @@
+// Package client is the Go client of the broker's socket API. It imports
+// only api/ and the standard library, so that forwarders and tools can use
+// it without pulling in the daemon.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/awf-broker/awf-broker/api"
+)
+
+// DefaultSocket returns $AWF_BROKER_SOCKET, else api.DefaultSocket.
+func DefaultSocket() string {
+	if s := os.Getenv(api.SocketEnv); s != "" {
+		return s
+	}
+	return api.DefaultSocket
+}
+
+// Client talks to the broker over its unix socket.
+type Client struct {
+	socket string
+	hc     *http.Client
+	ua     string
+	bufs   sync.Pool
+}
+
+// Option configures a Client.
+type Option func(*options)
+
+type options struct {
+	timeout time.Duration
+	wrap    func(http.RoundTripper) http.RoundTripper
+	ua      string
+}
+
+// WithTimeout bounds every call (default 30 s; a context deadline still applies).
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithTransport wraps the transport, e.g. to validate every response in tests.
+func WithTransport(wrap func(http.RoundTripper) http.RoundTripper) Option {
+	return func(o *options) { o.wrap = wrap }
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option { return func(o *options) { o.ua = ua } }
+
+// New returns a client for the socket at path, with a keep-alive pool.
+func New(path string, opts ...Option) *Client {
+	o := options{timeout: 30 * time.Second, ua: "awf-broker-client"}
+	for _, f := range opts {
+		f(&o)
+	}
+	var d net.Dialer
+	var rt http.RoundTripper = &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "unix", path)
+		},
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: o.timeout,
+		DisableCompression:    true,
+	}
+	if o.wrap != nil {
+		rt = o.wrap(rt)
+	}
+	c := &Client{socket: path, hc: &http.Client{Transport: rt, Timeout: o.timeout}, ua: o.ua}
+	c.bufs.New = func() any { return new(bytes.Buffer) }
+	return c
+}
+
+// Socket returns the socket path.
+func (c *Client) Socket() string { return c.socket }
+
+// Close closes idle connections.
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
+
+// do sends a request and decodes a 2xx JSON answer into out (unless nil).
+// secret, when set, goes only into the Authorization header.
+func (c *Client) do(ctx context.Context, method, path, secret string, in, out any, ok ...int) error {
+	buf := c.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer c.bufs.Put(buf)
+	var body io.Reader
+	if in != nil {
+		if err := json.NewEncoder(buf).Encode(in); err != nil {
+			return fmt.Errorf("encode %s %s: %w", method, path, err)
+		}
+		body = bytes.NewReader(buf.Bytes())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://unix"+path, body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("User-Agent", c.ua)
+	if secret != "" {
+		req.Header.Set("Authorization", "Bearer "+secret)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s %s: %w", method, path, ctx.Err())
+		}
+		return &UnreachableError{Socket: c.socket, Err: unwrapURL(err)}
+	}
+	defer resp.Body.Close()
+	if !okStatus(resp.StatusCode, ok) {
+		return decodeError(resp)
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: decode %d answer: %w", method, path, resp.StatusCode, err)
+	}
+	return nil
+}
+
+func okStatus(status int, ok []int) bool {
+	if len(ok) == 0 {
+		return status >= 200 && status < 300
+	}
+	for _, s := range ok {
+		if s == status {
+			return true
+		}
+	}
+	return false
+}
+
+func unwrapURL(err error) error {
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) {
+		if inner := ue.Unwrap(); inner != nil {
+			return inner
+		}
+	}
+	return err
+}
+
+// escape rejects path segments that would change the route.
+func escape(seg string) string {
+	if seg == "" || strings.ContainsAny(seg, "/?#%") || seg == "." || seg == ".." {
+		return "%2F" // never a valid name: the broker answers 400/404
+	}
+	return seg
+}
