@@ -1,0 +1,182 @@
+// Package daemon is the composition root: it turns a config into the
+// broker's parts (identities, providers, token caches, lease store, API
+// server), runs them, and stops them. Only this package reads config.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/user"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/clock"
+	"github.com/awf-broker/awf-broker/broker/config"
+	"github.com/awf-broker/awf-broker/broker/lease"
+	"github.com/awf-broker/awf-broker/broker/peer"
+	"github.com/awf-broker/awf-broker/broker/server"
+)
+
+// Options configures a daemon.
+type Options struct {
+	Config *config.Config
+	Logger hclog.Logger
+	Clock  clock.Clock
+	// Version is reported by /v1/health.
+	Version string
+	// Lookup reads the environment (default os.LookupEnv): static values
+	// and ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN.
+	Lookup func(string) (string, bool)
+	// HTTP is the client for exchanges (default provider.NewHTTPClient).
+	HTTP *http.Client
+	// Listener, when set, is served instead of creating the socket
+	// (an inherited, socket-activated listener).
+	Listener net.Listener
+}
+
+// Daemon is a running broker.
+type Daemon struct {
+	opts   Options
+	cfg    *config.Config
+	log    hclog.Logger
+	uid    uint32
+	creds  *credSet
+	leases *lease.Store
+	ids    *identities
+	server *server.Server
+
+	firstRound chan struct{}
+}
+
+// New builds the daemon's parts; it starts nothing.
+func New(opts Options) (*Daemon, error) {
+	if opts.Config == nil {
+		return nil, errors.New("daemon: no config")
+	}
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real()
+	}
+	if opts.Lookup == nil {
+		opts.Lookup = os.LookupEnv
+	}
+	d := &Daemon{opts: opts, cfg: opts.Config, log: opts.Logger, uid: uint32(os.Getuid()), firstRound: make(chan struct{})}
+	d.leases = lease.New(lease.Config{Clock: opts.Clock, Logger: opts.Logger})
+	if err := d.build(); err != nil {
+		return nil, err
+	}
+	d.server = server.New(server.Config{
+		Credentials: d.creds, Leases: d.leases, Admin: d.isAdmin, Identities: d.ids,
+		Version: opts.Version, Logger: opts.Logger, Clock: opts.Clock,
+	})
+	return d, nil
+}
+
+// isAdmin: uid 0, the daemon's own uid, and the config's admin uids/gids.
+func (d *Daemon) isAdmin(c peer.Cred) bool {
+	return c.UID == 0 || c.UID == d.uid || slices.Contains(d.cfg.Admin.UIDs, c.UID) || slices.Contains(d.cfg.Admin.GIDs, c.GID)
+}
+
+// Handler returns the API handler (for in-process tests).
+func (d *Daemon) Handler() http.Handler { return d.server.Handler() }
+
+// Leases returns the lease store.
+func (d *Daemon) Leases() *lease.Store { return d.leases }
+
+// FirstRound is closed once every credential's first exchange has ended,
+// in success or failure (sd_notify READY waits for it).
+func (d *Daemon) FirstRound() <-chan struct{} { return d.firstRound }
+
+// Run serves until ctx ends, then drains in-flight requests and stops
+// every refresh loop before returning.
+func (d *Daemon) Run(ctx context.Context) error {
+	l := d.opts.Listener
+	if l == nil {
+		gid, err := lookupGroup(d.cfg.Socket.Group)
+		if err != nil {
+			return err
+		}
+		if l, err = peer.Listen(d.cfg.Socket.Path, d.cfg.Socket.Mode, gid); err != nil {
+			return err
+		}
+	}
+	loops, stopLoops := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, c := range d.creds.byName {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.cache.Run(loops) }()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); d.leases.Run(loops) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); d.awaitFirstRound(loops) }()
+
+	d.log.Info("serving", "socket", l.Addr().String(), "credentials", len(d.creds.byName), "version", d.opts.Version)
+	err := d.server.Serve(ctx, l)
+	stopLoops()
+	wg.Wait()
+	d.log.Info("stopped")
+	return err
+}
+
+// awaitFirstRound closes firstRound once no credential is pending.
+func (d *Daemon) awaitFirstRound(ctx context.Context) {
+	defer close(d.firstRound)
+	for {
+		pending := false
+		for _, c := range d.creds.byName {
+			st := c.cache.Status()
+			if st.State == api.StatePending && st.Failures == 0 {
+				pending = true
+				break
+			}
+		}
+		if !pending {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func lookupGroup(name string) (int, error) {
+	if name == "" {
+		return -1, nil
+	}
+	if n, err := strconv.Atoi(name); err == nil {
+		return n, nil
+	}
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		return -1, fmt.Errorf("socket group %q: %w", name, err)
+	}
+	return strconv.Atoi(g.Gid)
+}
+
+func sortedCreds(m map[string]*credential) []server.Credential {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]server.Credential, len(names))
+	for i, n := range names {
+		out[i] = m[n]
+	}
+	return out
+}

@@ -1,0 +1,108 @@
+package daemon
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/awf-broker/awf-broker/broker/config"
+	"github.com/awf-broker/awf-broker/broker/fake"
+)
+
+// Dev is the --dev environment: the fakes on loopback and a config that
+// uses them, leasable by the current user.
+type Dev struct {
+	GitHub    *fake.GitHub
+	Anthropic *fake.Anthropic
+	API       *fake.AnthropicAPI
+	Config    *config.Config
+	// Env is what the daemon's Lookup should see (the fake job's request
+	// URL and token, the static key).
+	Env map[string]string
+}
+
+// dev ids are made up; the fakes check them.
+const (
+	devRuleID = "fdrl_01DEVRULE"
+	devOrgID  = "00000000-0000-4000-8000-00000000dev0"
+	devSvacID = "svac_01DEVACCOUNT"
+	devKeyEnv = "AWF_DEV_STATIC_KEY"
+)
+
+// StartDev starts the fakes and returns the config to run against them,
+// with the socket at socketPath.
+func StartDev(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
+	gh, err := fake.NewGitHub(fake.GitHubOptions{})
+	if err != nil {
+		return nil, err
+	}
+	tok := fake.NewAnthropic(fake.AnthropicOptions{
+		GitHub: gh, FederationRuleID: devRuleID, OrganizationID: devOrgID, ServiceAccountID: devSvacID,
+		ExpiresIn: int(tokenLifetime / time.Second),
+	})
+	apiFake := fake.NewAnthropicAPI(tok)
+	apiHost := strings.TrimPrefix(apiFake.URL(), "http://")
+	uid := uint32(os.Getuid())
+	key := make([]byte, 24)
+	_, _ = rand.Read(key)
+	cfg := &config.Config{
+		Source:       "dev",
+		Socket:       config.Socket{Path: socketPath, Mode: 0o600},
+		Log:          config.Log{Level: "info", Format: "text"},
+		WaitForToken: 10 * time.Second,
+		Identities:   []config.Identity{{Name: "github", Type: "github-actions", Allow: config.Allow{UIDs: []uint32{uid}}}},
+		Credentials: []config.Credential{
+			{Name: "anthropic", Provider: "anthropic", Identity: "github", Audience: "https://api.anthropic.com",
+				TokenURL: tok.TokenURL(), Hosts: []string{apiHost, "api.anthropic.com"}, LeaseTTL: 15 * time.Minute,
+				Allow: config.Allow{UIDs: []uint32{uid}}, FederationRuleID: devRuleID, OrganizationID: devOrgID, ServiceAccountID: devSvacID},
+			{Name: "anthropic-key", Provider: "static", Header: "x-api-key", ValueEnv: devKeyEnv,
+				Hosts: []string{apiHost, "api.anthropic.com"}, LeaseTTL: 15 * time.Minute, Allow: config.Allow{UIDs: []uint32{uid}}},
+		},
+	}
+	return &Dev{
+		GitHub: gh, Anthropic: tok, API: apiFake, Config: cfg,
+		Env: map[string]string{
+			"ACTIONS_ID_TOKEN_REQUEST_URL":   gh.RequestURL(),
+			"ACTIONS_ID_TOKEN_REQUEST_TOKEN": gh.RequestToken().Reveal(),
+			devKeyEnv:                        "sk-dev-" + base64.RawURLEncoding.EncodeToString(key),
+		},
+	}, nil
+}
+
+// Lookup reads the dev environment.
+func (d *Dev) Lookup(k string) (string, bool) {
+	v, ok := d.Env[k]
+	return v, ok
+}
+
+// Close stops the fakes.
+func (d *Dev) Close() {
+	d.API.Close()
+	d.Anthropic.Close()
+	d.GitHub.Close()
+}
+
+// Banner tells a newcomer what is running and what to type.
+func (d *Dev) Banner(cli string) string {
+	sock := d.Config.Socket.Path
+	u, _ := url.Parse(d.API.URL())
+	return fmt.Sprintf(`
+awf-brokerd --dev: fakes of GitHub OIDC, the Anthropic token endpoint and the
+Messages API run on loopback; credentials "anthropic" (OIDC federation) and
+"anthropic-key" (static) are leasable by you. Nothing here is a real secret.
+
+  export AWF_BROKER_SOCKET=%[1]s
+  %[2]s status
+  %[2]s creds
+  %[2]s lease create anthropic --label try-me          # prints the secret once
+  %[2]s forward --listen 127.0.0.1:10001 --credential anthropic --upstream %[3]s
+  curl -s http://127.0.0.1:10001/v1/messages -H 'content-type: application/json' \
+       -d '{"model":"claude-fake-1","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}'
+
+Stop with Ctrl-C.
+`, sock, cli, u.String())
+}
