@@ -66,7 +66,7 @@ func (l *Lease) State() string {
 func (l *Lease) API() api.Lease {
 	return api.Lease{
 		ID: l.ID, Credential: l.Credential, Scope: l.Scope, Bind: l.Bind, State: l.State(),
-		Holder: api.Holder{UID: l.Holder.UID, GID: l.Holder.GID, PID: l.Holder.PID, Label: l.Holder.Label, Container: l.Holder.Container},
+		Holder:    api.Holder{UID: l.Holder.UID, GID: l.Holder.GID, PID: l.Holder.PID, Label: l.Holder.Label, Container: l.Holder.Container},
 		CreatedAt: l.CreatedAt.UTC(), ExpiresAt: l.ExpiresAt(), Requests: l.requests.Load(), NeedsBodySHA256: l.NeedsBodySHA256,
 	}
 }

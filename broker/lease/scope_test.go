@@ -20,21 +20,21 @@ func code(err error) string {
 
 func TestNormalizeURL(t *testing.T) {
 	cases := map[string]string{
-		"https://api.anthropic.com/v1/messages":        "",
+		"https://api.anthropic.com/v1/messages":         "",
 		"https://API.Anthropic.com:443/v1/messages?x=1": "",
-		"http://127.0.0.1:8080/v1/messages":            "",
-		"http://[::1]/v1":                              "",
-		"http://localhost/v1":                          "",
-		"http://api.anthropic.com/v1/messages":         api.CodeInsecureURL,
-		"ftp://api.anthropic.com/x":                    api.CodeInsecureURL,
-		"https://user:pw@api.anthropic.com/v1":         api.CodeBadRequest,
-		"https://api.anthropic.com/v1/../admin":        api.CodeBadRequest,
-		"https://api.anthropic.com/v1/%2e%2e/admin":    api.CodeBadRequest,
-		"https://api.anthropic.com/v1%2fadmin":         api.CodeBadRequest,
-		"https://api.anthropic.com/v1%5cadmin":         api.CodeBadRequest,
-		"https://api.anthropic.com/v1#frag":            api.CodeBadRequest,
-		"/v1/messages":                                 api.CodeBadRequest,
-		"https://[::1":                                 api.CodeBadRequest,
+		"http://127.0.0.1:8080/v1/messages":             "",
+		"http://[::1]/v1":                               "",
+		"http://localhost/v1":                           "",
+		"http://api.anthropic.com/v1/messages":          api.CodeInsecureURL,
+		"ftp://api.anthropic.com/x":                     api.CodeInsecureURL,
+		"https://user:pw@api.anthropic.com/v1":          api.CodeBadRequest,
+		"https://api.anthropic.com/v1/../admin":         api.CodeBadRequest,
+		"https://api.anthropic.com/v1/%2e%2e/admin":     api.CodeBadRequest,
+		"https://api.anthropic.com/v1%2fadmin":          api.CodeBadRequest,
+		"https://api.anthropic.com/v1%5cadmin":          api.CodeBadRequest,
+		"https://api.anthropic.com/v1#frag":             api.CodeBadRequest,
+		"/v1/messages":                                  api.CodeBadRequest,
+		"https://[::1":                                  api.CodeBadRequest,
 	}
 	for raw, want := range cases {
 		u, err := NormalizeURL(raw)
