@@ -44,7 +44,10 @@ func TestNoSecretLeaks(t *testing.T) {
 	}
 	b.dev.Anthropic.Reset()
 	record(b.client.Refresh(ctx, "anthropic"))
-	record(nil, func() error { _, err := b.client.Headers(ctx, l.ID, l.Secret+"x", &api.HeadersRequest{Method: "POST", URL: url}); return err }())
+	record(nil, func() error {
+		_, err := b.client.Headers(ctx, l.ID, l.Secret+"x", &api.HeadersRequest{Method: "POST", URL: url})
+		return err
+	}())
 	record(nil, func() error {
 		_, err := b.client.Headers(ctx, l.ID, l.Secret, &api.HeadersRequest{Method: "POST", URL: "https://evil.example.com/"})
 		return err
@@ -53,7 +56,10 @@ func TestNoSecretLeaks(t *testing.T) {
 	record(b.client.Refresh(ctx, "anthropic"))
 	b.dev.GitHub.SetCompleted(false)
 	record(b.client.RevokeLease(ctx, l.ID))
-	record(nil, func() error { _, err := b.client.Headers(ctx, l.ID, l.Secret, &api.HeadersRequest{Method: "POST", URL: url}); return err }())
+	record(nil, func() error {
+		_, err := b.client.Headers(ctx, l.ID, l.Secret, &api.HeadersRequest{Method: "POST", URL: url})
+		return err
+	}())
 
 	secrets = append(secrets, b.dev.Anthropic.Tokens()...)
 	secrets = append(secrets, b.dev.GitHub.Issued()...)
