@@ -1,0 +1,160 @@
+package forward
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+)
+
+// emptySHA256 is the hex SHA-256 of an empty body.
+const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+// pooledBodyCap is the largest buffer returned to the pool; bigger ones are
+// left to the garbage collector so the forwarder's memory stays small.
+const pooledBodyCap = 256 << 10
+
+// reqBody is an inbound request body prepared for the upstream: either kept
+// in memory (replayable, hashable) or streamed through once.
+type reqBody struct {
+	kept   *[]byte // pooled buffer holding the whole body, nil when streaming
+	data   []byte
+	stream io.Reader // the body when not kept in full
+	size   int64     // Content-Length to send; -1 unknown
+	sum    string    // hex SHA-256, only when asked for
+	// readers lent to the transport; the buffer returns to the pool only
+	// when every one has been closed (the transport may read after
+	// RoundTrip returns).
+	lent, closed atomic.Int32
+}
+
+// replayable reports whether the request can be sent again after a 401.
+func (b *reqBody) replayable() bool { return b.stream == nil && len(b.data) <= MaxReplayBody }
+
+// readBody prepares r's body. With hash it buffers up to MaxHashedBody and
+// computes the SHA-256 (413 beyond); otherwise it keeps bodies up to
+// MaxReplayBody and streams larger ones.
+func (f *Forwarder) readBody(r *http.Request, hash bool) (*reqBody, *failure) {
+	b := &reqBody{}
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		if hash {
+			b.sum = emptySHA256
+		}
+		return b, nil
+	}
+	limit := int64(MaxReplayBody)
+	if hash {
+		limit = MaxHashedBody
+	}
+	if !hash && r.ContentLength > limit {
+		b.stream, b.size = r.Body, r.ContentLength
+		return b, nil
+	}
+	if r.ContentLength > limit {
+		return nil, fail(http.StatusRequestEntityTooLarge, tooLargeMsg())
+	}
+	b.kept = f.getBodyBuf()
+	buf := (*b.kept)[:0]
+	if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength+1 {
+		buf = make([]byte, 0, r.ContentLength+1)
+	}
+	buf, err := readUpTo(buf, r.Body, limit+1)
+	*b.kept = buf
+	if err != nil {
+		f.putBodyBuf(b.kept)
+		return nil, fail(http.StatusBadRequest, "cannot read the request body: "+err.Error())
+	}
+	if int64(len(buf)) > limit {
+		if hash {
+			f.putBodyBuf(b.kept)
+			return nil, fail(http.StatusRequestEntityTooLarge, tooLargeMsg())
+		}
+		// Too big to keep: send what was read, then the rest, once. The
+		// buffer goes with the stream and never back to the pool.
+		b.stream, b.size, b.kept = io.MultiReader(bytes.NewReader(buf), r.Body), r.ContentLength, nil
+		return b, nil
+	}
+	b.data, b.size = buf, int64(len(buf))
+	if hash {
+		sum := sha256.Sum256(buf)
+		b.sum = hex.EncodeToString(sum[:])
+	}
+	return b, nil
+}
+
+func tooLargeMsg() string {
+	return "request body exceeds " + strconv.Itoa(MaxHashedBody>>20) + " MiB, the most the forwarder buffers to sign"
+}
+
+// readUpTo appends from r to buf until EOF or until buf holds max bytes.
+func readUpTo(buf []byte, r io.Reader, max int64) ([]byte, error) {
+	for int64(len(buf)) < max {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		room := buf[len(buf):cap(buf)]
+		if int64(len(room)) > max-int64(len(buf)) {
+			room = room[:max-int64(len(buf))]
+		}
+		n, err := r.Read(room)
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// reader returns a fresh reader over the body for one upstream attempt.
+func (b *reqBody) reader() io.ReadCloser {
+	if b.stream != nil {
+		return io.NopCloser(b.stream)
+	}
+	b.lent.Add(1)
+	return &keptReader{Reader: bytes.NewReader(b.data), body: b}
+}
+
+// releaseBody returns the buffer to the pool when no reader is still lent.
+func (f *Forwarder) releaseBody(b *reqBody) {
+	if b == nil || b.kept == nil || b.lent.Load() != b.closed.Load() {
+		return
+	}
+	*b.kept = (*b.kept)[:0]
+	f.putBodyBuf(b.kept)
+	b.kept, b.data = nil, nil
+}
+
+type keptReader struct {
+	*bytes.Reader
+	body   *reqBody
+	closed atomic.Bool
+}
+
+func (k *keptReader) Close() error {
+	if !k.closed.Swap(true) {
+		k.body.closed.Add(1)
+	}
+	return nil
+}
+
+func (f *Forwarder) getBodyBuf() *[]byte {
+	if p, ok := f.bodies.Get().(*[]byte); ok {
+		return p
+	}
+	b := make([]byte, 0, 16<<10)
+	return &b
+}
+
+func (f *Forwarder) putBodyBuf(p *[]byte) {
+	if cap(*p) <= pooledBodyCap {
+		*p = (*p)[:0]
+		f.bodies.Put(p)
+	}
+}

@@ -1,0 +1,134 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/awf-broker/awf-broker/client"
+)
+
+// RunConfig configures Run: what `awf-broker-cli forward` was asked for.
+type RunConfig struct {
+	// Client talks to the broker. Required.
+	Client *client.Client
+	// Routes lists the forwarders to run, one per listening address.
+	Routes []Route
+	// Label is recorded on every lease.
+	Label string
+	// LeaseTTL is the lease lifetime to ask for; 0 means the credential's default.
+	LeaseTTL time.Duration
+	// MaxWait bounds how long a request waits for the broker; 0 means DefaultMaxWait.
+	MaxWait time.Duration
+	// ResponseHeaderTimeout bounds the wait for upstream response headers;
+	// 0 means DefaultTransport's 10 minutes.
+	ResponseHeaderTimeout time.Duration
+	// Logger receives lease events and failures; nil discards.
+	Logger *slog.Logger
+	// Listening, when set, is called once per route with its bound address
+	// (useful with port 0 and to print where the forwarder listens).
+	Listening func(r Route, addr net.Addr)
+}
+
+// Run starts one Forwarder per route, listens on every route's address
+// first (so early requests wait for the lease instead of being refused),
+// acquires the leases, and serves until ctx ends; then it shuts the servers
+// down and revokes the leases. It returns nil when ctx ends, or the first
+// error that stops a route (a listen failure, a lease the broker refuses
+// for good).
+func Run(ctx context.Context, rc RunConfig) error {
+	if rc.Client == nil {
+		return errors.New("forward: RunConfig.Client is required")
+	}
+	if len(rc.Routes) == 0 {
+		return errors.New("forward: no routes to serve")
+	}
+	logger := rc.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	seen := map[string]bool{}
+	for _, r := range rc.Routes {
+		if _, port, _ := net.SplitHostPort(r.Listen); port == "0" {
+			continue // the kernel picks distinct ports
+		}
+		if seen[r.Listen] {
+			return fmt.Errorf("forward: two routes listen on %s", r.Listen)
+		}
+		seen[r.Listen] = true
+	}
+
+	fwds := make([]*Forwarder, 0, len(rc.Routes))
+	lns := make([]net.Listener, 0, len(rc.Routes))
+	cleanup := func() {
+		for _, ln := range lns {
+			_ = ln.Close()
+		}
+		for _, f := range fwds {
+			_ = f.Close()
+		}
+	}
+	for _, r := range rc.Routes {
+		f, err := New(Config{
+			Client: rc.Client, Credential: r.Credential, Upstream: r.Upstream, Label: rc.Label,
+			LeaseTTL: rc.LeaseTTL, MaxWait: rc.MaxWait, ResponseHeaderTimeout: rc.ResponseHeaderTimeout,
+			Logger: logger.With("listen", r.Listen),
+		})
+		if err != nil {
+			cleanup()
+			return fmt.Errorf("route %s: %w", r, err)
+		}
+		fwds = append(fwds, f)
+		ln, err := net.Listen("tcp", r.Listen)
+		if err != nil {
+			cleanup()
+			return fmt.Errorf("forward: listen on %s: %w", r.Listen, err)
+		}
+		lns = append(lns, ln)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2*len(fwds))
+	for i, f := range fwds {
+		r, ln := rc.Routes[i], lns[i]
+		if rc.Listening != nil {
+			rc.Listening(r, ln.Addr())
+		}
+		logger.Info("forwarding", "listen", ln.Addr().String(), "credential", r.Credential, "upstream", r.Upstream.Redacted())
+		srv := NewServer(f, logger.With("listen", r.Listen))
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if err := Serve(ctx, ln, srv); err != nil {
+				errc <- err
+				cancel()
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if err := f.Start(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("route %s: %w", r, err)
+				cancel()
+			}
+		}()
+	}
+	<-ctx.Done()
+	wg.Wait()
+	for _, f := range fwds {
+		if err := f.Close(); err != nil {
+			logger.Warn("closing forwarder", "error", err)
+		}
+	}
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
