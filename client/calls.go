@@ -92,3 +92,10 @@ func (c *Client) ClearIdentity(ctx context.Context, name string) (*api.Identity,
 	var out api.Identity
 	return &out, c.do(ctx, http.MethodDelete, "/v1/identities/"+escape(name), "", nil, &out)
 }
+
+// Metrics returns the Prometheus text (admin).
+func (c *Client) Metrics(ctx context.Context) (string, error) {
+	var out metricsText
+	err := c.do(ctx, http.MethodGet, "/metrics", "", nil, &out)
+	return string(out), err
+}

@@ -126,6 +126,11 @@ func (c *Client) do(ctx context.Context, method, path, secret string, in, out an
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil
 	}
+	if mt, ok := out.(*metricsText); ok {
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+		*mt = metricsText(b)
+		return err
+	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		return fmt.Errorf("%s %s: decode %d answer: %w", method, path, resp.StatusCode, err)
 	}
@@ -161,3 +166,9 @@ func escape(seg string) string {
 	}
 	return seg
 }
+
+// metricsText decodes a text body as is.
+type metricsText string
+
+// UnmarshalJSON is never used: do() checks for *metricsText first.
+func (m *metricsText) UnmarshalJSON(b []byte) error { *m = metricsText(b); return nil }
