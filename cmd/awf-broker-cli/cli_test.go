@@ -42,7 +42,7 @@ func (s *stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		LastRefreshAt: tp(-19 * time.Minute), Refreshes: 3, Hosts: []string{"api.anthropic.com"}, LeaseTTL: "15m0s"}
 	static := api.Credential{Name: "anthropic-key", Provider: "static", State: "ready", LastRefreshAt: tp(-2 * time.Hour), Refreshes: 1, Hosts: []string{"api.anthropic.com"}, LeaseTTL: "15m0s"}
 	lease := api.Lease{ID: leaseID, Credential: "anthropic", Scope: api.Scope{Hosts: []string{"api.anthropic.com"}}, Bind: "process", State: "active",
-		Holder: api.Holder{UID: 1001, GID: 1001, PID: 4242, Label: "agent-7", Container: strings.Repeat("ab12", 16)},
+		Holder:    api.Holder{UID: 1001, GID: 1001, PID: 4242, Label: "agent-7", Container: strings.Repeat("ab12", 16)},
 		CreatedAt: now.Add(-5 * time.Minute), ExpiresAt: now.Add(10 * time.Minute), Requests: 17}
 	out := func(status int, v any) {
 		w.Header().Set("Content-Type", "application/json")
