@@ -246,12 +246,12 @@ func (a *Anthropic) check(r *http.Request, body map[string]any) (int, error) {
 		if got, _ := str(k); got == "" {
 			return 400, fmt.Errorf("%s is required", k)
 		} else if got != want {
-			return 401, fmt.Errorf("Authentication failed")
+			return 401, denied("Authentication failed")
 		}
 	}
 	if a.opts.ServiceAccountID != "" {
 		if got, _ := str("service_account_id"); got != a.opts.ServiceAccountID {
-			return 401, fmt.Errorf("Authentication failed")
+			return 401, denied("Authentication failed")
 		}
 	}
 	assertion, _ := str("assertion")
@@ -265,7 +265,7 @@ func (a *Anthropic) check(r *http.Request, body map[string]any) (int, error) {
 }
 
 func (a *Anthropic) checkAssertion(assertion string) (int, error) {
-	deny := fmt.Errorf("Authentication failed")
+	deny := denied("Authentication failed")
 	if a.opts.GitHub == nil {
 		return 401, deny
 	}
@@ -277,7 +277,7 @@ func (a *Anthropic) checkAssertion(assertion string) (int, error) {
 	const skew = 30
 	switch {
 	case c.Exp <= now-skew:
-		return 401, fmt.Errorf("Authentication failed: assertion expired")
+		return 401, denied("Authentication failed: assertion expired")
 	case c.Iat > now+skew:
 		return 401, deny
 	case c.Exp-c.Iat > 3600:
@@ -289,7 +289,7 @@ func (a *Anthropic) checkAssertion(assertion string) (int, error) {
 		return 401, deny
 	}
 	if a.jtis[c.Jti] {
-		return 401, fmt.Errorf("Authentication failed: jti_reused")
+		return 401, denied("Authentication failed: jti_reused")
 	}
 	a.jtis[c.Jti] = true
 	return 0, nil
@@ -298,3 +298,8 @@ func (a *Anthropic) checkAssertion(assertion string) (int, error) {
 func apiError(typ, msg string) map[string]any {
 	return map[string]any{"type": "error", "error": map[string]string{"type": typ, "message": msg}, "request_id": "req_" + randomHex(12)}
 }
+
+// denied is a refusal message sent as the real endpoint words it.
+type denied string
+
+func (d denied) Error() string { return string(d) }

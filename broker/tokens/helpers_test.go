@@ -85,14 +85,13 @@ func (s *scripted) setScript(steps ...step) {
 }
 
 type harness struct {
-	t     *testing.T
-	clk   *clock.Fake
-	ex    *scripted
-	cred  *Credential
-	stop  context.CancelFunc
-	done  chan struct{}
-	seen  int
-	calls chan int
+	t    *testing.T
+	clk  *clock.Fake
+	ex   *scripted
+	cred *Credential
+	stop context.CancelFunc
+	done chan struct{}
+	seen int
 }
 
 func start(t *testing.T, ex *scripted, mod func(*Config)) *harness {
