@@ -77,6 +77,9 @@ type Config struct {
 	Clock      clock.Clock
 	// ContainerID finds a caller's container (default peer.ContainerID).
 	ContainerID func(pid int32) string
+	// ReadHeaderTimeout drops a connection that sends no request headers
+	// in time (default ReadHeaderTimeout).
+	ReadHeaderTimeout time.Duration
 }
 
 // Server is the API server.
@@ -97,6 +100,9 @@ func New(cfg Config) *Server {
 	if cfg.ContainerID == nil {
 		cfg.ContainerID = peer.ContainerID
 	}
+	if cfg.ReadHeaderTimeout == 0 {
+		cfg.ReadHeaderTimeout = ReadHeaderTimeout
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger.Named("api")}
 	s.handler = s.routes()
 	return s
@@ -111,7 +117,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,
 		ConnContext:       peer.ConnContext,
-		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),

@@ -1,0 +1,93 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/awf-broker/awf-broker/broker/lease"
+	"github.com/awf-broker/awf-broker/broker/peer"
+)
+
+type noCreds struct{}
+
+func (noCreds) Get(string) (Credential, bool) { return nil, false }
+func (noCreds) All() []Credential             { return nil }
+
+func serve(t *testing.T, cfg Config) (string, func()) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Credentials, cfg.Leases = noCreds{}, lease.New(lease.Config{})
+	s := New(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, l) }()
+	return sock, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}
+}
+
+// A client that connects and sends nothing is dropped.
+func TestSilentClientDropped(t *testing.T) {
+	sock, stop := serve(t, Config{ReadHeaderTimeout: 200 * time.Millisecond})
+	defer stop()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	_, err = io.ReadAll(c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the server kept a silent connection open for 5 s")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("dropped after %v", d)
+	}
+}
+
+// Serve drains: a request in flight when the context ends is answered.
+func TestServeDrainsInFlight(t *testing.T) {
+	release := make(chan struct{})
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		w.Write([]byte("# metrics\n"))
+	})
+	sock, stop := serve(t, Config{Metrics: slow, Admin: func(peer.Cred) bool { return true }})
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	got := make(chan int, 1)
+	go func() {
+		resp, err := hc.Get("http://unix/metrics")
+		if err != nil {
+			got <- 0
+			return
+		}
+		resp.Body.Close()
+		got <- resp.StatusCode
+	}()
+	time.Sleep(100 * time.Millisecond)
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	if code := <-got; code != http.StatusOK {
+		t.Fatalf("in-flight request got %d during shutdown", code)
+	}
+	<-stopped
+}
