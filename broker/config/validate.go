@@ -51,15 +51,20 @@ func (d *draft) validate() {
 	}
 }
 
-func (d *draft) validateIdentity(id Identity, seen map[string]bool) {
-	key, where := identKey(id.Name), fmt.Sprintf("identity %q", id.Name)
-	if !nameRE.MatchString(id.Name) {
+// checkName refuses an odd or repeated block name.
+func (d *draft) checkName(key, where, name string, seen map[string]bool) {
+	if !nameRE.MatchString(name) {
 		d.add(key, where, "", "invalid name (want letters, digits, '.', '_', '-'; at most 64)")
 	}
-	if seen[id.Name] {
+	if seen[name] {
 		d.add(key, where, "", "defined more than once")
 	}
-	seen[id.Name] = true
+	seen[name] = true
+}
+
+func (d *draft) validateIdentity(id Identity, seen map[string]bool) {
+	key, where := identKey(id.Name), fmt.Sprintf("identity %q", id.Name)
+	d.checkName(key, where, id.Name, seen)
 	switch {
 	case id.Type == "":
 		d.add(key, where, "type", "required (one of %s)", strings.Join(identTypes, ", "))
@@ -82,13 +87,7 @@ func (d *draft) validateCredential(cr Credential, idents, seen map[string]bool) 
 			d.add(key, where, field, "required for provider %q", cr.Provider)
 		}
 	}
-	if !nameRE.MatchString(cr.Name) {
-		d.add(key, where, "", "invalid name (want letters, digits, '.', '_', '-'; at most 64)")
-	}
-	if seen[cr.Name] {
-		d.add(key, where, "", "defined more than once")
-	}
-	seen[cr.Name] = true
+	d.checkName(key, where, cr.Name, seen)
 	switch {
 	case cr.Provider == "":
 		d.add(key, where, "provider", "required (one of %s)", strings.Join(providers, ", "))
