@@ -2,10 +2,16 @@ package tokens
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/awf-broker/awf-broker/broker/provider"
 )
+
+// exchangeTimeout bounds one exchange, the provider's own retries included.
+// It is a network deadline, so it runs on real time.
+const exchangeTimeout = 90 * time.Second
 
 // Audit log keys.
 const (
@@ -19,45 +25,57 @@ const (
 	keyRetryIn    = "retry_in"
 )
 
-// exchange runs one exchange and publishes its outcome.
-func (c *Credential) exchange(ctx context.Context, f *flight, gen uint64) {
+// Audit outcomes.
+const (
+	outcomeOK    = "ok"
+	outcomeError = "error"
+)
+
+// exchange runs one exchange, started under generation gen and purge
+// epoch epoch, and publishes its outcome.
+func (c *Credential) exchange(ctx context.Context, f *flight, gen, epoch uint64) {
 	defer c.wg.Done()
-	ctx, cancel := context.WithTimeout(ctx, exchangeTimeout)
+	xctx, cancel := context.WithTimeout(ctx, exchangeTimeout)
 	start := c.cfg.Clock.Now()
-	tok, err := c.cfg.Exchanger.Exchange(ctx, c.cfg.Subject)
+	tok, err := c.cfg.Exchanger.Exchange(xctx, c.cfg.Subject)
 	cancel()
 	received := c.cfg.Clock.Now()
-	if err == nil && c.cfg.Generation != nil && c.cfg.Generation() != gen {
-		err = &provider.Error{Kind: provider.Transient, Op: "exchange", Detail: "identity changed during the exchange; token discarded"}
+	if err == nil && tok.Lifetime < 0 {
+		err = fmt.Errorf("exchange returned a negative lifetime (%v)", tok.Lifetime)
 	}
 
 	c.mu.Lock()
 	var retryIn time.Duration
-	if err == nil {
-		e := &Entry{Token: tok, ReceivedAt: received, Generation: gen}
-		if tok.Lifetime > 0 {
-			e.ExpiresAt = received.Add(tok.Lifetime)
-			e.ServeUntil = received.Add(ServeFor(tok.Lifetime))
-			c.nextRefresh = received.Add(RefreshAfter(tok.Lifetime))
+	switch {
+	case c.epoch != epoch || !c.current(gen):
+		// The identity changed under the exchange: its token belongs to
+		// the previous registration. Exchange again at once.
+		err = errors.New("identity changed during the exchange; token discarded")
+		c.discarded++
+		c.nextRefresh = received
+	case err != nil && ctx.Err() != nil:
+		// Run is stopping: not the upstream's failure.
+		c.discarded++
+		c.nextRefresh = received
+	case err != nil:
+		c.failures++
+		perm := provider.IsPermanent(err)
+		if c.lastErr == nil || perm != c.permanent {
+			c.attempt = 0
 		}
-		c.entry.Store(e)
+		c.lastErr, c.lastCode, c.permanent = err, errorCode(err), perm
+		retryIn = RetryDelay(c.attempt, perm, retryAfterOf(err), c.cfg.Rand)
+		c.attempt++
+		c.nextRefresh = received.Add(retryIn)
+	default:
+		c.entry.Store(newEntry(tok, received, gen))
 		c.lastErr, c.lastCode, c.permanent, c.attempt = nil, "", false, 0
 		c.refreshes++
 		c.lastRefresh = received
-	} else {
-		c.failures++
-		c.lastErr, c.lastCode = err, errorCode(err)
-		c.permanent = provider.IsPermanent(err)
-		base, ceil := TransientBase, TransientCap
-		if c.permanent {
-			base, ceil = PermanentBase, PermanentCap
+		c.nextRefresh = time.Time{}
+		if tok.Lifetime > 0 {
+			c.nextRefresh = received.Add(RefreshAfter(tok.Lifetime))
 		}
-		retryIn = Backoff(c.attempt, base, ceil, c.cfg.Rand)
-		if pe, ok := provider.AsError(err); ok && pe.RetryAfter > retryIn {
-			retryIn = min(pe.RetryAfter, ceil)
-		}
-		c.attempt++
-		c.nextRefresh = received.Add(retryIn)
 	}
 	f.err = err
 	c.inflight = nil
@@ -70,16 +88,20 @@ func (c *Credential) exchange(ctx context.Context, f *flight, gen uint64) {
 	c.notify()
 }
 
+// audit writes the one line every exchange gets. The token's value never
+// goes in; a failure's error is the provider's redacted one. Durations are
+// written as Go duration strings, which JSON logs would otherwise turn
+// into nanosecond counts.
 func (c *Credential) audit(tok provider.Token, err error, d, retryIn time.Duration) {
 	if err == nil {
 		c.log.Info("exchange", keyCredential, c.cfg.Name, keyProvider, c.cfg.Provider,
-			keyOutcome, "ok", keyDuration, d, keyExpiresIn, tok.Lifetime, keyRequestID, tok.RequestID)
+			keyOutcome, outcomeOK, keyDuration, d.String(), keyExpiresIn, tok.Lifetime.String(), keyRequestID, tok.RequestID)
 		return
 	}
 	var reqID string
 	if pe, ok := provider.AsError(err); ok {
 		reqID = pe.RequestID
 	}
-	c.log.Warn("exchange", keyCredential, c.cfg.Name, keyProvider, c.cfg.Provider,
-		keyOutcome, "error", keyDuration, d, keyRequestID, reqID, keyError, err.Error(), keyRetryIn, retryIn)
+	c.log.Info("exchange", keyCredential, c.cfg.Name, keyProvider, c.cfg.Provider,
+		keyOutcome, outcomeError, keyDuration, d.String(), keyRequestID, reqID, keyError, err.Error(), keyRetryIn, retryIn.String())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -21,26 +22,29 @@ type step struct {
 	err      error
 }
 
-// scripted is an Exchanger that answers from a script, counts calls and
-// can hold exchanges until released.
+// scripted is an Exchanger that answers from a script (the last step
+// repeats), records when each call came, counts concurrent calls and can
+// hold calls until released.
 type scripted struct {
+	clk     clock.Clock
 	mu      sync.Mutex
 	script  []step
-	calls   int
+	times   []time.Time
 	active  int
 	maxSeen int
-	gate    chan struct{} // when non-nil, exchanges wait for it to close
-	called  chan int
+	gate    chan struct{} // when non-nil, calls wait for it to close
 }
 
 func newScripted(steps ...step) *scripted {
-	return &scripted{script: steps, called: make(chan int, 1024)}
+	return &scripted{script: steps}
 }
 
 func (s *scripted) Exchange(ctx context.Context, _ provider.Subject) (provider.Token, error) {
 	s.mu.Lock()
-	s.calls++
-	n := s.calls
+	if s.clk != nil {
+		s.times = append(s.times, s.clk.Now())
+	}
+	n := len(s.times)
 	s.active++
 	s.maxSeen = max(s.maxSeen, s.active)
 	gate := s.gate
@@ -56,7 +60,6 @@ func (s *scripted) Exchange(ctx context.Context, _ provider.Subject) (provider.T
 		s.mu.Lock()
 		s.active--
 		s.mu.Unlock()
-		s.called <- n
 	}()
 	if gate != nil {
 		select {
@@ -68,13 +71,21 @@ func (s *scripted) Exchange(ctx context.Context, _ provider.Subject) (provider.T
 	if st.err != nil {
 		return provider.Token{}, st.err
 	}
-	return provider.Token{Value: secret.New("tok-" + string(rune('a'+n%26))), Lifetime: st.lifetime, RequestID: "req_1"}, nil
+	return provider.Token{Value: secret.New("tok-secret-" + strconv.Itoa(n)), Lifetime: st.lifetime, RequestID: "req_" + strconv.Itoa(n)}, nil
 }
 
+// Calls returns how many exchanges were asked for.
 func (s *scripted) Calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.calls
+	return len(s.times)
+}
+
+// callTimes returns when each exchange was asked for.
+func (s *scripted) callTimes() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.times...)
 }
 
 // setScript replaces the rest of the script.
@@ -84,6 +95,20 @@ func (s *scripted) setScript(steps ...step) {
 	s.mu.Unlock()
 }
 
+// hold makes the next calls wait until the returned func is called.
+func (s *scripted) hold() (release func()) {
+	g := make(chan struct{})
+	s.mu.Lock()
+	s.gate = g
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		s.gate = nil
+		s.mu.Unlock()
+		close(g)
+	}
+}
+
 type harness struct {
 	t    *testing.T
 	clk  *clock.Fake
@@ -91,12 +116,14 @@ type harness struct {
 	cred *Credential
 	stop context.CancelFunc
 	done chan struct{}
-	seen int
 }
 
+// start runs a credential on a fake clock at t0 whose jitter always draws
+// the top of its range (so backoff intervals are exact).
 func start(t *testing.T, ex *scripted, mod func(*Config)) *harness {
 	t.Helper()
 	clk := clock.NewFake(t0)
+	ex.clk = clk
 	cfg := Config{Name: "anthropic", Provider: "anthropic", Exchanger: ex, Clock: clk,
 		Rand: func(n int64) int64 { return n - 1 }, WaitForToken: 5 * time.Second}
 	if mod != nil {
@@ -115,58 +142,98 @@ func (h *harness) close() {
 	<-h.done
 }
 
-// waitExchange waits until the n-th exchange has returned.
-func (h *harness) waitExchange(n int) {
-	h.t.Helper()
-	for h.seen < n {
-		select {
-		case <-h.ex.called:
-			h.seen++
-		case <-time.After(10 * time.Second):
-			h.t.Fatalf("exchange %d did not happen (saw %d)", n, h.seen)
-		}
-	}
-	// The exchanger has returned; wait until the credential took the result.
+// eventually polls cond in real time (other goroutines making progress,
+// never fake time passing) and fails the test after 10 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		h.cred.mu.Lock()
-		idle := h.cred.inflight == nil
-		h.cred.mu.Unlock()
-		if idle {
-			return
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(100 * time.Microsecond)
+		time.Sleep(50 * time.Microsecond)
 	}
-	h.t.Fatal("the credential did not take the exchange's result")
 }
 
-// settle waits until the scheduler has armed its timer for delay d from now.
+// waitExchange waits until the credential has taken the outcome of its
+// n-th exchange (successful, failed or discarded).
+func (h *harness) waitExchange(n int) {
+	h.t.Helper()
+	eventually(h.t, "exchange "+strconv.Itoa(n), func() bool {
+		h.cred.mu.Lock()
+		defer h.cred.mu.Unlock()
+		return h.ex.Calls() >= n && h.cred.refreshes+h.cred.failures+h.cred.discarded >= uint64(n)
+	})
+}
+
+// settle waits until Run has armed its timer for d from now.
 func (h *harness) settle(d time.Duration) {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if got, ok := h.clk.NextTimer(); ok && got == d {
-			return
-		}
-		time.Sleep(time.Millisecond)
+	eventually(h.t, "a timer of "+d.String(), func() bool {
+		got, ok := h.clk.NextTimer()
+		return ok && got == d
+	})
+}
+
+// advanceTo settles on the timer that fires at at and advances to it.
+func (h *harness) advanceTo(at time.Time) {
+	h.t.Helper()
+	d := at.Sub(h.clk.Now())
+	h.settle(d)
+	h.clk.Advance(d)
+}
+
+// token calls Token with a real-time guard: a fake clock never ends a wait
+// by itself, so a call that should not wait must return on its own.
+func (h *harness) token() (*Entry, error) {
+	h.t.Helper()
+	type result struct {
+		e   *Entry
+		err error
 	}
-	got, ok := h.clk.NextTimer()
-	h.t.Fatalf("next timer = %v (armed %v), want %v", got, ok, d)
+	ch := make(chan result, 1)
+	go func() { e, err := h.cred.Token(context.Background()); ch <- result{e, err} }()
+	select {
+	case r := <-ch:
+		return r.e, r.err
+	case <-time.After(5 * time.Second):
+		h.t.Fatal("Token waited when it should not have")
+		return nil, nil
+	}
+}
+
+// waitState waits until the credential's state is want.
+func (h *harness) waitState(want State) Status {
+	h.t.Helper()
+	var st Status
+	eventually(h.t, "state "+string(want), func() bool { st = h.cred.Status(); return st.State == want })
+	return st
 }
 
 func goroutinesSettle(t *testing.T, want int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if runtime.NumGoroutine() <= want {
-			return
+	for runtime.NumGoroutine() > want {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("goroutines: %d, want <= %d\n%s", runtime.NumGoroutine(), want, buf[:runtime.Stack(buf, true)])
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
-	t.Errorf("goroutines: %d, want <= %d", runtime.NumGoroutine(), want)
 }
 
-var errTransient = &provider.Error{Kind: provider.Transient, Op: "exchange", Status: 503, Code: "overloaded"}
-var errPermanent = &provider.Error{Kind: provider.Permanent, Op: "exchange", Status: 400, Code: "invalid_grant", Detail: `{"error":"invalid_grant"}`}
+var (
+	errTransient = &provider.Error{Kind: provider.Transient, Op: "exchange", Status: 503, Code: "overloaded"}
+	errPermanent = &provider.Error{Kind: provider.Permanent, Op: "exchange", Status: 400, Code: "invalid_grant", Detail: `{"error":"invalid_grant"}`}
+)
 
-func isUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
+func asUnavailable(t *testing.T, err error) *UnavailableError {
+	t.Helper()
+	var ue *UnavailableError
+	if !errors.As(err, &ue) || !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err = %v, want *UnavailableError", err)
+	}
+	return ue
+}
+
+func runtimeGoroutines() int { return runtime.NumGoroutine() }

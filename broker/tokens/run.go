@@ -3,15 +3,25 @@ package tokens
 import (
 	"context"
 	"time"
+
+	"github.com/awf-broker/awf-broker/broker/clock"
 )
 
-// Run exchanges at once and then on schedule until ctx ends; it returns
-// after every exchange it started has finished. The owner runs it in a
-// goroutine and cancels ctx to stop it.
+// Run exchanges at once (when no token is held) and then on schedule
+// until ctx ends; it returns after every exchange it or a caller started
+// has finished. The owner runs it in a goroutine and cancels ctx to stop
+// it; it must not run twice at once. After Run returns, Token still serves
+// a valid token but starts no exchange.
 func (c *Credential) Run(ctx context.Context) {
 	c.mu.Lock()
-	c.runCtx = ctx
-	c.nextRefresh = c.cfg.Clock.Now()
+	if c.runCtx != nil {
+		c.mu.Unlock()
+		panic("tokens: Run of credential " + c.cfg.Name + " called while running")
+	}
+	c.runCtx, c.stopped = ctx, false
+	if c.entry.Load() == nil {
+		c.nextRefresh = c.cfg.Clock.Now()
+	}
 	c.broadcastLocked()
 	c.mu.Unlock()
 	defer func() {
@@ -22,47 +32,48 @@ func (c *Credential) Run(ctx context.Context) {
 		c.wg.Wait()
 	}()
 	for {
-		wait := c.step()
-		var (
-			timer interface{ Stop() bool }
-			fire  <-chan time.Time
-		)
+		wait, started := c.step()
+		if started {
+			c.notify()
+		}
+		var timer clock.Timer
+		var fire <-chan time.Time
 		if wait >= 0 {
-			t := c.cfg.Clock.NewTimer(wait)
-			timer, fire = t, t.C()
+			timer = c.cfg.Clock.NewTimer(wait)
+			fire = timer.C()
 		}
 		select {
 		case <-ctx.Done():
-			if timer != nil {
-				timer.Stop()
-			}
-			return
 		case <-fire:
 		case <-c.kick:
-			if timer != nil {
-				timer.Stop()
-			}
 		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		// Time alone changes the state too (the cut-off): announce it.
 		c.notify()
 	}
 }
 
-// step starts a due exchange and returns how long to sleep before the next
-// look (-1: until kicked).
-func (c *Credential) step() time.Duration {
+// step starts an exchange if one is due, and returns how long to sleep
+// before looking again (-1: until kicked) and whether it started one.
+func (c *Credential) step() (time.Duration, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.cfg.Clock.Now()
-	if c.inflight != nil {
-		return -1
+	wait, started := time.Duration(-1), false
+	if c.runCtx.Err() != nil {
+		return wait, false
 	}
-	wait := time.Duration(-1)
-	if !c.nextRefresh.IsZero() {
+	if c.inflight == nil && !c.nextRefresh.IsZero() {
 		if d := c.nextRefresh.Sub(now); d > 0 {
 			wait = d
 		} else {
 			c.startLocked()
-			return -1
+			started = true
 		}
 	}
 	// Wake at the cut-off too, so that the change to expired is announced.
@@ -71,57 +82,5 @@ func (c *Credential) step() time.Duration {
 			wait = d
 		}
 	}
-	return wait
-}
-
-// Status returns a snapshot of the credential.
-func (c *Credential) Status() Status {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.statusLocked(c.cfg.Clock.Now())
-}
-
-func (c *Credential) statusLocked(now time.Time) Status {
-	st := Status{
-		Name: c.cfg.Name, Provider: c.cfg.Provider,
-		NextRefreshAt: c.nextRefresh, LastRefreshAt: c.lastRefresh,
-		LastError: errString(c.lastErr), LastErrorCode: c.lastCode,
-		Refreshes: c.refreshes, Failures: c.failures,
-	}
-	e := c.entry.Load()
-	valid := e != nil && c.servable(e, now)
-	if e != nil {
-		st.ExpiresAt = e.ExpiresAt
-	}
-	switch {
-	case c.inflight != nil && valid:
-		st.State = StateRefreshing
-	case valid && c.lastErr != nil:
-		st.State = StateDegraded
-	case valid:
-		st.State = StateReady
-	case c.permanent:
-		st.State = StateFailed
-	case e != nil:
-		st.State = StateExpired
-	default:
-		st.State = StatePending
-	}
-	return st
-}
-
-// notify calls OnChange when the state has changed since the last call,
-// and after every exchange.
-func (c *Credential) notify() {
-	if c.cfg.OnChange == nil {
-		return
-	}
-	c.mu.Lock()
-	st := c.statusLocked(c.cfg.Clock.Now())
-	changed := st.State != c.lastNotified
-	c.lastNotified = st.State
-	c.mu.Unlock()
-	if changed {
-		c.cfg.OnChange(st)
-	}
+	return wait, started
 }
