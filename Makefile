@@ -5,7 +5,7 @@ PKGS      := ./...
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build test test-short lint fmt-check vet staticcheck run bench soak fuzz clean
+.PHONY: all build test test-short lint fmt-check vet staticcheck run bench fuzz clean
 
 all: build
 
@@ -45,6 +45,14 @@ run:
 ## bench: the benchmarks, each reported beside its floor
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
+
+## fuzz: each fuzz target for FUZZTIME (the seed corpora also run in make test)
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeURL$$' -fuzztime $(FUZZTIME) ./broker/lease/
+	$(GO) test -run '^$$' -fuzz '^FuzzMatchHost$$' -fuzztime $(FUZZTIME) ./broker/lease/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./broker/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeHeadersRequest$$' -fuzztime $(FUZZTIME) ./broker/server/
 
 clean:
 	rm -rf $(BIN) awf-broker.sock

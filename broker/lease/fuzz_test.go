@@ -1,0 +1,58 @@
+package lease
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// FuzzNormalizeURL: no input panics; an accepted URL is absolute, https or
+// loopback http, and carries no dot segment, encoded slash or userinfo; a
+// refusal is always a typed *Error.
+func FuzzNormalizeURL(f *testing.F) {
+	for _, s := range []string{"https://api.anthropic.com/v1/messages", "http://127.0.0.1:8080/x?y=1", "https://a/../b",
+		"https://a/%2e%2e/b", "https://u:p@a/", "http://[::1]/", "https://a/b%2Fc", "ftp://x", "", "::", "https://a#f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := NormalizeURL(raw)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Status == 0 || e.Code == "" {
+				t.Fatalf("untyped refusal %v", err)
+			}
+			return
+		}
+		if u.Host == "" || u.User != nil || u.Fragment != "" {
+			t.Fatalf("accepted %q as %v", raw, u)
+		}
+		if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+			t.Fatalf("accepted insecure %q", raw)
+		}
+		for _, seg := range strings.Split(u.Path, "/") {
+			if seg == ".." || seg == "." {
+				t.Fatalf("accepted dot segment in %q", raw)
+			}
+		}
+		if strings.Contains(strings.ToLower(u.EscapedPath()), "%2f") {
+			t.Fatalf("accepted an encoded slash in %q", raw)
+		}
+	})
+}
+
+// FuzzMatchHost: a wildcard never matches its own apex, and a pattern
+// without a port matches the same host with any port.
+func FuzzMatchHost(f *testing.F) {
+	f.Add("*.example.com", "a.example.com")
+	f.Add("api.anthropic.com", "api.anthropic.com:443")
+	f.Add("127.0.0.1:8080", "127.0.0.1:9090")
+	f.Fuzz(func(t *testing.T, pattern, host string) {
+		got := MatchHost(pattern, host)
+		if rest, ok := strings.CutPrefix(pattern, "*."); ok && got && strings.EqualFold(host, rest) {
+			t.Fatalf("%q matched its apex %q", pattern, host)
+		}
+		if !strings.Contains(pattern, ":") && !strings.ContainsAny(host, ":[]") && host != "" && MatchHost(pattern, host) != MatchHost(pattern, host+":1") {
+			t.Fatalf("port changed the answer for %q / %q", pattern, host)
+		}
+	})
+}
