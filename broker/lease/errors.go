@@ -1,8 +1,12 @@
 package lease
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
-// Error is a refusal with its HTTP status and api code; it never holds a secret.
+// Error is a refusal with its HTTP status and api code. Msg is safe to
+// show the caller: it never holds a secret.
 type Error struct {
 	Status int
 	Code   string
@@ -10,6 +14,15 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Msg }
+
+// CodeOf returns the api code of the *Error in err's chain, or "".
+func CodeOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
 
 func errf(status int, code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Msg: fmt.Sprintf(format, args...)}

@@ -1,13 +1,13 @@
 // Package lease keeps the leases: short-lived, scoped, revocable grants of
 // a credential to one caller. Secrets are shown once and stored only as
 // SHA-256; the lookup a header request makes takes no lock shared by all
-// leases and allocates nothing.
+// leases and allocates nothing. Scope policy (URL normalisation, host
+// matching, subset and request checks) is pure functions in scope.go,
+// hosts.go and url.go.
 package lease
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
-	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -21,23 +21,26 @@ type Holder struct {
 	Label, Container string
 }
 
-// Lease is one lease. Its identity and scope never change; its expiry,
-// state and counter do, atomically.
+// Lease is one lease. Its exported fields are set at creation and never
+// change; its expiry, state and request counter change atomically.
 type Lease struct {
-	ID              string
-	Credential      string
-	Scope           api.Scope
-	Holder          Holder
-	Bind            string
-	CreatedAt       time.Time
-	TTL             time.Duration
+	ID         string
+	Credential string
+	Scope      api.Scope
+	Holder     Holder
+	// Bind is api.BindUID or api.BindProcess.
+	Bind      string
+	CreatedAt time.Time
+	// TTL is the lease's own TTL, the default for a renewal.
+	TTL time.Duration
+	// MaxTTL is the credential's lease_ttl when the lease was made.
 	MaxTTL          time.Duration
 	NeedsBodySHA256 bool
 
 	hash      [sha256.Size]byte
 	expiresAt atomic.Int64 // unix nanoseconds
 	state     atomic.Int32
-	endedAt   atomic.Int64 // when it was revoked or expired (unix nanoseconds)
+	endedAt   atomic.Int64 // when it was revoked or expired, unix nanoseconds
 	requests  atomic.Uint64
 }
 
@@ -47,10 +50,15 @@ const (
 	stateExpired
 )
 
-// ExpiresAt returns when the lease expires.
+// ExpiresAt returns when the lease expires (or expired), in UTC.
 func (l *Lease) ExpiresAt() time.Time { return time.Unix(0, l.expiresAt.Load()).UTC() }
 
-// State returns api.LeaseActive, LeaseRevoked or LeaseExpired.
+// Requests returns how many header requests the lease has authorized.
+func (l *Lease) Requests() uint64 { return l.requests.Load() }
+
+// State returns api.LeaseActive, api.LeaseRevoked or api.LeaseExpired, as
+// last recorded; a lease past its expiry reads active until the sweep (or
+// a use) notices.
 func (l *Lease) State() string {
 	switch l.state.Load() {
 	case stateRevoked:
@@ -62,48 +70,43 @@ func (l *Lease) State() string {
 	}
 }
 
-// API returns the lease's wire form (no secret).
+// API returns the lease's wire form; it never carries the secret.
 func (l *Lease) API() api.Lease {
 	return api.Lease{
 		ID: l.ID, Credential: l.Credential, Scope: l.Scope, Bind: l.Bind, State: l.State(),
-		Holder:    api.Holder{UID: l.Holder.UID, GID: l.Holder.GID, PID: l.Holder.PID, Label: l.Holder.Label, Container: l.Holder.Container},
-		CreatedAt: l.CreatedAt.UTC(), ExpiresAt: l.ExpiresAt(), Requests: l.requests.Load(), NeedsBodySHA256: l.NeedsBodySHA256,
+		Holder: api.Holder{UID: l.Holder.UID, GID: l.Holder.GID, PID: l.Holder.PID,
+			Label: l.Holder.Label, Container: l.Holder.Container},
+		CreatedAt: l.CreatedAt.UTC(), ExpiresAt: l.ExpiresAt(),
+		Requests: l.requests.Load(), NeedsBodySHA256: l.NeedsBodySHA256,
 	}
 }
 
-// usable refuses a revoked or expired lease.
-func (l *Lease) usable(now time.Time) error {
-	switch l.state.Load() {
-	case stateRevoked:
-		return errf(http.StatusGone, api.CodeLeaseRevoked, "lease %s was revoked", l.ID)
-	case stateExpired:
-		return errf(http.StatusGone, api.CodeLeaseExpired, "lease %s has expired", l.ID)
+// HeldBy reports whether caller may act as the lease's holder: the same
+// uid and, for a process-bound lease, the same pid and process start time.
+func (l *Lease) HeldBy(caller peer.Cred) bool {
+	return l.holderError(caller) == nil
+}
+
+func (l *Lease) holderError(caller peer.Cred) error {
+	if caller.UID != l.Holder.UID {
+		return errf(403, api.CodeForbidden, "lease %s belongs to another uid", l.ID)
 	}
-	if now.UnixNano() >= l.expiresAt.Load() {
-		return errf(http.StatusGone, api.CodeLeaseExpired, "lease %s has expired", l.ID)
+	if l.Bind == api.BindProcess && (caller.PID != l.Holder.PID || caller.StartTime != l.Holder.StartTime) {
+		return errf(403, api.CodeForbidden, "lease %s is bound to another process", l.ID)
 	}
 	return nil
 }
 
-// checkSecret compares the presented secret's hash in constant time.
-func (l *Lease) checkSecret(presented string) bool {
-	// Hash through a stack buffer: []byte(presented) would allocate.
-	var buf [128]byte
-	if len(presented) > len(buf) {
-		return false
+// usable refuses a revoked or expired lease with 410.
+func (l *Lease) usable(now time.Time) error {
+	switch l.state.Load() {
+	case stateRevoked:
+		return errf(410, api.CodeLeaseRevoked, "lease %s was revoked", l.ID)
+	case stateExpired:
+		return errf(410, api.CodeLeaseExpired, "lease %s has expired", l.ID)
 	}
-	n := copy(buf[:], presented)
-	sum := sha256.Sum256(buf[:n])
-	return subtle.ConstantTimeCompare(sum[:], l.hash[:]) == 1
-}
-
-// HeldBy reports whether caller may act as the lease's holder.
-func (l *Lease) HeldBy(caller peer.Cred) bool {
-	if caller.UID != l.Holder.UID {
-		return false
+	if now.UnixNano() >= l.expiresAt.Load() {
+		return errf(410, api.CodeLeaseExpired, "lease %s has expired", l.ID)
 	}
-	if l.Bind == api.BindProcess {
-		return caller.PID == l.Holder.PID && caller.StartTime == l.Holder.StartTime
-	}
-	return true
+	return nil
 }

@@ -1,157 +1,158 @@
 package lease
 
 import (
-	"net"
-	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/awf-broker/awf-broker/api"
 )
 
-// NormalizeURL parses the absolute URL of an outgoing request and refuses
-// what no forwarder should ask for: userinfo, fragments, '..' segments,
-// encoded slashes or backslashes, and plain http to anything but loopback.
-func NormalizeURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, errf(http.StatusBadRequest, api.CodeBadRequest, "url does not parse")
-	}
-	if u.Host == "" || u.Opaque != "" {
-		return nil, errf(http.StatusBadRequest, api.CodeBadRequest, "url must be absolute")
-	}
-	if u.User != nil || u.Fragment != "" {
-		return nil, errf(http.StatusBadRequest, api.CodeBadRequest, "url must not carry userinfo or a fragment")
-	}
-	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	default:
-		return nil, errf(http.StatusBadRequest, api.CodeInsecureURL, "url must be https (plain http only to a loopback address)")
-	}
-	raw = u.EscapedPath()
-	lower := strings.ToLower(raw)
-	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(raw, `\`) {
-		return nil, errf(http.StatusBadRequest, api.CodeBadRequest, "url path must not contain encoded slashes or backslashes")
-	}
-	for _, seg := range strings.Split(u.Path, "/") {
-		if seg == ".." || seg == "." {
-			return nil, errf(http.StatusBadRequest, api.CodeBadRequest, "url path must not contain dot segments")
-		}
-	}
-	if u.Path == "" {
-		u.Path = "/"
-	}
-	return u, nil
-}
+// Limits on what a lease request may name.
+const (
+	maxHosts    = 32
+	maxMethods  = 16
+	maxPrefixes = 32
+	maxPrefix   = 512
+	// MaxLabel is the longest lease label, in bytes.
+	MaxLabel = 64
+)
 
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// MatchHost reports whether the scope entry pattern covers host:port.
-// An entry without a port matches any port; "*.example.com" matches one
-// or more labels before example.com, not example.com itself.
-func MatchHost(pattern, hostport string) bool {
-	host, port := splitHostPort(hostport)
-	pHost, pPort := splitHostPort(pattern)
-	if pPort != "" && pPort != port {
-		return false
-	}
-	if rest, ok := strings.CutPrefix(pHost, "*."); ok {
-		return len(host) > len(rest)+1 && strings.HasSuffix(host, rest) && host[len(host)-len(rest)-1] == '.'
-	}
-	return pHost == host
-}
-
-func splitHostPort(hp string) (host, port string) {
-	if h, p, err := net.SplitHostPort(hp); err == nil {
-		return strings.ToLower(h), p
-	}
-	return strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(hp, "["), "]")), ""
-}
-
-// covers reports whether ceiling entry c covers requested entry h.
-func covers(c, h string) bool {
-	cHost, cPort := splitHostPort(c)
-	hHost, hPort := splitHostPort(h)
-	if cPort != "" && cPort != hPort {
-		return false
-	}
-	if rest, ok := strings.CutPrefix(hHost, "*."); ok {
-		// A wildcard is covered only by a wildcard over it.
-		cRest, ok := strings.CutPrefix(cHost, "*.")
-		return ok && (rest == cRest || strings.HasSuffix(rest, "."+cRest))
-	}
-	return MatchHost(cHost, hHost)
-}
-
-// Subset checks that every requested host is covered by the ceiling.
-func Subset(requested, ceiling []string) error {
-	for _, h := range requested {
-		ok := false
-		for _, c := range ceiling {
-			if covers(c, h) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return errf(http.StatusForbidden, api.CodeScopeViolation, "host %q is outside the credential's hosts", h)
-		}
-	}
-	return nil
-}
-
-// Check refuses a request outside the lease's scope.
+// Check refuses, with 403 scope_violation naming what is outside, a request
+// the lease does not cover: its host (an entry without a port matches any
+// port; the URL's port defaults from its scheme), its method (upper-case),
+// or its path (prefixes match on segment boundaries). u must come from
+// NormalizeURL. Check allocates nothing when the request is in scope.
 func (l *Lease) Check(method string, u *url.URL) error {
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = defaultPort(u.Scheme)
+	}
 	ok := false
 	for _, h := range l.Scope.Hosts {
-		if MatchHost(h, u.Host) {
+		pHost, pPort := splitHostPort(h)
+		if matchHost(pHost, pPort, host, port) {
 			ok = true
 			break
 		}
 	}
 	if !ok {
-		return errf(http.StatusForbidden, api.CodeScopeViolation, "host %q is outside the lease's scope", u.Host)
+		return errf(403, api.CodeScopeViolation, "host %q is outside the lease's scope", u.Host)
 	}
-	if len(l.Scope.Methods) > 0 {
-		ok = false
-		for _, m := range l.Scope.Methods {
-			if m == method {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return errf(http.StatusForbidden, api.CodeScopeViolation, "method %s is outside the lease's scope", method)
-		}
+	if len(l.Scope.Methods) > 0 && !slices.Contains(l.Scope.Methods, method) {
+		return errf(403, api.CodeScopeViolation, "method %s is outside the lease's scope", clipped(method))
 	}
 	if len(l.Scope.PathPrefixes) > 0 {
+		path := u.Path
+		if path == "" {
+			path = "/"
+		}
 		ok = false
 		for _, p := range l.Scope.PathPrefixes {
-			if pathUnder(u.Path, p) {
+			if pathUnder(path, p) {
 				ok = true
 				break
 			}
 		}
 		if !ok {
-			return errf(http.StatusForbidden, api.CodeScopeViolation, "path %q is outside the lease's scope", u.Path)
+			return errf(403, api.CodeScopeViolation, "path %q is outside the lease's scope", clipped(path))
 		}
 	}
 	return nil
 }
 
-// pathUnder reports whether path is prefix or below it, on segment boundaries.
+// pathUnder reports whether path is prefix or below it, on segment
+// boundaries: "/v1/messages" covers "/v1/messages" and
+// "/v1/messages/batches" but not "/v1/messagesX".
 func pathUnder(path, prefix string) bool {
 	prefix = strings.TrimSuffix(prefix, "/")
 	if prefix == "" {
 		return true
 	}
-	return path == prefix || strings.HasPrefix(path, prefix+"/")
+	return path == prefix || len(path) > len(prefix) && path[len(prefix)] == '/' && strings.HasPrefix(path, prefix)
+}
+
+// makeScope builds a lease's scope from the request: hosts default to the
+// credential's and must be a subset of them; methods are upper-cased HTTP
+// tokens; path prefixes are absolute, unencoded and free of dot segments.
+func makeScope(cred CredentialInfo, req api.CreateLeaseRequest) (api.Scope, error) {
+	sc := api.Scope{Hosts: slices.Clone(cred.Hosts)}
+	if len(req.Hosts) > maxHosts || len(req.Methods) > maxMethods || len(req.PathPrefixes) > maxPrefixes {
+		return sc, errf(400, api.CodeBadRequest, "at most %d hosts, %d methods and %d path prefixes", maxHosts, maxMethods, maxPrefixes)
+	}
+	if len(req.Hosts) > 0 {
+		hosts := make([]string, 0, len(req.Hosts))
+		for _, h := range req.Hosts {
+			if h = strings.ToLower(strings.TrimSpace(h)); !slices.Contains(hosts, h) {
+				hosts = append(hosts, h)
+			}
+		}
+		if err := Subset(hosts, cred.Hosts); err != nil {
+			return sc, err
+		}
+		sc.Hosts = hosts
+	}
+	for _, m := range req.Methods {
+		m = strings.ToUpper(strings.TrimSpace(m))
+		if !ValidMethod(m) {
+			return sc, errf(400, api.CodeBadRequest, "invalid method %q", clipped(m))
+		}
+		if !slices.Contains(sc.Methods, m) {
+			sc.Methods = append(sc.Methods, m)
+		}
+	}
+	for _, p := range req.PathPrefixes {
+		if err := validPrefix(p); err != nil {
+			return sc, err
+		}
+		if !slices.Contains(sc.PathPrefixes, p) {
+			sc.PathPrefixes = append(sc.PathPrefixes, p)
+		}
+	}
+	return sc, nil
+}
+
+// ValidMethod reports whether m is an upper-case HTTP method token.
+func ValidMethod(m string) bool {
+	if m == "" || len(m) > 32 {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		if c := m[i]; (c < 'A' || c > 'Z') && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+func validPrefix(p string) error {
+	switch {
+	case !strings.HasPrefix(p, "/") || len(p) > maxPrefix:
+		return errf(400, api.CodeBadRequest, "path prefix %q must start with / and be at most %d bytes", clipped(p), maxPrefix)
+	case strings.ContainsAny(p, "%\\?#"):
+		return errf(400, api.CodeBadRequest, "path prefix %q must not be percent-encoded or hold '\\', '?' or '#'", clipped(p))
+	case hasDotSegment(p):
+		return errf(400, api.CodeBadRequest, "path prefix %q must not contain '.' or '..' segments", clipped(p))
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c == 0x7f {
+			return errf(400, api.CodeBadRequest, "path prefix %q must not contain spaces or control characters", clipped(p))
+		}
+	}
+	return nil
+}
+
+// validLabel checks a lease label: at most MaxLabel bytes of printable UTF-8.
+func validLabel(s string) error {
+	if len(s) > MaxLabel || !utf8.ValidString(s) {
+		return errf(400, api.CodeBadRequest, "label must be at most %d bytes of UTF-8", MaxLabel)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return errf(400, api.CodeBadRequest, "label must not contain control characters")
+		}
+	}
+	return nil
 }

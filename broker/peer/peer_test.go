@@ -2,125 +2,110 @@ package peer
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 )
 
-func TestFromConnAndContext(t *testing.T) {
+// unixClient returns an HTTP client that dials the socket at path.
+func unixClient(path string) *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}}}
+}
+
+func TestFromConnOverSocketPair(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "s.sock")
 	l, err := Listen(sock, 0o600, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			t.Error(err)
+		}
+		accepted <- c
+	}()
+	client, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server := <-accepted
+	defer server.Close()
+	got, err := FromConn(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStart, err := StartTime(int32(os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Cred{UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), PID: int32(os.Getpid()), StartTime: wantStart}
+	if got != want {
+		t.Fatalf("FromConn = %+v, want %+v", got, want)
+	}
+	if !got.HasProcess() {
+		t.Error("HasProcess = false for a visible process")
+	}
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	tc, err := net.Dial("tcp", tcp.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	if _, err := FromConn(tc); err == nil {
+		t.Error("FromConn accepted a TCP connection")
+	}
+}
+
+func TestConnContextOverHTTP(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	l, err := Listen(sock, 0o600, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	got := make(chan Cred, 1)
 	srv := &http.Server{ConnContext: ConnContext, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, ok := FromContext(r.Context())
 		if !ok {
-			t.Error("no peer in context")
+			t.Errorf("no peer in context: %v", ContextError(r.Context()))
 		}
 		got <- c
 	})}
-	go srv.Serve(l)
-	defer srv.Close()
-	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}}
-	resp, err := hc.Get("http://unix/")
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(l) }()
+	defer func() { srv.Close(); <-done }()
+	resp, err := unixClient(sock).Get("http://unix/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	c := <-got
-	if c.UID != uint32(os.Getuid()) || c.GID != uint32(os.Getgid()) || c.PID != int32(os.Getpid()) || c.StartTime == 0 {
+	if c := <-got; c.PID != int32(os.Getpid()) || c.UID != uint32(os.Getuid()) || !Alive(c.PID, c.StartTime) {
 		t.Fatalf("cred = %+v", c)
 	}
-	if fi, _ := os.Stat(sock); fi.Mode().Perm() != 0o600 {
-		t.Errorf("mode = %v", fi.Mode().Perm())
-	}
-	if !Alive(c.PID, c.StartTime) || Alive(c.PID, c.StartTime+1) {
-		t.Error("Alive is wrong for this process")
-	}
 }
 
-func TestAliveChild(t *testing.T) {
-	cmd := exec.Command("sleep", "10")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+func TestContextHelpers(t *testing.T) {
+	if _, ok := FromContext(context.Background()); ok {
+		t.Error("FromContext found a caller in an empty context")
 	}
-	pid := int32(cmd.Process.Pid)
-	st, err := StartTime(pid)
-	if err != nil || !Alive(pid, st) {
-		t.Fatalf("child not alive: %v", err)
+	want := Cred{UID: 7, GID: 8, PID: 9, StartTime: 10}
+	if got, ok := FromContext(WithCred(context.Background(), want)); !ok || got != want {
+		t.Errorf("WithCred round trip = %+v %v", got, ok)
 	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	if Alive(pid, st) {
-		t.Fatal("dead child reported alive")
-	}
-}
-
-func TestListenStaleAndLive(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "sub", "s.sock")
-	l, err := Listen(sock, 0o660, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Listen(sock, 0o660, -1); err == nil || !strings.Contains(err.Error(), "another daemon is listening") {
-		t.Fatalf("second listen: %v", err)
-	}
-	// Leave a stale socket file behind: a listener closed without unlinking.
-	l.(*net.UnixListener).SetUnlinkOnClose(false)
-	l.Close()
-	if _, err := os.Stat(sock); err != nil {
-		t.Fatal("stale socket file missing")
-	}
-	l2, err := Listen(sock, 0o660, -1)
-	if err != nil {
-		t.Fatalf("stale socket not replaced: %v", err)
-	}
-	l2.Close()
-	if fi, err := os.Stat(filepath.Dir(sock)); err != nil || fi.Mode().Perm() != 0o750 {
-		t.Errorf("socket dir mode: %v %v", fi.Mode().Perm(), err)
-	}
-	notSock := filepath.Join(t.TempDir(), "file")
-	os.WriteFile(notSock, nil, 0o600)
-	if _, err := Listen(notSock, 0o660, -1); err == nil {
-		t.Error("listened over a regular file")
-	}
-	_ = time.Second
-}
-
-func TestParseStartTime(t *testing.T) {
-	stat := "1234 (weird) name)) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 987654 20 21"
-	if got, err := parseStartTime(stat); err != nil || got != 987654 {
-		t.Fatalf("got %d %v", got, err)
-	}
-	if _, err := parseStartTime("1 (x) S 1 2"); err == nil {
-		t.Error("short stat accepted")
-	}
-}
-
-func TestParseContainerID(t *testing.T) {
-	id := strings.Repeat("ab12", 16)
-	cases := map[string]string{
-		"12:pids:/docker/" + id + "\n":                                                  id,
-		"0::/system.slice/docker-" + id + ".scope\n":                                    id,
-		"0::/kubepods.slice/kubepods-burstable.slice/cri-containerd-" + id + ".scope\n": id,
-		"0::/user.slice/user-1000.slice/user@1000.service/libpod-" + id + ".scope\n":    id,
-		"11:memory:/kubepods/burstable/pod1234-5678/" + id + "\n":                       id,
-		"0::/user.slice/user-1000.slice/session-2.scope\n":                              "",
-		"0::/system.slice/awf-brokerd.service\n":                                        "",
-	}
-	for in, want := range cases {
-		if got := parseContainerID(in); got != want {
-			t.Errorf("parseContainerID(%q) = %q, want %q", in, got, want)
-		}
+	failed := context.WithValue(context.Background(), ctxKey{}, &ctxValue{err: errors.New("boom")})
+	if _, ok := FromContext(failed); ok || ContextError(failed) == nil {
+		t.Error("a failed read passed as a caller")
 	}
 }

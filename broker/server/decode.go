@@ -10,11 +10,16 @@ import (
 	"github.com/awf-broker/awf-broker/api"
 )
 
-// decode reads a JSON body into v: at most MaxBodyBytes, no unknown
-// fields, nothing after the value. An empty body is allowed when optional.
+// decode reads r's JSON body into v: at most MaxBodyBytes (413), no
+// unknown fields (400 unknown_field naming it), nothing after the value,
+// well-formed and well-typed (400 bad_request). An empty body is allowed
+// when optional.
 func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	dec := json.NewDecoder(r.Body)
+	if r.ContentLength > MaxBodyBytes {
+		return problem(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "request body exceeds %d bytes", MaxBodyBytes)
+	}
+	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if errors.Is(err, io.EOF) {
@@ -25,27 +30,33 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 	}
 	if err == nil {
 		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
-			err = errors.New("trailing data after the JSON value")
+			var mbe *http.MaxBytesError
+			if errors.As(terr, &mbe) {
+				err = terr
+			} else {
+				return problem(http.StatusBadRequest, api.CodeBadRequest, "unexpected data after the JSON value")
+			}
 		}
 	}
 	if err == nil {
 		return nil
 	}
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return problem(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "request body exceeds %d bytes", MaxBodyBytes)
-	}
-	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return problem(http.StatusBadRequest, api.CodeUnknownField, "unknown field %s", clip(field))
-	}
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
+	case errors.As(err, &mbe):
+		return problem(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "request body exceeds %d bytes", MaxBodyBytes)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// encoding/json has no typed error for it; the text is stable.
+		return problem(http.StatusBadRequest, api.CodeUnknownField, "unknown field %s", clip(strings.TrimPrefix(err.Error(), "json: unknown field ")))
 	case errors.As(err, &se):
 		return problem(http.StatusBadRequest, api.CodeBadRequest, "malformed JSON at byte %d", se.Offset)
 	case errors.As(err, &te):
 		return problem(http.StatusBadRequest, api.CodeBadRequest, "field %s must be %s", te.Field, te.Type)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return problem(http.StatusBadRequest, api.CodeBadRequest, "malformed JSON: unexpected end of body")
 	default:
-		return problem(http.StatusBadRequest, api.CodeBadRequest, "malformed JSON: %s", clip(err.Error()))
+		return problem(http.StatusBadRequest, api.CodeBadRequest, "malformed JSON")
 	}
 }

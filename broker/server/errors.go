@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,57 +12,109 @@ import (
 	"github.com/awf-broker/awf-broker/broker/lease"
 )
 
-// titles are the short, stable titles of each code.
-var titles = map[string]string{
-	api.CodeBadRequest: "Bad request", api.CodeUnknownField: "Unknown field", api.CodeTooLarge: "Request body too large",
-	api.CodeUnauthenticated: "Unauthenticated", api.CodeForbidden: "Forbidden", api.CodeNotFound: "Not found",
-	api.CodeMethodNotAllowed: "Method not allowed", api.CodeUnknownCredential: "Unknown credential",
-	api.CodeUnknownIdentity: "Unknown identity", api.CodeUnknownLease: "Unknown lease", api.CodeLeaseExpired: "Lease expired",
-	api.CodeLeaseRevoked: "Lease revoked", api.CodeScopeViolation: "Outside the lease's scope", api.CodeInsecureURL: "Insecure URL",
-	api.CodeCredentialUnavailable: "Credential unavailable", api.CodeCredentialFailed: "Credential failed", api.CodeInternal: "Internal error",
+// title is the short, stable title of each code.
+func title(code string) string {
+	switch code {
+	case api.CodeBadRequest:
+		return "Bad request"
+	case api.CodeUnknownField:
+		return "Unknown field"
+	case api.CodeTooLarge:
+		return "Request body too large"
+	case api.CodeUnauthenticated:
+		return "Unauthenticated"
+	case api.CodeForbidden:
+		return "Forbidden"
+	case api.CodeNotFound:
+		return "Not found"
+	case api.CodeMethodNotAllowed:
+		return "Method not allowed"
+	case api.CodeUnknownCredential:
+		return "Unknown credential"
+	case api.CodeUnknownIdentity:
+		return "Unknown identity"
+	case api.CodeUnknownLease:
+		return "Unknown lease"
+	case api.CodeLeaseExpired:
+		return "Lease expired"
+	case api.CodeLeaseRevoked:
+		return "Lease revoked"
+	case api.CodeScopeViolation:
+		return "Outside the lease's scope"
+	case api.CodeInsecureURL:
+		return "Insecure URL"
+	case api.CodeCredentialUnavailable:
+		return "Credential unavailable"
+	case api.CodeCredentialFailed:
+		return "Credential failed"
+	default:
+		return "Internal error"
+	}
 }
 
-// problem returns an *api.Problem with the code's title.
+// problem returns an *api.Problem with the code's type and title.
 func problem(status int, code, format string, args ...any) *api.Problem {
-	return &api.Problem{Type: api.ProblemTypeBase + code, Title: titles[code], Status: status, Code: code, Detail: fmt.Sprintf(format, args...)}
+	return &api.Problem{Type: api.ProblemTypeBase + code, Title: title(code), Status: status, Code: code, Detail: fmt.Sprintf(format, args...)}
 }
 
-// writeError is the one place errors become responses.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+// toProblem maps any error to the problem the caller sees. Only
+// *api.Problem and *lease.Error details reach the caller; anything else is
+// logged and answered with a generic 500.
+func (s *Server) toProblem(r *http.Request, err error) *api.Problem {
 	var p *api.Problem
 	var le *lease.Error
+	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &p):
 		cp := *p
 		p = &cp
 	case errors.As(err, &le):
 		p = problem(le.Status, le.Code, "%s", le.Msg)
+	case errors.As(err, &mbe):
+		p = problem(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "request body exceeds %d bytes", MaxBodyBytes)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		s.log.Debug("request ended before the credential answered", "method", r.Method, "path", r.URL.Path, "error", err)
+		p = problem(http.StatusServiceUnavailable, api.CodeCredentialUnavailable, "the request ended before the credential answered")
+		p.RetryAfter = 1
 	default:
 		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "error", err)
 		p = problem(http.StatusInternalServerError, api.CodeInternal, "the broker failed to answer; see its log")
+	}
+	if p.Code == "" {
+		p.Code = api.CodeInternal
+	}
+	if p.Status == 0 {
+		p.Status = http.StatusInternalServerError
 	}
 	if p.Type == "" {
 		p.Type = api.ProblemTypeBase + p.Code
 	}
 	if p.Title == "" {
-		p.Title = titles[p.Code]
+		p.Title = title(p.Code)
 	}
-	w.Header().Set("Content-Type", api.ProblemContentType)
-	if p.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
-	}
-	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	return p
 }
 
-// writeJSON writes a 2xx JSON answer.
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode answer: %w", err)
+// writeError is the one place errors become responses: application/
+// problem+json, with Retry-After when the problem is retryable.
+func (s *Server) writeError(c *call, err error) {
+	p := s.toProblem(c.r, err)
+	c.status, c.code = p.Status, p.Code
+	h := c.w.Header()
+	h.Set("Content-Type", api.ProblemContentType)
+	if p.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(p.RetryAfter))
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
-	return nil
+	c.w.WriteHeader(p.Status)
+	b, _ := json.Marshal(p) // a Problem always encodes
+	_, _ = c.w.Write(append(b, '\n'))
+}
+
+// fail writes err for a request outside the route table (404, 405).
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	c := &call{w: w, r: r}
+	s.writeError(c, err)
+	if s.log.IsDebug() {
+		s.log.Debug("request", "method", r.Method, "path", clip(r.URL.Path), "status", c.status, "code", c.code)
+	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
@@ -9,42 +10,61 @@ import (
 	"github.com/awf-broker/awf-broker/broker/provider"
 )
 
-// serveHeaders is the hot path: one per forwarded request.
-func (s *Server) serveHeaders(w http.ResponseWriter, r *http.Request, c *call) error {
+// serveHeaders is the hot path, one call per forwarded request: the
+// wrapper has checked the lease secret and holder (LeaseSecret); this
+// checks the request against the lease's scope and asks the credential
+// for the headers.
+func (s *Server) serveHeaders(c *call) error {
 	var req api.HeadersRequest
-	if err := decode(w, r, &req, false); err != nil {
+	if err := decode(c.w, c.r, &req, false); err != nil {
 		return err
 	}
-	if req.Method == "" {
-		return problem(http.StatusBadRequest, api.CodeBadRequest, "method is required")
+	method := strings.ToUpper(req.Method)
+	if !lease.ValidMethod(method) {
+		return problem(http.StatusBadRequest, api.CodeBadRequest, "method %q is not an HTTP method", clip(req.Method))
 	}
 	u, err := lease.NormalizeURL(req.URL)
 	if err != nil {
 		return err
 	}
 	l := c.lease
-	if err := l.Check(req.Method, u); err != nil {
+	if err := l.Check(method, u); err != nil {
 		return err
 	}
-	if l.NeedsBodySHA256 && !isHexSHA256(req.BodySHA256) {
-		return problem(http.StatusBadRequest, api.CodeBadRequest, "body_sha256 (64 hex digits) is required for this credential")
+	sum := strings.ToLower(req.BodySHA256)
+	if (l.NeedsBodySHA256 || sum != "") && !isHexSHA256(sum) {
+		return problem(http.StatusBadRequest, api.CodeBadRequest, "body_sha256 must be the body's SHA-256 as 64 hex digits (required for this credential: %t)", l.NeedsBodySHA256)
 	}
 	cr, ok := s.cfg.Credentials.Get(l.Credential)
 	if !ok {
-		return problem(http.StatusGone, api.CodeLeaseRevoked, "the lease's credential is gone")
+		return problem(http.StatusGone, api.CodeLeaseRevoked, "lease %s: its credential is no longer configured", l.ID)
 	}
-	grant, validUntil, err := cr.Headers(r.Context(), &provider.Request{Method: req.Method, URL: u, Headers: req.Headers, BodySHA256: req.BodySHA256})
+	grant, validUntil, err := cr.Headers(c.r.Context(), &provider.Request{Method: method, URL: u, Headers: req.Headers, BodySHA256: sum})
 	if err != nil {
 		return err
 	}
 	if exp := l.ExpiresAt(); validUntil.IsZero() || exp.Before(validUntil) {
 		validUntil = exp
 	}
-	remove := grant.Remove
-	if remove == nil {
-		remove = []string{}
+	bp := s.bufs.Get().(*[]byte)
+	b := appendHeadersResponse((*bp)[:0], grant.Set, grant.Remove, validUntil.UTC().Truncate(time.Second))
+	s.writeBody(c, http.StatusOK, b)
+	*bp = b
+	s.bufs.Put(bp)
+	return nil
+}
+
+// serveInvalidate tells the credential an upstream refused its token.
+func (s *Server) serveInvalidate(c *call) error {
+	cr, ok := s.cfg.Credentials.Get(c.lease.Credential)
+	if !ok {
+		return problem(http.StatusGone, api.CodeLeaseRevoked, "lease %s: its credential is no longer configured", c.lease.ID)
 	}
-	return writeJSON(w, http.StatusOK, api.HeadersResponse{Set: grant.Set, Remove: remove, ValidUntil: validUntil.UTC().Truncate(time.Second)})
+	st, err := cr.Invalidate(c.r.Context())
+	if err != nil {
+		return err
+	}
+	return s.writeJSON(c, http.StatusAccepted, st)
 }
 
 func isHexSHA256(s string) bool {
@@ -52,8 +72,7 @@ func isHexSHA256(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
 			return false
 		}
 	}

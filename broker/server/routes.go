@@ -1,105 +1,142 @@
 package server
 
 import (
-	"github.com/awf-broker/awf-broker/api"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
+
+	"github.com/awf-broker/awf-broker/api"
 )
 
-// Perm is what a caller must be to call a route.
-type Perm int
+// Permission is what a caller must be to call a route. The wrapper
+// enforces it before the handler runs (authorize.go).
+type Permission int
 
 // Permissions.
 const (
-	// Anyone may call.
-	Anyone Perm = iota
-	// Admin only.
+	// Anyone may call, even a caller the broker could not identify.
+	Anyone Permission = iota
+	// Admin only; {name} must be a known credential.
 	Admin
-	// Caller: any identified caller; the handler shows each only its own.
-	Caller
-	// Holder: an admin or the uid holding the lease {id}.
-	Holder
-	// LeaseSecret: the secret of lease {id}, presented by its holder.
+	// AdminOrListFiltered: any identified caller; a list shows a
+	// non-admin only what it may lease or holds, and a {name} it may not
+	// see answers 404.
+	AdminOrListFiltered
+	// CanLease: an admin or a caller in the allow of the credential the
+	// body names (the wrapper decodes the body to decide).
+	CanLease
+	// AdminOrHolder: an admin or the uid holding lease {id}.
+	AdminOrHolder
+	// LeaseSecret: lease {id}'s secret as a bearer token, presented by its
+	// holder (uid; pid and start time for a process-bound lease).
 	LeaseSecret
+	// AdminOrIdentityAllowed: an admin or a uid/gid the identity allows;
+	// the IdentitySource, which knows the identities, decides.
+	AdminOrIdentityAllowed
 )
 
-func (p Perm) String() string {
-	return [...]string{"anyone", "admin", "caller", "holder", "lease-secret"}[p]
+func (p Permission) String() string {
+	switch p {
+	case Anyone:
+		return "anyone"
+	case Admin:
+		return "admin"
+	case AdminOrListFiltered:
+		return "admin-or-list-filtered"
+	case CanLease:
+		return "can-lease"
+	case AdminOrHolder:
+		return "admin-or-holder"
+	case LeaseSecret:
+		return "lease-secret"
+	case AdminOrIdentityAllowed:
+		return "admin-or-identity-allowed"
+	}
+	return "unknown"
 }
 
-// RouteInfo describes one route for documentation and contract tests.
+// RouteInfo describes one route: Path is in OpenAPI form
+// ("/v1/leases/{id}/headers").
 type RouteInfo struct {
 	Method, Path string
-	Perm         Perm
+	Permission   Permission
 }
+
+// handlerFunc serves a request the wrapper has authorized. It writes a
+// success with writeJSON (or delegates) and returns any error unwritten.
+type handlerFunc func(s *Server, c *call) error
 
 type route struct {
 	method, path string
-	perm         Perm
+	perm         Permission
 	h            handlerFunc
 }
 
-// table is THE route table: every endpoint and the permission it needs.
-func (s *Server) table() []route {
+// table is THE route table: every endpoint, the permission it needs and
+// its handler.
+func table() []route {
 	return []route{
-		{"GET", "/v1/health", Anyone, s.serveHealth},
-		{"GET", "/v1/ready", Anyone, s.serveReady},
-		{"GET", "/v1/credentials", Caller, s.serveCredentials},
-		{"GET", "/v1/credentials/{name}", Caller, s.serveCredential},
-		{"POST", "/v1/credentials/{name}/refresh", Admin, s.serveRefresh},
-		{"POST", "/v1/leases", Caller, s.serveCreateLease},
-		{"GET", "/v1/leases", Caller, s.serveLeases},
-		{"GET", "/v1/leases/{id}", Holder, s.serveLease},
-		{"POST", "/v1/leases/{id}/renew", Holder, s.serveRenew},
-		{"DELETE", "/v1/leases/{id}", Holder, s.serveRevoke},
-		{"POST", "/v1/leases/{id}/headers", LeaseSecret, s.serveHeaders},
-		{"POST", "/v1/leases/{id}/invalidate", LeaseSecret, s.serveInvalidate},
-		{"PUT", "/v1/identities/{name}", Caller, s.serveRegisterIdentity},
-		{"DELETE", "/v1/identities/{name}", Caller, s.serveClearIdentity},
-		{"GET", "/v1/events", Caller, s.serveEvents},
-		{"GET", "/metrics", Admin, s.serveMetrics},
+		{"GET", "/v1/health", Anyone, (*Server).serveHealth},
+		{"GET", "/v1/ready", Anyone, (*Server).serveReady},
+		{"GET", "/v1/credentials", AdminOrListFiltered, (*Server).serveCredentials},
+		{"GET", "/v1/credentials/{name}", AdminOrListFiltered, (*Server).serveCredential},
+		{"POST", "/v1/credentials/{name}/refresh", Admin, (*Server).serveRefresh},
+		{"POST", "/v1/leases", CanLease, (*Server).serveCreateLease},
+		{"GET", "/v1/leases", AdminOrListFiltered, (*Server).serveLeases},
+		{"GET", "/v1/leases/{id}", AdminOrHolder, (*Server).serveLease},
+		{"POST", "/v1/leases/{id}/renew", AdminOrHolder, (*Server).serveRenew},
+		{"DELETE", "/v1/leases/{id}", AdminOrHolder, (*Server).serveRevoke},
+		{"POST", "/v1/leases/{id}/headers", LeaseSecret, (*Server).serveHeaders},
+		{"POST", "/v1/leases/{id}/invalidate", LeaseSecret, (*Server).serveInvalidate},
+		{"PUT", "/v1/identities/{name}", AdminOrIdentityAllowed, (*Server).serveRegisterIdentity},
+		{"DELETE", "/v1/identities/{name}", AdminOrIdentityAllowed, (*Server).serveClearIdentity},
+		{"GET", "/v1/events", AdminOrListFiltered, (*Server).serveEvents},
+		{"GET", "/metrics", Admin, (*Server).serveMetrics},
 	}
 }
 
-// Routes lists the route table.
-func (s *Server) Routes() []RouteInfo {
+// Routes lists the route table, sorted by path then method, so a test can
+// keep it in step with api/openapi.yaml.
+func Routes() []RouteInfo {
 	var out []RouteInfo
-	for _, r := range s.table() {
-		out = append(out, RouteInfo{Method: r.method, Path: r.path, Perm: r.perm})
+	for _, r := range table() {
+		out = append(out, RouteInfo{Method: r.method, Path: r.path, Permission: r.perm})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path+out[i].Method < out[j].Path+out[j].Method })
+	slices.SortFunc(out, func(a, b RouteInfo) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Method, b.Method)
+	})
 	return out
 }
 
-func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
-	paths := http.NewServeMux() // known paths, any method: 405
-	seen := map[string]bool{}
-	for _, r := range s.table() {
-		mux.Handle(r.method+" "+r.path, s.wrap(r))
-		if !seen[r.path] {
-			seen[r.path] = true
-			allow := s.allowed(r.path)
-			paths.HandleFunc(r.path, func(w http.ResponseWriter, req *http.Request) {
-				w.Header().Set("Allow", allow)
-				s.writeError(w, req, problem(http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "%s is not allowed on %s (allowed: %s)", req.Method, r.path, allow))
-			})
-		}
-	}
-	paths.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
-		s.writeError(w, req, problem(http.StatusNotFound, api.CodeNotFound, "no endpoint %s", req.URL.Path))
-	})
-	mux.Handle("/", paths)
-	return mux
-}
+// Routes lists the route table (the package's Routes).
+func (s *Server) Routes() []RouteInfo { return Routes() }
 
-func (s *Server) allowed(path string) string {
-	var m []string
-	for _, r := range s.table() {
-		if r.path == path {
-			m = append(m, r.method)
-		}
+// mux routes the table; a known path with another method answers 405 and
+// an unknown path 404, both as problems.
+func (s *Server) mux() http.Handler {
+	mux := http.NewServeMux()
+	known := http.NewServeMux() // any method on a known path
+	allow := map[string][]string{}
+	for _, r := range table() {
+		mux.Handle(r.method+" "+r.path, s.wrap(r))
+		allow[r.path] = append(allow[r.path], r.method)
 	}
-	return strings.Join(m, ", ")
+	for path, methods := range allow {
+		if slices.Contains(methods, http.MethodGet) {
+			methods = append(methods, http.MethodHead)
+		}
+		list := strings.Join(methods, ", ")
+		known.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", list)
+			s.fail(w, r, problem(http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "%s is not allowed on %s (allowed: %s)", clip(r.Method), path, list))
+		})
+	}
+	known.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, problem(http.StatusNotFound, api.CodeNotFound, "no endpoint %s", clip(r.URL.Path)))
+	})
+	mux.Handle("/", known)
+	return mux
 }

@@ -1,7 +1,8 @@
 // Package server serves the broker's API (DESIGN §4) over HTTP/1.1 on the
-// unix socket. Who calls is decided once per connection (peer), what they
-// may do is named in one route table (routes.go), handlers return errors,
-// and one writer turns every error into problem+json.
+// unix socket. Who calls is decided once per connection (peer.ConnContext),
+// what they may do is named in one route table (routes.go) and enforced by
+// one wrapper (wrap.go, authorize.go); handlers return errors, and one
+// writer (errors.go) turns every error into application/problem+json.
 package server
 
 import (
@@ -9,59 +10,26 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/clock"
 	"github.com/awf-broker/awf-broker/broker/lease"
 	"github.com/awf-broker/awf-broker/broker/peer"
-	"github.com/awf-broker/awf-broker/broker/provider"
 )
 
-// Limits.
+// Limits of the HTTP server.
 const (
 	MaxBodyBytes      = 64 << 10
 	MaxHeaderBytes    = 64 << 10
 	ReadHeaderTimeout = 5 * time.Second
 	IdleTimeout       = 2 * time.Minute
-	DrainTimeout      = 10 * time.Second
+	// DrainTimeout is how long Serve waits for in-flight requests at the
+	// end before closing the remaining connections.
+	DrainTimeout = 10 * time.Second
 )
-
-// CredentialSource lists the credentials the server serves.
-type CredentialSource interface {
-	Get(name string) (Credential, bool)
-	All() []Credential
-}
-
-// CredentialInfo is a credential's fixed description.
-type CredentialInfo struct {
-	Name, Provider       string
-	Hosts                []string
-	LeaseTTL             time.Duration
-	AllowUIDs, AllowGIDs []uint32
-	NeedsBodySHA256      bool
-}
-
-// Credential is what the server needs of one credential. Errors that are
-// *api.Problem are written as they are.
-type Credential interface {
-	Info() CredentialInfo
-	Status() api.Credential
-	// Headers returns the header change for one request and how long the
-	// token behind it stays valid.
-	Headers(ctx context.Context, req *provider.Request) (provider.Grant, time.Time, error)
-	Refresh(ctx context.Context) (api.Credential, error)
-	Invalidate(ctx context.Context) (api.Credential, error)
-}
-
-// IdentitySource registers and clears run-time identities; it decides
-// who may, and answers *api.Problem errors.
-type IdentitySource interface {
-	Register(ctx context.Context, name string, caller peer.Cred, reg api.IdentityRegistration) (api.Identity, error)
-	Clear(ctx context.Context, name string, caller peer.Cred) (api.Identity, error)
-}
 
 // Config configures the server.
 type Config struct {
@@ -71,15 +39,19 @@ type Config struct {
 	Admin      func(peer.Cred) bool
 	Identities IdentitySource // nil: identity routes answer 404
 	Metrics    http.Handler   // nil: /metrics answers 404
-	Events     http.Handler   // nil: /v1/events answers 404
-	Version    string
-	Logger     hclog.Logger
-	Clock      clock.Clock
+	// Events serves GET /v1/events; it filters by caller itself
+	// (CallerFromContext). nil: 404.
+	Events  http.Handler
+	Version string
+	Logger  hclog.Logger // default a null logger
+	Clock   clock.Clock  // default clock.Real()
 	// ContainerID finds a caller's container (default peer.ContainerID).
 	ContainerID func(pid int32) string
 	// ReadHeaderTimeout drops a connection that sends no request headers
 	// in time (default ReadHeaderTimeout).
 	ReadHeaderTimeout time.Duration
+	// DrainTimeout overrides DrainTimeout when positive.
+	DrainTimeout time.Duration
 }
 
 // Server is the API server.
@@ -87,6 +59,7 @@ type Server struct {
 	cfg     Config
 	log     hclog.Logger
 	handler http.Handler
+	bufs    sync.Pool // *[]byte for encoding answers
 }
 
 // New returns a server.
@@ -100,23 +73,31 @@ func New(cfg Config) *Server {
 	if cfg.ContainerID == nil {
 		cfg.ContainerID = peer.ContainerID
 	}
-	if cfg.ReadHeaderTimeout == 0 {
+	if cfg.Admin == nil {
+		cfg.Admin = func(peer.Cred) bool { return false }
+	}
+	if cfg.ReadHeaderTimeout <= 0 {
 		cfg.ReadHeaderTimeout = ReadHeaderTimeout
 	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = DrainTimeout
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger.Named("api")}
-	s.handler = s.routes()
+	s.bufs.New = func() any { b := make([]byte, 0, 1024); return &b }
+	s.handler = s.mux()
 	return s
 }
 
-// Handler returns the API's handler; its requests must carry a peer
-// (peer.ConnContext does it).
+// Handler returns the API's handler. Its requests must carry the caller
+// (peer.ConnContext or peer.WithCred); without one only Anyone routes answer.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Serve serves l until ctx ends, then drains in-flight requests.
+// Serve serves l until ctx ends, then stops accepting, drains in-flight
+// requests for at most the drain timeout and closes what is left.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,
-		ConnContext:       peer.ConnContext,
+		ConnContext:       s.connContext,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
@@ -129,11 +110,23 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
 	defer cancel()
-	err := srv.Shutdown(sctx)
-	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
+	if err := srv.Shutdown(sctx); err != nil {
+		s.log.Warn("drain timed out; closing the remaining connections", "timeout", s.cfg.DrainTimeout)
+		srv.Close()
 	}
-	return err
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// connContext reads the caller once per connection, at accept.
+func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {
+	ctx = peer.ConnContext(ctx, c)
+	if err := peer.ContextError(ctx); err != nil {
+		s.log.Warn("cannot identify caller", "error", err)
+	}
+	return ctx
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -11,115 +10,81 @@ import (
 	"github.com/awf-broker/awf-broker/broker/peer"
 )
 
-// call is what the wrapper has established about a request.
+// call is one request and what the wrapper has established about it.
 type call struct {
+	w http.ResponseWriter
+	r *http.Request
+	// caller is who called; known is false when the broker could not tell.
 	caller peer.Cred
+	known  bool
 	admin  bool
-	// lease is the {id} lease, for Holder and LeaseSecret routes.
+	// lease is the {id} lease (AdminOrHolder, LeaseSecret routes).
 	lease *lease.Lease
+	// cred is the {name} credential, or the one a lease request names.
+	cred Credential
+	// create is the body of POST /v1/leases (CanLease).
+	create api.CreateLeaseRequest
+	// status and code are what was answered, for the log (0: delegated).
+	status int
+	code   string
 }
 
-type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+// params says which path values a route has and what {name} names.
+type params struct {
+	id, name, credential bool
+}
 
-var (
-	uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$`)
-)
-
-// wrap authorizes a route's caller, runs the handler, writes its error
-// and logs the request.
+// wrap authorizes a route's caller by the route's permission, runs the
+// handler, writes its error and logs the request.
 func (s *Server) wrap(rt route) http.Handler {
+	p := params{
+		id:         strings.Contains(rt.path, "{id}"),
+		name:       strings.Contains(rt.path, "{name}"),
+		credential: strings.HasPrefix(rt.path, "/v1/credentials/"),
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		c, err := s.authorize(rt, r)
+		start := s.cfg.Clock.Now()
+		c := &call{w: w, r: r}
+		err := s.authorize(rt.perm, p, c)
 		if err == nil {
-			err = rt.h(rec, r, c)
+			err = rt.h(s, c)
 		}
 		if err != nil {
-			s.writeError(rec, r, err)
+			s.writeError(c, err)
 		}
-		if s.log.IsDebug() {
-			s.log.Debug("request", "method", r.Method, "route", rt.path, "status", rec.status,
-				"uid", c.caller.UID, "pid", c.caller.PID, "duration", time.Since(start))
-		}
+		s.logRequest(rt, c, start)
 	})
 }
 
-func (s *Server) authorize(rt route, r *http.Request) (*call, error) {
-	cred, ok := peer.FromContext(r.Context())
-	c := &call{caller: cred}
-	if !ok {
-		if rt.perm == Anyone {
-			return c, nil
-		}
-		return c, problem(http.StatusForbidden, api.CodeForbidden, "the caller's peer credentials could not be read")
+// logRequest writes one debug line per request, and an info line for each
+// refusal (401, 403), the audit trail of who was turned away. Lease changes
+// have their own info lines from the lease store. Never the Authorization
+// header, never a body.
+func (s *Server) logRequest(rt route, c *call, start time.Time) {
+	refused := c.status == http.StatusUnauthorized || c.status == http.StatusForbidden
+	if !refused && !s.log.IsDebug() {
+		return
 	}
-	c.admin = s.cfg.Admin != nil && s.cfg.Admin(cred)
-	for _, key := range []string{"name", "id"} {
-		if v := r.PathValue(key); v != "" || strings.Contains(rt.path, "{"+key+"}") {
-			if key == "id" && !uuidRE.MatchString(v) {
-				return c, problem(http.StatusBadRequest, api.CodeBadRequest, "lease id %q is not a UUID", clip(v))
-			}
-			if key == "name" && !nameRE.MatchString(v) {
-				return c, problem(http.StatusBadRequest, api.CodeBadRequest, "name %q is invalid (letters, digits, '.', '_', '-'; at most 64)", clip(v))
-			}
-		}
+	args := []any{"method", c.r.Method, "route", rt.path, "status", c.status, "uid", c.caller.UID, "pid", c.caller.PID}
+	if c.code != "" {
+		args = append(args, "code", c.code)
 	}
-	switch rt.perm {
-	case Admin:
-		if !c.admin {
-			return c, problem(http.StatusForbidden, api.CodeForbidden, "admin only")
-		}
-	case Holder:
-		l, err := s.cfg.Leases.Get(r.PathValue("id"))
-		if err != nil {
-			return c, err
-		}
-		if !c.admin && l.Holder.UID != cred.UID {
-			return c, problem(http.StatusForbidden, api.CodeForbidden, "the lease belongs to another user")
-		}
-		c.lease = l
-	case LeaseSecret:
-		sec, ok := bearer(r)
-		if !ok {
-			return c, problem(http.StatusUnauthorized, api.CodeUnauthenticated, "missing or malformed Authorization: Bearer <lease secret>")
-		}
-		l, err := s.cfg.Leases.Authorize(r.PathValue("id"), sec, cred)
-		if err != nil {
-			return c, err
-		}
-		c.lease = l
+	if c.lease != nil {
+		args = append(args, "lease", c.lease.ID)
+	} else if id := c.r.PathValue("id"); id != "" {
+		args = append(args, "lease", clip(id))
 	}
-	return c, nil
+	if refused {
+		s.log.Info("request refused", args...)
+		return
+	}
+	s.log.Debug("request", append(args, "duration", s.cfg.Clock.Now().Sub(start))...)
 }
 
-func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	if len(h) < 8 || !strings.EqualFold(h[:7], "bearer ") {
-		return "", false
-	}
-	sec := strings.TrimSpace(h[7:])
-	return sec, sec != "" && len(sec) <= 256
-}
-
-// clip keeps caller-supplied text short in error details.
+// clip keeps caller-supplied text short in messages.
 func clip(s string) string {
 	if len(s) > 80 {
 		return s[:80] + "…"
 	}
 	return s
 }
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController reach the connection (websocket hijack, flush).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,102 @@
+package lease
+
+import (
+	"time"
+
+	"github.com/awf-broker/awf-broker/api"
+)
+
+// Renew extends an active lease to now+ttl, ttl being a Go duration string
+// of at most the credential's lease_ttl ("" = the lease's own TTL). A
+// revoked or expired lease answers 410.
+func (s *Store) Renew(id, ttl string) (*Lease, error) {
+	l, err := s.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.usable(s.cfg.Clock.Now()); err != nil {
+		// Past its expiry but not yet swept: record it now.
+		if CodeOf(err) == api.CodeLeaseExpired {
+			s.end(l, stateExpired, api.EventLeaseExpired, "")
+		}
+		return nil, err
+	}
+	d, err := parseTTL(ttl, l.TTL, l.MaxTTL)
+	if err != nil {
+		return nil, err
+	}
+	l.expiresAt.Store(s.cfg.Clock.Now().Add(d).UnixNano())
+	s.changed(l, api.EventLeaseRenewed, "")
+	return l, nil
+}
+
+// Revoke ends a lease: later use gets 410 lease_revoked. Revoking a lease
+// that has already ended changes nothing and returns it as it is.
+func (s *Store) Revoke(id, reason string) (*Lease, error) {
+	l, err := s.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	s.end(l, stateRevoked, api.EventLeaseRevoked, reason)
+	return l, nil
+}
+
+// RevokeCredential revokes every active lease on the credential (a reload
+// removed it, or its identity binding changed) and returns how many.
+func (s *Store) RevokeCredential(name, reason string) int {
+	n := 0
+	for _, l := range s.all() {
+		if l.Credential == name && s.end(l, stateRevoked, api.EventLeaseRevoked, reason) {
+			n++
+		}
+	}
+	return n
+}
+
+// end moves an active lease to state, logs and announces it; it reports
+// whether it did (false: the lease had already ended).
+func (s *Store) end(l *Lease, state int32, event, reason string) bool {
+	if !l.state.CompareAndSwap(stateActive, state) {
+		return false
+	}
+	l.endedAt.Store(s.cfg.Clock.Now().UnixNano())
+	s.changed(l, event, reason)
+	return true
+}
+
+// changed writes the audit line of a lease change and emits its event.
+func (s *Store) changed(l *Lease, event, reason string) {
+	args := []any{"lease", l.ID, "credential", l.Credential, "uid", l.Holder.UID, "pid", l.Holder.PID,
+		"bind", l.Bind, "expires_at", l.ExpiresAt().Format(time.RFC3339)}
+	if l.Holder.Label != "" {
+		args = append(args, "label", l.Holder.Label)
+	}
+	if l.Holder.Container != "" {
+		args = append(args, "container", l.Holder.Container)
+	}
+	if reason != "" {
+		args = append(args, "reason", reason)
+	}
+	s.log.Info(auditMessage(event), args...)
+	if s.cfg.OnEvent == nil {
+		return
+	}
+	detail := map[string]any{"uid": l.Holder.UID}
+	if reason != "" {
+		detail["reason"] = reason
+	}
+	s.cfg.OnEvent(api.Event{Time: s.cfg.Clock.Now().UTC(), Type: event, Credential: l.Credential, Lease: l.ID, Detail: detail})
+}
+
+func auditMessage(event string) string {
+	switch event {
+	case api.EventLeaseCreated:
+		return "lease created"
+	case api.EventLeaseRenewed:
+		return "lease renewed"
+	case api.EventLeaseRevoked:
+		return "lease revoked"
+	default:
+		return "lease expired"
+	}
+}

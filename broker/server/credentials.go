@@ -1,0 +1,30 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/awf-broker/awf-broker/api"
+)
+
+// serveCredentials lists what the caller may lease (admins: everything).
+func (s *Server) serveCredentials(c *call) error {
+	out := api.CredentialList{Credentials: []api.Credential{}}
+	for _, cr := range s.cfg.Credentials.All() {
+		if mayLease(c, cr.Info()) {
+			out.Credentials = append(out.Credentials, cr.Status())
+		}
+	}
+	return s.writeJSON(c, http.StatusOK, out)
+}
+
+func (s *Server) serveCredential(c *call) error {
+	return s.writeJSON(c, http.StatusOK, c.cred.Status())
+}
+
+func (s *Server) serveRefresh(c *call) error {
+	st, err := c.cred.Refresh(c.r.Context())
+	if err != nil {
+		return err
+	}
+	return s.writeJSON(c, http.StatusOK, st)
+}

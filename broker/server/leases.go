@@ -1,0 +1,61 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/lease"
+)
+
+// serveCreateLease makes a lease on the credential the wrapper resolved
+// (CanLease) for the caller; the secret is in this answer only.
+func (s *Server) serveCreateLease(c *call) error {
+	info := c.cred.Info()
+	holder := lease.Holder{Cred: c.caller, Container: s.cfg.ContainerID(c.caller.PID)}
+	l, sec, err := s.cfg.Leases.Create(lease.CredentialInfo{
+		Name: info.Name, Hosts: info.Hosts, MaxTTL: info.LeaseTTL, NeedsBodySHA256: info.NeedsBodySHA256,
+	}, c.create, holder)
+	if err != nil {
+		return err
+	}
+	c.lease = l
+	return s.writeJSON(c, http.StatusCreated, api.CreatedLease{Lease: l.API(), Secret: sec.Reveal()})
+}
+
+// serveLeases lists every lease for an admin, the caller's own otherwise.
+func (s *Server) serveLeases(c *call) error {
+	var keep func(*lease.Lease) bool
+	if !c.admin {
+		uid := c.caller.UID
+		keep = func(l *lease.Lease) bool { return l.Holder.UID == uid }
+	}
+	return s.writeJSON(c, http.StatusOK, api.LeaseList{Leases: s.cfg.Leases.List(keep)})
+}
+
+func (s *Server) serveLease(c *call) error {
+	return s.writeJSON(c, http.StatusOK, c.lease.API())
+}
+
+func (s *Server) serveRenew(c *call) error {
+	var req api.RenewLeaseRequest
+	if err := decode(c.w, c.r, &req, true); err != nil {
+		return err
+	}
+	l, err := s.cfg.Leases.Renew(c.lease.ID, req.TTL)
+	if err != nil {
+		return err
+	}
+	return s.writeJSON(c, http.StatusOK, l.API())
+}
+
+// serveRevoke revokes the lease and answers it (200, also when it had
+// already ended).
+func (s *Server) serveRevoke(c *call) error {
+	reason := fmt.Sprintf("revoked by uid %d pid %d", c.caller.UID, c.caller.PID)
+	l, err := s.cfg.Leases.Revoke(c.lease.ID, reason)
+	if err != nil {
+		return err
+	}
+	return s.writeJSON(c, http.StatusOK, l.API())
+}

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/peer"
+	"github.com/awf-broker/awf-broker/broker/provider"
+)
+
+// CredentialSource lists the credentials the server serves.
+type CredentialSource interface {
+	// Get returns the named credential.
+	Get(name string) (Credential, bool)
+	// All returns every credential, in a stable order.
+	All() []Credential
+}
+
+// CredentialInfo is a credential's fixed description.
+type CredentialInfo struct {
+	Name, Provider string
+	// Hosts is the scope ceiling of its leases.
+	Hosts []string
+	// LeaseTTL is the longest lease it grants.
+	LeaseTTL time.Duration
+	// AllowUIDs and AllowGIDs may lease it (admins always may).
+	AllowUIDs, AllowGIDs []uint32
+	NeedsBodySHA256      bool
+}
+
+// Credential is what the server needs of one credential. Errors that are
+// *api.Problem are written as they are (credential_unavailable with
+// RetryAfter, credential_failed with UpstreamCode); any other error is a
+// 500 whose text goes only to the log.
+type Credential interface {
+	Info() CredentialInfo
+	Status() api.Credential
+	// Headers returns the header change for one request and until when
+	// the token behind it is valid (zero: no expiry).
+	Headers(ctx context.Context, req *provider.Request) (provider.Grant, time.Time, error)
+	// Refresh exchanges now and returns the new state.
+	Refresh(ctx context.Context) (api.Credential, error)
+	// Invalidate drops a token an upstream refused and re-exchanges
+	// (rate-limited by the source), returning the new state.
+	Invalidate(ctx context.Context) (api.Credential, error)
+}
+
+// IdentitySource registers and clears run-time identities. It decides who
+// may (admins and each identity's allowed uids, the AdminOrIdentityAllowed
+// permission) and answers *api.Problem errors (404 unknown_identity, 403).
+type IdentitySource interface {
+	Register(ctx context.Context, name string, caller peer.Cred, reg api.IdentityRegistration) (api.Identity, error)
+	Clear(ctx context.Context, name string, caller peer.Cred) (api.Identity, error)
+}
