@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,25 +13,8 @@ import (
 
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/testlog"
 )
-
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // broker is a running daemon against the fakes, for black-box tests.
 type broker struct {
@@ -40,7 +22,7 @@ type broker struct {
 	dev    *Dev
 	d      *Daemon
 	sock   string
-	logs   *syncBuffer
+	logs   *testlog.Buffer
 	client *client.Client
 	stop   context.CancelFunc
 	done   chan error
@@ -77,7 +59,7 @@ func startBroker(t *testing.T, o brokerOpts) *broker {
 	if o.mod != nil {
 		o.mod(dev)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	d, err := New(Options{
 		Config: dev.Config, Lookup: dev.Lookup, Version: "test",
 		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: logs}),

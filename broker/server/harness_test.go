@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/lease"
 	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/internal/testlog"
 )
 
 // tokenValue is the stub credentials' token; it must never reach a log.
@@ -148,7 +148,7 @@ type harness struct {
 	leases *lease.Store
 	srv    *Server
 	hc     *http.Client
-	logs   *syncBuffer
+	logs   *testlog.Buffer
 }
 
 type harnessOpts struct {
@@ -169,7 +169,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, dir: dir, sock: filepath.Join(dir, "broker.sock"), clk: clock.NewFake(start), logs: &syncBuffer{}}
+	h := &harness{t: t, dir: dir, sock: filepath.Join(dir, "broker.sock"), clk: clock.NewFake(start), logs: &testlog.Buffer{}}
 	h.creds = stubSource{
 		"anthropic":  {info: CredentialInfo{Name: "anthropic", Provider: "anthropic", Hosts: []string{"api.anthropic.com", "127.0.0.1"}, LeaseTTL: 15 * time.Minute, AllowUIDs: []uint32{1001}}, validUntil: start.Add(time.Hour)},
 		"aws":        {info: CredentialInfo{Name: "aws", Provider: "aws", Hosts: []string{"*.amazonaws.com"}, LeaseTTL: time.Hour, AllowGIDs: []uint32{1001}, NeedsBodySHA256: true}, validUntil: start.Add(5 * time.Minute)},
@@ -292,24 +292,6 @@ func (h *harness) as(caller peer.Cred, method, path, body, bearer string) reply 
 	rec := httptest.NewRecorder()
 	h.srv.Handler().ServeHTTP(rec, req)
 	return reply{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
-}
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // errDeadline is context.DeadlineExceeded, named for the stubs.

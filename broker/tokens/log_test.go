@@ -2,36 +2,19 @@ package tokens
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/awf-broker/awf-broker/internal/testlog"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // Every exchange gets one audit line at info, and no line carries a token.
 func TestAuditLines(t *testing.T) {
-	var buf syncBuffer
+	var buf testlog.Buffer
 	logger := hclog.New(&hclog.LoggerOptions{Name: "awf-brokerd", Output: &buf, JSONFormat: true, Level: hclog.Info})
 	ex := newScripted(step{lifetime: time.Hour}, step{err: errTransient})
 	h := start(t, ex, func(c *Config) { c.Logger = logger })
