@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/awf-broker/awf-broker/api"
@@ -95,7 +97,14 @@ func (c *Client) ClearIdentity(ctx context.Context, name string) (*api.Identity,
 
 // Metrics returns the Prometheus text (admin).
 func (c *Client) Metrics(ctx context.Context) (string, error) {
-	var out metricsText
-	err := c.do(ctx, http.MethodGet, "/metrics", "", nil, &out)
-	return string(out), err
+	resp, err := c.send(ctx, http.MethodGet, "/metrics", "", nil)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return "", fmt.Errorf("GET /metrics: read answer: %w", err)
+	}
+	return string(b), nil
 }

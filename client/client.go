@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
@@ -33,7 +32,6 @@ type Client struct {
 	socket string
 	hc     *http.Client
 	ua     string
-	bufs   sync.Pool
 }
 
 // Option configures a Client.
@@ -77,7 +75,6 @@ func New(path string, opts ...Option) *Client {
 		rt = o.wrap(rt)
 	}
 	c := &Client{socket: path, hc: &http.Client{Transport: rt, Timeout: o.timeout}, ua: o.ua}
-	c.bufs.New = func() any { return new(bytes.Buffer) }
 	return c
 }
 
@@ -87,22 +84,24 @@ func (c *Client) Socket() string { return c.socket }
 // Close closes idle connections.
 func (c *Client) Close() { c.hc.CloseIdleConnections() }
 
-// do sends a request and decodes a 2xx JSON answer into out (unless nil).
-// secret, when set, goes only into the Authorization header.
-func (c *Client) do(ctx context.Context, method, path, secret string, in, out any, ok ...int) error {
-	buf := c.bufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer c.bufs.Put(buf)
+// send makes a request and returns the answer when its status is one of
+// ok (any 2xx when none are given); the caller closes its body. Other
+// statuses come back as *Error. secret, when set, goes only into the
+// Authorization header.
+func (c *Client) send(ctx context.Context, method, path, secret string, in any, ok ...int) (*http.Response, error) {
 	var body io.Reader
 	if in != nil {
-		if err := json.NewEncoder(buf).Encode(in); err != nil {
-			return fmt.Errorf("encode %s %s: %w", method, path, err)
+		// A fresh buffer each time: the transport may still be writing the
+		// body after the answer has arrived, so it must not be reused.
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s %s: %w", method, path, err)
 		}
-		body = bytes.NewReader(buf.Bytes())
+		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, "http://unix"+path, body)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -114,22 +113,27 @@ func (c *Client) do(ctx context.Context, method, path, secret string, in, out an
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("%s %s: %w", method, path, ctx.Err())
+			return nil, fmt.Errorf("%s %s: %w", method, path, ctx.Err())
 		}
-		return &UnreachableError{Socket: c.socket, Err: unwrapURL(err)}
+		return nil, &UnreachableError{Socket: c.socket, Err: unwrapURL(err)}
+	}
+	if !okStatus(resp.StatusCode, ok) {
+		defer resp.Body.Close()
+		return nil, decodeError(resp)
+	}
+	return resp, nil
+}
+
+// do sends a request and decodes its JSON answer into out (unless nil).
+func (c *Client) do(ctx context.Context, method, path, secret string, in, out any, ok ...int) error {
+	resp, err := c.send(ctx, method, path, secret, in, ok...)
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
-	if !okStatus(resp.StatusCode, ok) {
-		return decodeError(resp)
-	}
 	if out == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil
-	}
-	if mt, ok := out.(*metricsText); ok {
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-		*mt = metricsText(b)
-		return err
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		return fmt.Errorf("%s %s: decode %d answer: %w", method, path, resp.StatusCode, err)
@@ -166,9 +170,3 @@ func escape(seg string) string {
 	}
 	return seg
 }
-
-// metricsText decodes a text body as is.
-type metricsText string
-
-// UnmarshalJSON is never used: do() checks for *metricsText first.
-func (m *metricsText) UnmarshalJSON(b []byte) error { *m = metricsText(b); return nil }

@@ -102,3 +102,19 @@ func TestEscapeKeepsRoutes(t *testing.T) {
 		t.Error("escape changed a good name")
 	}
 }
+
+func TestMetricsReturnsTheText(t *testing.T) {
+	const text = "# HELP awf_leases_active Active leases.\nawf_leases_active 3\n"
+	c := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			w.WriteHeader(404)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		w.Write([]byte(text))
+	}))
+	got, err := c.Metrics(context.Background())
+	if err != nil || got != text {
+		t.Fatalf("Metrics() = %q, %v", got, err)
+	}
+}
