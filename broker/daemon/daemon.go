@@ -123,12 +123,31 @@ func (d *Daemon) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); d.awaitFirstRound(loops) }()
 
+	ctx, lost := context.WithCancelCause(ctx)
+	defer lost(nil)
+	if w := d.watchSocket(l); w != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); w.run(loops, lost) }()
+	}
+
 	d.log.Info("serving", "socket", l.Addr().String(), "credentials", len(d.creds.byName), "version", d.opts.Version)
 	err := d.server.Serve(ctx, l)
+	if cause := context.Cause(ctx); err == nil && errors.Is(cause, ErrSocketGone) {
+		err = cause
+	}
 	stopLoops()
 	wg.Wait()
 	d.log.Info("stopped")
 	return err
+}
+
+// watchSocket returns the watch of the socket file Run created, nil for an
+// inherited listener (its file belongs to the service manager).
+func (d *Daemon) watchSocket(l net.Listener) *socketWatch {
+	if d.opts.Listener != nil {
+		return nil
+	}
+	return newSocketWatch(d.cfg.Socket.Path, l, d.log)
 }
 
 // awaitFirstRound closes firstRound once no credential is pending.

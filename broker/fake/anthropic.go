@@ -65,6 +65,8 @@ type Anthropic struct {
 	tokens    map[string]time.Time // token → expiry
 	requests  []Exchange
 	exchanges int
+	minted    []Mint
+	rate      rateFault
 }
 
 // NewAnthropic starts the fake on a loopback port.
@@ -99,7 +101,7 @@ func (a *Anthropic) Fail(f Fault, n int) {
 }
 
 // Reset restores normal service.
-func (a *Anthropic) Reset() { a.Fail(FaultNone, 0) }
+func (a *Anthropic) Reset() { a.Fail(FaultNone, 0); a.FailRate(FaultNone, 0) }
 
 // SetDelay sets how long FaultSlow waits.
 func (a *Anthropic) SetDelay(d time.Duration) { a.mu.Lock(); a.delay = d; a.mu.Unlock() }
@@ -152,6 +154,9 @@ func (a *Anthropic) Tokens() []string {
 func (a *Anthropic) takeFault() (Fault, time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if f, ok := a.rate.take(); ok && a.fault == FaultNone {
+		return f, a.delay
+	}
 	f := a.fault
 	if f != FaultNone && a.faultLeft > 0 {
 		a.faultLeft--
@@ -216,7 +221,9 @@ func (a *Anthropic) serveToken(w http.ResponseWriter, r *http.Request) {
 	tok := TokenPrefix + randomString(64)
 	a.mu.Lock()
 	exp := a.expiresIn
-	a.tokens[tok] = time.Now().Add(time.Duration(exp) * time.Second)
+	now := time.Now()
+	a.tokens[tok] = now.Add(time.Duration(exp) * time.Second)
+	a.minted = append(a.minted, Mint{At: now, Lifetime: time.Duration(exp) * time.Second})
 	a.exchanges++
 	a.mu.Unlock()
 	w.Header().Set("Request-Id", "req_"+randomHex(12))

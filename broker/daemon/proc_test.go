@@ -1,0 +1,224 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/client/forward"
+	"github.com/awf-broker/awf-broker/internal/procs"
+)
+
+// buildBins builds the binaries once per test run of this package.
+var buildBins = sync.OnceValues(func() (procs.Bins, error) {
+	dir, err := os.MkdirTemp("", "awf-bins-")
+	if err != nil {
+		return procs.Bins{}, err
+	}
+	return procs.Build(context.Background(), dir)
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if b, err := buildBins(); err == nil && b.Daemon != "" {
+		os.RemoveAll(filepath.Dir(b.Daemon))
+	}
+	os.Exit(code)
+}
+
+func bins(t *testing.T) procs.Bins {
+	t.Helper()
+	b, err := buildBins()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// procBroker is the real awf-brokerd as a child process against fakes
+// running in the test process, so the fakes outlive the daemon.
+type procBroker struct {
+	t    *testing.T
+	dev  *Dev
+	sock string
+	cfg  string
+	proc *procs.Proc
+}
+
+func startProcBroker(t *testing.T, lifetime time.Duration) *procBroker {
+	t.Helper()
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "broker.sock")
+	dev, err := StartDev(sock, lifetime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dev.Close)
+	dev.Config.Log.Level = "trace"
+	cfg := filepath.Join(dir, "broker.hcl")
+	if err := os.WriteFile(cfg, []byte(dev.HCL()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pb := &procBroker{t: t, dev: dev, sock: sock, cfg: cfg}
+	pb.start()
+	t.Cleanup(func() {
+		if pb.proc != nil {
+			pb.proc.Stop(10 * time.Second)
+		}
+	})
+	return pb
+}
+
+// start runs the daemon and waits until it is ready.
+func (pb *procBroker) start() {
+	pb.t.Helper()
+	p, err := procs.Start(bins(pb.t).Daemon, []string{"--config", pb.cfg}, pb.dev.Environ())
+	if err != nil {
+		pb.t.Fatal(err)
+	}
+	pb.proc = p
+	c := client.New(pb.sock)
+	defer c.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if r, err := c.Ready(context.Background()); err == nil && r.Ready {
+			return
+		}
+		select {
+		case <-p.Done():
+			pb.t.Fatalf("daemon exited (%d):\n%s", p.ExitCode(), p.Output())
+		default:
+		}
+		if time.Now().After(deadline) {
+			pb.t.Fatalf("daemon not ready:\n%s", p.Output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSocketDeletedExitsLoudly: deleting the socket file under a running
+// daemon makes it exit non-zero with a clear error, instead of serving on
+// a socket nobody can reach.
+func TestSocketDeletedExitsLoudly(t *testing.T) {
+	pb := startProcBroker(t, time.Hour)
+	if err := os.Remove(pb.sock); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pb.proc.Done():
+	case <-time.After(15 * time.Second):
+		t.Fatalf("daemon still running 15 s after its socket was deleted:\n%s", pb.proc.Output())
+	}
+	if code := pb.proc.ExitCode(); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	out := pb.proc.Output()
+	for _, want := range []string{"socket file lost; exiting", "was deleted", "error: the socket file was deleted or replaced while serving"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	pb.proc = nil
+}
+
+// TestSocketReplacedExitsWithoutUnlinking: a file put in the socket's place
+// is someone else's: the daemon exits and leaves it there.
+func TestSocketReplacedExitsWithoutUnlinking(t *testing.T) {
+	pb := startProcBroker(t, time.Hour)
+	tmp := pb.sock + ".new"
+	if err := os.WriteFile(tmp, []byte("not ours"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, pb.sock); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pb.proc.Done():
+	case <-time.After(15 * time.Second):
+		t.Fatalf("daemon still running after its socket was replaced:\n%s", pb.proc.Output())
+	}
+	if !strings.Contains(pb.proc.Output(), "was replaced by another file") {
+		t.Errorf("output lacks the reason:\n%s", pb.proc.Output())
+	}
+	if b, err := os.ReadFile(pb.sock); err != nil || string(b) != "not ours" {
+		t.Errorf("the replacing file was touched: %q, %v", b, err)
+	}
+	pb.proc = nil
+}
+
+// TestBrokerKillRestartForwarderReleases: SIGKILL the real daemon under a
+// running forwarder, restart it on the same socket (stale file and all):
+// the forwarder answers 503 while the broker is gone, never forwards
+// without headers, and serves again on a new lease once it is back.
+func TestBrokerKillRestartForwarderReleases(t *testing.T) {
+	pb := startProcBroker(t, time.Hour)
+	up, _ := url.Parse(pb.dev.API.URL())
+	c := client.New(pb.sock)
+	defer c.Close()
+	f, err := forward.New(forward.Config{Client: c, Credential: "anthropic", Upstream: up, Label: "restart", MaxWait: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := f.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	call := func() int {
+		resp, err := http.Post(srv.URL+"/v1/messages", "application/json",
+			strings.NewReader(`{"model":"claude-fake-1","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := call(); s != 200 {
+		t.Fatalf("before the kill: %d\n%s", s, pb.proc.Output())
+	}
+	before, err := c.Leases(ctx)
+	if err != nil || len(before) != 1 {
+		t.Fatalf("leases before: %v, %v", before, err)
+	}
+	served := pb.dev.API.Served()
+
+	pb.proc.Kill()
+	if s := call(); s != http.StatusServiceUnavailable {
+		t.Errorf("with the broker dead the forwarder answered %d, want 503", s)
+	}
+	if n := pb.dev.API.Served(); n != served {
+		t.Errorf("the upstream served %d requests while the broker was dead", n-served)
+	}
+	if n := pb.dev.API.Unauthenticated(); n != 0 {
+		t.Errorf("%d requests reached the upstream without valid headers", n)
+	}
+
+	pb.start()
+	deadline := time.Now().Add(20 * time.Second)
+	for call() != 200 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the forwarder never served again after the restart:\n%s", pb.proc.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	after, err := c.Leases(ctx)
+	if err != nil || len(after) != 1 {
+		t.Fatalf("leases after: %v, %v", after, err)
+	}
+	if after[0].ID == before[0].ID || after[0].Holder.Label != "restart" {
+		t.Errorf("lease after restart = %+v, want a new one labelled restart (before: %s)", after[0], before[0].ID)
+	}
+}

@@ -1,0 +1,180 @@
+// Package procs builds and runs the real binaries (awf-brokerd,
+// awf-broker-cli) as child processes, for tests and the benchmark suite
+// that must see what a process does: its RSS, a SIGKILL, a restart.
+package procs
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Bins are the paths of the built binaries.
+type Bins struct {
+	Daemon, CLI string
+}
+
+// Build compiles both binaries into dir with the go command on PATH.
+func Build(ctx context.Context, dir string) (Bins, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return Bins{}, err
+	}
+	b := Bins{Daemon: filepath.Join(dir, "awf-brokerd"), CLI: filepath.Join(dir, "awf-broker-cli")}
+	for out, pkg := range map[string]string{b.Daemon: "./cmd/awf-brokerd", b.CLI: "./cmd/awf-broker-cli"} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+		cmd.Dir = root
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return Bins{}, fmt.Errorf("build %s: %w\n%s", pkg, err, msg)
+		}
+	}
+	return b, nil
+}
+
+// moduleRoot finds the directory holding go.mod, from the working directory up.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("module root: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("module root: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Proc is a running child process whose output is kept.
+type Proc struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+// Start runs bin with args and the extra environment env (added to the
+// current one). Its stdout and stderr are collected.
+func Start(bin string, args, env []string) (*Proc, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
+	}
+	p := &Proc{cmd: cmd, out: out, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+// Pid is the child's process id.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
+// Output returns everything the child wrote so far.
+func (p *Proc) Output() string { return p.out.String() }
+
+// Done is closed when the child has exited.
+func (p *Proc) Done() <-chan struct{} { return p.done }
+
+// ExitCode is the child's exit status once Done is closed (-1 for a signal).
+func (p *Proc) ExitCode() int {
+	<-p.done
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// Signal sends sig to the child.
+func (p *Proc) Signal(sig syscall.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Stop sends SIGTERM and waits up to grace, then SIGKILL. It returns the
+// exit error, if any.
+func (p *Proc) Stop(grace time.Duration) error {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+	return p.err
+}
+
+// Kill sends SIGKILL and waits for the child to be gone.
+func (p *Proc) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// Memory is a process's resident set, read from /proc/PID/status.
+type Memory struct {
+	// RSS is VmRSS (now) and HWM is VmHWM (the peak), in bytes.
+	RSS, HWM int64
+}
+
+// Memory reads the child's VmRSS and VmHWM.
+func (p *Proc) Memory() (Memory, error) { return ReadMemory(p.Pid()) }
+
+// ReadMemory reads VmRSS and VmHWM of pid.
+func ReadMemory(pid int) (Memory, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return Memory{}, fmt.Errorf("read memory of %d: %w", pid, err)
+	}
+	var m Memory
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) != 2 || f[1] != "kB" {
+			continue
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "VmRSS":
+			m.RSS = n << 10
+		case "VmHWM":
+			m.HWM = n << 10
+		}
+	}
+	if m.RSS == 0 {
+		return m, fmt.Errorf("read memory of %d: no VmRSS", pid)
+	}
+	return m, nil
+}
+
+// syncBuffer is a bytes.Buffer safe for the child's two writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
