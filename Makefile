@@ -5,7 +5,7 @@ PKGS      := ./...
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build test test-short lint fmt-check vet staticcheck run bench fuzz clean
+.PHONY: all build test test-short lint fmt-check vet staticcheck run bench bench-go fuzz soak clean
 
 all: build
 
@@ -42,8 +42,14 @@ staticcheck: $(STATICCHECK)
 run:
 	$(GO) run ./cmd/awf-brokerd --dev
 
-## bench: the benchmarks, each reported beside its floor
-bench:
+## bench: one run of internal/benchsuite: a table of every figure beside its
+## floor and the DESIGN §9 goal; BENCH_OUT=file also writes it as JSON
+BENCH_OUT ?=
+bench: build
+	$(GO) run ./internal/cmd/awf-bench -bin $(BIN) $(if $(BENCH_OUT),-out $(BENCH_OUT))
+
+## bench-go: the go test micro-benchmarks, each reported beside its floor
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
 
 ## fuzz: each fuzz target for FUZZTIME (the seed corpora also run in make test)

@@ -1,0 +1,74 @@
+// Command awf-bench is `make bench`: it runs internal/benchsuite once,
+// prints the table and, with -out (BENCH_OUT), writes it as JSON.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/awf-broker/awf-broker/internal/benchsuite"
+	"github.com/awf-broker/awf-broker/internal/procs"
+)
+
+func main() {
+	var (
+		out      = flag.String("out", os.Getenv("BENCH_OUT"), "write the report as JSON to `file` (default $BENCH_OUT)")
+		dur      = flag.Duration("duration", time.Second, "length of each throughput measurement")
+		rotation = flag.Duration("rotation", 9*time.Second, "length of the token-rotation run")
+		leases   = flag.Int("leases", 10000, "leases the broker process holds")
+		bin      = flag.String("bin", "", "`dir`ectory with prebuilt awf-brokerd and awf-broker-cli (default: build them)")
+		strict   = flag.Bool("strict", false, "exit 1 when a goal is not met, not only when a step fails")
+	)
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	opts := benchsuite.Options{Duration: *dur, Rotation: *rotation, Leases: *leases}
+	if *bin != "" {
+		opts.Bins = procs.Bins{Daemon: filepath.Join(*bin, "awf-brokerd"), CLI: filepath.Join(*bin, "awf-broker-cli")}
+	}
+	rep, err := benchsuite.Run(ctx, opts)
+	code := 0
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		code = 1
+	}
+	if rep == nil {
+		os.Exit(1)
+	}
+	fmt.Println()
+	if werr := rep.WriteTable(os.Stdout); werr != nil {
+		fmt.Fprintln(os.Stderr, werr)
+		code = 1
+	}
+	if gaps := rep.Failed(); len(gaps) > 0 {
+		fmt.Printf("\n%d goal(s) not met:\n", len(gaps))
+		for _, g := range gaps {
+			fmt.Printf("  - %s / %s: %s\n", g.Section, g.Name, g.Goal)
+		}
+		if *strict {
+			code = 1
+		}
+	}
+	if *out != "" {
+		f, ferr := os.Create(*out)
+		if ferr == nil {
+			ferr = rep.WriteJSON(f)
+			if cerr := f.Close(); ferr == nil {
+				ferr = cerr
+			}
+		}
+		if ferr != nil {
+			fmt.Fprintln(os.Stderr, "bench:", ferr)
+			code = 1
+		} else {
+			fmt.Println("\nwrote", *out)
+		}
+	}
+	os.Exit(code)
+}
