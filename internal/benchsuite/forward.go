@@ -101,4 +101,3 @@ func startForwarder(ctx context.Context, sock string, up *url.URL) (string, func
 	go func() { _ = forward.Serve(fctx, ln, forward.NewServer(f, nil)); close(done) }()
 	return "http://" + ln.Addr().String(), func() { cancel(); <-done; f.Close(); c.Close() }, nil
 }
-

@@ -161,4 +161,3 @@ func freePort() (string, error) {
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
-

@@ -20,8 +20,8 @@ import (
 // Row is one figure of the report.
 type Row struct {
 	// Section groups rows in the table ("grants", "forward", …).
-	Section string `json:"section"`
-	Name    string `json:"name"`
+	Section string  `json:"section"`
+	Name    string  `json:"name"`
 	Value   float64 `json:"value"`
 	Unit    string  `json:"unit"`
 	// Counterpart names the floor or direct figure Value is compared with;
