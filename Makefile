@@ -60,5 +60,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./broker/config/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeHeadersRequest$$' -fuzztime $(FUZZTIME) ./broker/server/
 
+## soak: the load test (64 forwarders' worth of callers, 2 s token rotation,
+## 20 % failing exchanges) for AWF_SOAK_DURATION (default 60s)
+AWF_SOAK_DURATION ?= 60s
+soak:
+	AWF_SOAK_DURATION=$(AWF_SOAK_DURATION) $(GO) test -count=1 -timeout 10m -run '^TestSoak$$' -v ./broker/daemon/
+
 clean:
 	rm -rf $(BIN) awf-broker.sock

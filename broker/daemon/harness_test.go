@@ -32,6 +32,8 @@ type brokerOpts struct {
 	lifetime time.Duration
 	wait     time.Duration
 	mod      func(*Dev)
+	// level is the daemon's log level (default trace).
+	level hclog.Level
 }
 
 func startBroker(t *testing.T, o brokerOpts) *broker {
@@ -62,7 +64,7 @@ func startBroker(t *testing.T, o brokerOpts) *broker {
 	logs := &testlog.Buffer{}
 	d, err := New(Options{
 		Config: dev.Config, Lookup: dev.Lookup, Version: "test",
-		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: logs}),
+		Logger: hclog.New(&hclog.LoggerOptions{Level: max(o.level, hclog.Trace), Output: logs}),
 		HTTP:   provider.NewHTTPClient(provider.HTTPConfig{RetryMax: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond}),
 	})
 	if err != nil {
