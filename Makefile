@@ -52,13 +52,20 @@ bench: build
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
 
-## fuzz: each fuzz target for FUZZTIME (the seed corpora also run in make test)
-FUZZTIME ?= 20s
+## fuzz: each fuzz target for FUZZTIME (their seed corpora, in testdata/fuzz/,
+## also run in make test)
+FUZZTIME ?= 10s
+FUZZ_TARGETS := \
+	./broker/lease/:FuzzNormalizeURL ./broker/lease/:FuzzMatchHost ./broker/lease/:FuzzScope \
+	./broker/config/:FuzzParse \
+	./broker/server/:FuzzDecodeHeadersRequest ./broker/server/:FuzzDecodeCreateLease \
+	./broker/server/:FuzzDecodeIdentityRegistration ./broker/server/:FuzzAppendJSONString
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeURL$$' -fuzztime $(FUZZTIME) ./broker/lease/
-	$(GO) test -run '^$$' -fuzz '^FuzzMatchHost$$' -fuzztime $(FUZZTIME) ./broker/lease/
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./broker/config/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeHeadersRequest$$' -fuzztime $(FUZZTIME) ./broker/server/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 ## soak: the load test (64 forwarders' worth of callers, 2 s token rotation,
 ## 20 % failing exchanges) for AWF_SOAK_DURATION (default 60s)
