@@ -18,30 +18,34 @@ import (
 	"github.com/awf-broker/awf-broker/internal/procs"
 )
 
-// buildBins builds the binaries once per test run of this package.
-var buildBins = sync.OnceValues(func() (procs.Bins, error) {
-	dir, err := os.MkdirTemp("", "awf-bins-")
-	if err != nil {
-		return procs.Bins{}, err
-	}
-	return procs.Build(context.Background(), dir)
-})
+// binCache builds the binaries once per test run of this package, on
+// first use, into a directory TestMain removes.
+var binCache struct {
+	once sync.Once
+	dir  string
+	bins procs.Bins
+	err  error
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if b, err := buildBins(); err == nil && b.Daemon != "" {
-		os.RemoveAll(filepath.Dir(b.Daemon))
+	if binCache.dir != "" {
+		os.RemoveAll(binCache.dir)
 	}
 	os.Exit(code)
 }
 
 func bins(t *testing.T) procs.Bins {
 	t.Helper()
-	b, err := buildBins()
-	if err != nil {
-		t.Fatal(err)
+	binCache.once.Do(func() {
+		if binCache.dir, binCache.err = os.MkdirTemp("", "awf-bins-"); binCache.err == nil {
+			binCache.bins, binCache.err = procs.Build(context.Background(), binCache.dir)
+		}
+	})
+	if binCache.err != nil {
+		t.Fatal(binCache.err)
 	}
-	return b
+	return binCache.bins
 }
 
 // procBroker is the real awf-brokerd as a child process against fakes

@@ -29,6 +29,7 @@ type GitHub struct {
 
 	mu        sync.Mutex
 	mints     int
+	requests  int
 	completed bool
 	failWith  int
 	delay     time.Duration
@@ -73,6 +74,13 @@ func (g *GitHub) Mints() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.mints
+}
+
+// Requests counts the token requests received, answered or refused.
+func (g *GitHub) Requests() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.requests
 }
 
 // Issued returns every JWT issued so far (for leak scans).
@@ -120,6 +128,7 @@ func (g *GitHub) sign(aud string) (string, error) {
 
 func (g *GitHub) serveToken(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
+	g.requests++
 	completed, failWith, delay := g.completed, g.failWith, g.delay
 	g.mu.Unlock()
 	if delay > 0 {
