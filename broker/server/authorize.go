@@ -22,7 +22,9 @@ func (s *Server) authorize(perm Permission, p params, c *call) error {
 	}
 	c.admin = s.cfg.Admin(c.caller)
 	if p.id && !validID(r.PathValue("id")) {
-		return problem(http.StatusBadRequest, api.CodeBadRequest, "lease id %q is not a UUID", clip(r.PathValue("id")))
+		// Not echoed: a caller who confuses a lease's id and its secret
+		// would get the secret back in the error and the log.
+		return problem(http.StatusBadRequest, api.CodeBadRequest, "the lease id is not a UUID")
 	}
 	if p.name && !validName(r.PathValue("name")) {
 		return problem(http.StatusBadRequest, api.CodeBadRequest, "name %q is invalid: letters, digits, '.', '_', '-', at most 64, starting with a letter or digit", clip(r.PathValue("name")))

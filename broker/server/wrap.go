@@ -71,8 +71,8 @@ func (s *Server) logRequest(rt route, c *call, start time.Time) {
 	}
 	if c.lease != nil {
 		args = append(args, "lease", c.lease.ID)
-	} else if id := c.r.PathValue("id"); id != "" {
-		args = append(args, "lease", clip(id))
+	} else if id := c.r.PathValue("id"); validID(id) {
+		args = append(args, "lease", id)
 	}
 	if refused {
 		s.log.Info("request refused", args...)
