@@ -198,4 +198,3 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 	_, err := io.ReadFull(r, p)
 	return p, err
 }
-
