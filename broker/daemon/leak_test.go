@@ -85,6 +85,27 @@ func apiFlows(t *testing.T, b *broker, scan *leakScan) {
 		_, body := b.raw(r.method, r.path, r.auth, []byte(r.body))
 		scan.see("raw "+r.method+" "+strings.Replace(r.path, l.Secret, "<secret>", 1), string(body))
 	}
+	// Every credential of the dev config, so that a provider added there
+	// is scanned with no change here (its fake's minted secrets join in
+	// leakScan.mintedBy).
+	for _, c := range b.dev.Config.Credentials {
+		cl, err := b.client.CreateLease(ctx, api.CreateLeaseRequest{Credential: c.Name, Label: "leak-" + c.Name})
+		if err != nil {
+			t.Fatalf("lease on %s: %v", c.Name, err)
+		}
+		scan.secret(cl.Secret)
+		scan.from("lease on " + c.Name)(cl.Lease, nil)
+		req := &api.HeadersRequest{Method: "POST", URL: "https://" + c.Hosts[0] + "/v1/x"}
+		if cl.NeedsBodySHA256 {
+			req.BodySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+		}
+		if _, err := b.client.Headers(ctx, cl.ID, cl.Secret, req); err != nil {
+			t.Errorf("headers on %s: %v", c.Name, err)
+		}
+		scan.from("credential " + c.Name)(b.client.Credential(ctx, c.Name))
+		scan.from("refresh " + c.Name)(b.client.Refresh(ctx, c.Name))
+		scan.from("revoke on " + c.Name)(b.client.RevokeLease(ctx, cl.ID))
+	}
 	b.dev.GitHub.SetCompleted(true)
 	scan.from("refresh, job completed")(b.client.Refresh(ctx, "anthropic"))
 	b.dev.GitHub.SetCompleted(false)

@@ -59,7 +59,8 @@ func (s *leakScan) secret(vs ...string) {
 }
 
 // mintedBy adds every secret the fakes of dev minted or hold: tokens,
-// JWTs, the job's request token and the static key.
+// JWTs, the job's request token and the static key. A new provider's fake
+// adds one line here (e.g. s.secret(dev.AWS.Minted()...)).
 func (s *leakScan) mintedBy(dev *Dev) {
 	s.secret(dev.Anthropic.Tokens()...)
 	s.secret(dev.GitHub.Issued()...)
