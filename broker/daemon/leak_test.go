@@ -94,7 +94,7 @@ func apiFlows(t *testing.T, b *broker, scan *leakScan) {
 			t.Fatalf("lease on %s: %v", c.Name, err)
 		}
 		scan.secret(cl.Secret)
-		scan.from("lease on " + c.Name)(cl.Lease, nil)
+		scan.from("lease on "+c.Name)(cl.Lease, nil)
 		req := &api.HeadersRequest{Method: "POST", URL: "https://" + c.Hosts[0] + "/v1/x"}
 		if cl.NeedsBodySHA256 {
 			req.BodySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
