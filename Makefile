@@ -61,11 +61,7 @@ FUZZ_TARGETS := \
 	./broker/server/:FuzzDecodeHeadersRequest ./broker/server/:FuzzDecodeCreateLease \
 	./broker/server/:FuzzDecodeIdentityRegistration ./broker/server/:FuzzAppendJSONString
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; name=$${t##*:}; \
-		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
-	done
+	./.ci/fuzz $(FUZZTIME) $(FUZZ_TARGETS)
 
 ## soak: the load test (64 forwarders' worth of callers, 2 s token rotation,
 ## 20 % failing exchanges) for AWF_SOAK_DURATION (default 60s)
