@@ -3,9 +3,8 @@ package daemon
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/client"
-	"github.com/awf-broker/awf-broker/client/forward"
 	"github.com/awf-broker/awf-broker/internal/procs"
 )
 
@@ -160,39 +158,47 @@ func TestSocketReplacedExitsWithoutUnlinking(t *testing.T) {
 }
 
 // TestBrokerKillRestartForwarderReleases: SIGKILL the real daemon under a
-// running forwarder, restart it on the same socket (stale file and all):
-// the forwarder answers 503 while the broker is gone, never forwards
-// without headers, and serves again on a new lease once it is back.
+// running `awf-broker-cli forward` process, restart it on the same socket
+// (stale file and all): the forwarder answers 503 while the broker is gone,
+// never forwards without headers, and serves again on a new lease once it
+// is back.
 func TestBrokerKillRestartForwarderReleases(t *testing.T) {
 	pb := startProcBroker(t, time.Hour)
-	up, _ := url.Parse(pb.dev.API.URL())
-	c := client.New(pb.sock)
-	defer c.Close()
-	f, err := forward.New(forward.Config{Client: c, Credential: "anthropic", Upstream: up, Label: "restart", MaxWait: 500 * time.Millisecond})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := f.Start(ctx); err != nil {
+	addr := ln.Addr().String()
+	ln.Close()
+	fwd, err := procs.Start(bins(t).CLI, []string{"--socket", pb.sock, "forward", "--listen", addr, "--credential", "anthropic",
+		"--upstream", pb.dev.API.URL(), "--label", "restart", "--max-wait", "500ms"}, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	srv := httptest.NewServer(f)
-	defer srv.Close()
+	defer fwd.Stop(10 * time.Second)
 	call := func() int {
-		resp, err := http.Post(srv.URL+"/v1/messages", "application/json",
+		resp, err := http.Post("http://"+addr+"/v1/messages", "application/json",
 			strings.NewReader(`{"model":"claude-fake-1","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`))
 		if err != nil {
-			t.Fatal(err)
+			return 0
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	if s := call(); s != 200 {
-		t.Fatalf("before the kill: %d\n%s", s, pb.proc.Output())
+	waitServed := func(what string) {
+		deadline := time.Now().Add(20 * time.Second)
+		for call() != 200 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the forwarder never served %s:\nforwarder:\n%s\ndaemon:\n%s", what, fwd.Output(), pb.proc.Output())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
+	waitServed("at start")
+	c := client.New(pb.sock)
+	defer c.Close()
+	ctx := context.Background()
 	before, err := c.Leases(ctx)
 	if err != nil || len(before) != 1 {
 		t.Fatalf("leases before: %v, %v", before, err)
@@ -211,18 +217,17 @@ func TestBrokerKillRestartForwarderReleases(t *testing.T) {
 	}
 
 	pb.start()
-	deadline := time.Now().Add(20 * time.Second)
-	for call() != 200 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the forwarder never served again after the restart:\n%s", pb.proc.Output())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitServed("after the restart")
 	after, err := c.Leases(ctx)
 	if err != nil || len(after) != 1 {
 		t.Fatalf("leases after: %v, %v", after, err)
 	}
-	if after[0].ID == before[0].ID || after[0].Holder.Label != "restart" {
-		t.Errorf("lease after restart = %+v, want a new one labelled restart (before: %s)", after[0], before[0].ID)
+	if after[0].ID == before[0].ID || after[0].Holder.Label != "restart" || after[0].Holder.PID != int32(fwd.Pid()) {
+		t.Errorf("lease after restart = %+v, want a new one labelled restart held by the forwarder process %d (before: %s)", after[0], fwd.Pid(), before[0].ID)
+	}
+	select {
+	case <-fwd.Done():
+		t.Errorf("the forwarder exited:\n%s", fwd.Output())
+	default:
 	}
 }
