@@ -131,13 +131,34 @@ func acceptLoop(ln net.Listener, h func(net.Conn)) {
 }
 
 // stubBroker answers every header request with a fixed bearer: the
-// "separate stub broker" of DESIGN §9's naive reference.
+// "separate stub broker" of DESIGN §9's naive reference, in process.
 func (s *servers) stubBroker(path string) error {
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	s.serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.serve(ln, StubBrokerHandler())
+	return nil
+}
+
+// ServeStubBroker serves the naive reference's stub broker on a unix
+// socket at path until ctx ends; awf-bench runs it as a separate process.
+func ServeStubBroker(ctx context.Context, path string) error {
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return fmt.Errorf("stub broker: %w", err)
+	}
+	srv := &http.Server{Handler: StubBrokerHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("stub broker: %w", err)
+	}
+	return nil
+}
+
+// StubBrokerHandler answers POST /v1/leases/{id}/headers with a constant.
+func StubBrokerHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req api.HeadersRequest
 		if err := decodeJSON(r.Body, &req); err != nil {
 			w.WriteHeader(http.StatusBadRequest)
@@ -145,8 +166,7 @@ func (s *servers) stubBroker(path string) error {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"set":{"authorization":"Bearer stub-token","anthropic-version":"2023-06-01"},"remove":[],"valid_until":"2100-01-01T00:00:00Z"}`)
-	}))
-	return nil
+	})
 }
 
 // naive is DESIGN §9's naive reference: a plain httputil.ReverseProxy that

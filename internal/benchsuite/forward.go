@@ -6,13 +6,20 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/internal/procs"
 
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/client/forward"
 )
 
-// forwarding measures the real forwarder with the real broker beside
-// direct upstream calls, a raw TCP relay and the naive reference.
+// forwarding measures the real forwarder (in this process) with the real
+// broker (awf-brokerd, a child process) beside direct upstream calls, a raw
+// TCP relay and the naive reference (its stub broker a child process too
+// when Options.StubBroker says how).
 func (s *suite) forwarding(ctx context.Context) error {
 	var srv servers
 	defer srv.close()
@@ -26,19 +33,23 @@ func (s *suite) forwarding(ctx context.Context) error {
 		return err
 	}
 	stubSock := filepath.Join(s.dir, "stub.sock")
-	if err := srv.stubBroker(stubSock); err != nil {
+	if stop, err := s.startStub(ctx, &srv, stubSock); err != nil {
 		return err
+	} else {
+		defer stop()
 	}
 	naive, err := srv.naive(up, stubSock)
 	if err != nil {
 		return err
 	}
-	b, err := startBroker(ctx, s.dir, brokerOpts{hosts: []string{"127.0.0.1"}})
+	// The broker is a separate process, as in production and as the naive
+	// reference's stub broker is.
+	_, sock, stopBroker, err := s.brokerProcess(ctx, "forward-broker")
 	if err != nil {
 		return err
 	}
-	defer b.stop()
-	fwdURL, stopFwd, err := startForwarder(ctx, b.sock, upURL)
+	defer stopBroker()
+	fwdURL, stopFwd, err := startForwarder(ctx, sock, upURL)
 	if err != nil {
 		return err
 	}
@@ -100,4 +111,30 @@ func startForwarder(ctx context.Context, sock string, up *url.URL) (string, func
 	done := make(chan struct{})
 	go func() { _ = forward.Serve(fctx, ln, forward.NewServer(f, nil)); close(done) }()
 	return "http://" + ln.Addr().String(), func() { cancel(); <-done; f.Close(); c.Close() }, nil
+}
+
+// startStub runs the stub broker as a separate process when the options
+// say how (DESIGN §9 measured it so), in process otherwise.
+func (s *suite) startStub(ctx context.Context, srv *servers, sock string) (func(), error) {
+	if len(s.opts.StubBroker) == 0 {
+		return func() {}, srv.stubBroker(sock)
+	}
+	p, err := procs.Start(s.opts.StubBroker[0], append(slices.Clone(s.opts.StubBroker[1:]), sock), nil)
+	if err != nil {
+		return nil, err
+	}
+	stop := func() { _ = p.Stop(5 * time.Second) }
+	c := client.New(sock)
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := c.Headers(ctx, "stub", "x", &api.HeadersRequest{Method: "GET", URL: "https://x/"}); err == nil {
+			return stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, fmt.Errorf("stub broker not answering: %s", p.Output())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

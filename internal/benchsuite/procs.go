@@ -25,33 +25,13 @@ func (s *suite) processes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(s.dir, "procs")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	sock := filepath.Join(dir, "broker.sock")
-	dev, err := daemon.StartDev(sock, time.Hour)
-	if err != nil {
-		return fmt.Errorf("fakes: %w", err)
-	}
-	defer dev.Close()
-	for i := range dev.Config.Credentials {
-		dev.Config.Credentials[i].Hosts = append(dev.Config.Credentials[i].Hosts, "127.0.0.1")
-	}
-	cfg := filepath.Join(dir, "broker.hcl")
-	if err := os.WriteFile(cfg, []byte(dev.HCL()), 0o600); err != nil {
-		return err
-	}
-	bd, err := procs.Start(s.bins.Daemon, []string{"--config", cfg, "--log-level", "warn"}, dev.Environ())
+	bd, sock, stop, err := s.brokerProcess(ctx, "procs")
 	if err != nil {
 		return err
 	}
-	defer bd.Stop(10 * time.Second)
+	defer stop()
 	c := client.New(sock)
 	defer c.Close()
-	if err := waitSocket(ctx, c, true); err != nil {
-		return fmt.Errorf("%w\n%s", err, bd.Output())
-	}
 	idle, err := bd.Memory()
 	if err != nil {
 		return err
@@ -71,6 +51,42 @@ func (s *suite) processes(ctx context.Context) error {
 	s.rep.add(Row{Section: sec, Name: "peak RSS (VmHWM)", Value: mib(loaded.HWM), Unit: "MiB", Goal: "≤ 40 MiB with 10,000 leases", Pass: pass(mib(loaded.HWM) <= 40 && s.opts.Leases >= 10000)})
 	s.rep.add(Row{Section: sec, Name: "lease creations/s (16 callers)", Value: float64(s.opts.Leases) / took.Seconds(), Unit: "/s"})
 	return s.forwarderProcess(ctx, sock, up)
+}
+
+// brokerProcess runs the real awf-brokerd as a child process against the
+// --dev fakes (in this process), with 127.0.0.1 (any port) added to every
+// credential's hosts, and waits until it is ready.
+func (s *suite) brokerProcess(ctx context.Context, name string) (*procs.Proc, string, func(), error) {
+	dir := filepath.Join(s.dir, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, "", nil, err
+	}
+	sock := filepath.Join(dir, "broker.sock")
+	dev, err := daemon.StartDev(sock, time.Hour)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("fakes: %w", err)
+	}
+	for i := range dev.Config.Credentials {
+		dev.Config.Credentials[i].Hosts = append(dev.Config.Credentials[i].Hosts, "127.0.0.1")
+	}
+	cfg := filepath.Join(dir, "broker.hcl")
+	if err := os.WriteFile(cfg, []byte(dev.HCL()), 0o600); err != nil {
+		dev.Close()
+		return nil, "", nil, err
+	}
+	bd, err := procs.Start(s.bins.Daemon, []string{"--config", cfg, "--log-level", "warn"}, dev.Environ())
+	if err != nil {
+		dev.Close()
+		return nil, "", nil, err
+	}
+	stop := func() { _ = bd.Stop(10 * time.Second); dev.Close() }
+	c := client.New(sock)
+	defer c.Close()
+	if err := waitSocket(ctx, c, true); err != nil {
+		stop()
+		return nil, "", nil, fmt.Errorf("%w\n%s", err, bd.Output())
+	}
+	return bd, sock, stop, nil
 }
 
 // createLeases creates n leases from 16 callers.

@@ -21,6 +21,9 @@ type Options struct {
 	Leases int
 	// Bins are prebuilt binaries; empty: build them into a temp directory.
 	Bins procs.Bins
+	// StubBroker, when set, is the command (the socket path is appended)
+	// that serves ServeStubBroker in a separate process; empty: in process.
+	StubBroker []string
 	// Log receives progress lines (default stderr).
 	Log io.Writer
 }

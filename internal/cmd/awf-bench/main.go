@@ -24,11 +24,22 @@ func main() {
 		leases   = flag.Int("leases", 10000, "leases the broker process holds")
 		bin      = flag.String("bin", "", "`dir`ectory with prebuilt awf-brokerd and awf-broker-cli (default: build them)")
 		strict   = flag.Bool("strict", false, "exit 1 when a goal is not met, not only when a step fails")
+		stub     = flag.String("stub-broker", "", "internal: serve the naive reference's stub broker on the unix socket `path`")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if *stub != "" {
+		if err := benchsuite.ServeStubBroker(ctx, *stub); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	opts := benchsuite.Options{Duration: *dur, Rotation: *rotation, Leases: *leases}
+	if self, err := os.Executable(); err == nil {
+		opts.StubBroker = []string{self, "-stub-broker"}
+	}
 	if *bin != "" {
 		opts.Bins = procs.Bins{Daemon: filepath.Join(*bin, "awf-brokerd"), CLI: filepath.Join(*bin, "awf-broker-cli")}
 	}
