@@ -12,25 +12,26 @@ import (
 // Fault429 and FaultMalformed apply to them too; FaultInvalidGrant is
 // GCP's and OpenAI's 400 invalid_grant.
 const (
-	FaultUnauthorizedClient    Fault = 100 + iota // GCP STS: attribute condition refused
-	FaultInvalidTarget                            // GCP STS: pool or provider missing or disabled
-	FaultInvalidRequest                           // GCP STS: malformed request
-	FaultPermissionDenied                         // GCP IAM: 403 PERMISSION_DENIED
-	FaultInvalidArgument                          // GCP IAM: 400 INVALID_ARGUMENT
-	FaultUnavailable                              // GCP IAM: 503 UNAVAILABLE
-	FaultNoExpireTime                             // GCP IAM: 200 without expireTime
-	FaultInvalidClient                            // Entra: 401 invalid_client, AADSTS700213
-	FaultNoFederatedCredential                    // Entra: AADSTS70021
-	FaultAppNotFound                              // Entra: AADSTS700016
-	FaultTenantNotFound                           // Entra: AADSTS90002
-	FaultInvalidScope                             // Entra: invalid_scope
-	FaultAssertionTime                            // Entra: AADSTS700024, assertion outside its time range
-	FaultTemporarilyUnavailable                   // Entra: 503 temporarily_unavailable
-	FaultInvalidSubjectToken                      // OpenAI: 401 invalid_subject_token
-	FaultForbidden                                // OpenAI: 403 invalid_grant
-	FaultTimeout                                  // OpenAI: 408
-	FaultConflict                                 // OpenAI: 409
-	FaultNoExpiresIn                              // OpenAI: 200 without expires_in
+	FaultUnauthorizedClient     Fault = 100 + iota // GCP STS: attribute condition refused
+	FaultInvalidTarget                             // GCP STS: pool or provider missing or disabled
+	FaultInvalidRequest                            // GCP STS: malformed request
+	FaultPermissionDenied                          // GCP IAM: 403 PERMISSION_DENIED
+	FaultInvalidArgument                           // GCP IAM: 400 INVALID_ARGUMENT
+	FaultUnavailable                               // GCP IAM: 503 UNAVAILABLE
+	FaultNoExpireTime                              // GCP IAM: 200 without expireTime
+	FaultInvalidClient                             // Entra: 401 invalid_client, AADSTS700213
+	FaultNoFederatedCredential                     // Entra: AADSTS70021
+	FaultAppNotFound                               // Entra: AADSTS700016
+	FaultTenantNotFound                            // Entra: AADSTS90002
+	FaultInvalidScope                              // Entra: invalid_scope
+	FaultAssertionTime                             // Entra: AADSTS700024, assertion outside its time range
+	FaultTemporarilyUnavailable                    // Entra: 503 temporarily_unavailable
+	FaultInvalidSubjectToken                       // OpenAI: 401 invalid_subject_token
+	FaultForbidden                                 // OpenAI: 403 invalid_grant
+	FaultTimeout                                   // OpenAI: 408
+	FaultConflict                                  // OpenAI: 409
+	FaultNoExpiresIn                               // OpenAI: 200 without expires_in
+	FaultStaleSubject                              // GCP STS: invalid_grant, the subject token is stale
 )
 
 // Received is one request a cloud fake received, body verbatim.
@@ -125,12 +126,12 @@ func (l *ledger) all() []string {
 type subjectProblem int
 
 const (
-	subjectOK subjectProblem = iota
-	subjectInvalid           // malformed, bad signature, no kid/sub, wrong issuer
-	subjectAudience          // aud is not the one configured
-	subjectExpired           // exp passed (30 s skew)
-	subjectFuture            // iat in the future
-	subjectReused            // jti seen before
+	subjectOK       subjectProblem = iota
+	subjectInvalid                 // malformed, bad signature, no kid/sub, wrong issuer
+	subjectAudience                // aud is not the one configured
+	subjectExpired                 // exp passed (30 s skew)
+	subjectFuture                  // iat in the future
+	subjectReused                  // jti seen before
 )
 
 // jtiSet remembers the jti of every accepted subject token.

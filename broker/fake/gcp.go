@@ -142,6 +142,9 @@ func (g *GCP) serveSTS(w http.ResponseWriter, r *http.Request) {
 	case FaultInvalidTarget:
 		oauthErr(w, 400, "invalid_target", "The target service indicated by the \"audience\" parameters is invalid. This might either be because the pool or provider is disabled or deleted or because it doesn't exist.")
 		return
+	case FaultStaleSubject:
+		oauthErr(w, 400, "invalid_grant", "ID Token issued at "+strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10)+" is stale to sign-in.")
+		return
 	case FaultInvalidRequest:
 		oauthErr(w, 400, "invalid_request", "Invalid value for \"audience\".")
 		return
@@ -193,7 +196,7 @@ func (g *GCP) checkSTS(r *http.Request, raw []byte) (int, string, string) {
 	case subjectAudience:
 		return 400, "invalid_grant", "The audience in ID Token does not match the expected audience."
 	case subjectExpired:
-		return 400, "invalid_grant", "ID Token issued at " + strconv.FormatInt(c.Iat, 10) + " is stale to sign-in: the token has expired."
+		return 400, "invalid_grant", "ID Token issued at " + strconv.FormatInt(c.Iat, 10) + " is stale to sign-in."
 	case subjectFuture:
 		return 400, "invalid_grant", "ID Token is not yet valid."
 	case subjectReused:

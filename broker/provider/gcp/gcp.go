@@ -254,7 +254,8 @@ func classify(a *provider.TokenAnswer) error {
 	case "UNAVAILABLE", "RESOURCE_EXHAUSTED", "INTERNAL", "DEADLINE_EXCEEDED", "temporarily_unavailable":
 		e.Kind = provider.Transient
 	case "invalid_grant":
-		e.Remint = strings.Contains(strings.ToLower(e.Detail), "expired")
+		d := strings.ToLower(e.Detail)
+		e.Remint = strings.Contains(d, "expired") || strings.Contains(d, "stale")
 	}
 	return e
 }
