@@ -194,7 +194,9 @@ func TestFakeIsStrict(t *testing.T) {
 		{"public audience in the US government cloud", "usgovernment", func(c *Config) { c.Audience = clouds["public"].aud }, "invalid_client", "AADSTS700212"},
 		{"other client id", "public", func(c *Config) { c.ClientID = "00000000-0000-0000-0000-000000000000" }, "unauthorized_client", "AADSTS700016"},
 		{"other scope", "public", func(c *Config) { c.Scope = "https://management.azure.com/.default" }, "invalid_scope", "AADSTS70011"},
-		{"other tenant", "public", func(c *Config) { c.TokenURL = strings.Replace(c.TokenURL, tenant, "99999999-0000-0000-0000-000000000000", 1) }, "invalid_request", "AADSTS90002"},
+		{"other tenant", "public", func(c *Config) {
+			c.TokenURL = strings.Replace(c.TokenURL, tenant, "99999999-0000-0000-0000-000000000000", 1)
+		}, "invalid_request", "AADSTS90002"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
