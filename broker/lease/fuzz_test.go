@@ -72,3 +72,25 @@ func FuzzMatchHost(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCovers: coverage is sound. When a ceiling entry covers a requested
+// wildcard, every host the wildcard matches (its '*' replaced by fill) is
+// matched by the ceiling entry too.
+func FuzzCovers(f *testing.F) {
+	f.Add("*-aiplatform.googleapis.com", "*-central1-aiplatform.googleapis.com", "us")
+	f.Add("*.googleapis.com", "*-aiplatform.googleapis.com", "us-east5")
+	f.Add("*.example.com", "*.a.example.com", "x.y")
+	f.Add("*-x.com", "*-a-x.com", "b")
+	f.Fuzz(func(t *testing.T, ceiling, requested, fill string) {
+		if !strings.HasPrefix(requested, "*") || validHostEntry(ceiling) != nil || validHostEntry(requested) != nil || !covers(ceiling, requested) {
+			return
+		}
+		host := fill + requested[1:]
+		if validHostEntry(host) != nil || !MatchHost(requested, host) {
+			return
+		}
+		if !MatchHost(ceiling, host) {
+			t.Fatalf("%q covers %q, which matches %q, but %q does not match it", ceiling, requested, host, ceiling)
+		}
+	})
+}
