@@ -51,6 +51,7 @@ FUZZTIME ?= 20s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeURL$$' -fuzztime $(FUZZTIME) ./broker/lease/
 	$(GO) test -run '^$$' -fuzz '^FuzzMatchHost$$' -fuzztime $(FUZZTIME) ./broker/lease/
+	$(GO) test -run '^$$' -fuzz '^FuzzCovers$$' -fuzztime $(FUZZTIME) ./broker/lease/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./broker/config/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeHeadersRequest$$' -fuzztime $(FUZZTIME) ./broker/server/
 
