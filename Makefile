@@ -56,7 +56,7 @@ bench-go:
 ## also run in make test)
 FUZZTIME ?= 10s
 FUZZ_TARGETS := \
-	./broker/lease/:FuzzNormalizeURL ./broker/lease/:FuzzMatchHost ./broker/lease/:FuzzScope \
+	./broker/lease/:FuzzNormalizeURL ./broker/lease/:FuzzMatchHost ./broker/lease/:FuzzScope ./broker/lease/:FuzzCovers \
 	./broker/config/:FuzzParse \
 	./broker/server/:FuzzDecodeHeadersRequest ./broker/server/:FuzzDecodeCreateLease \
 	./broker/server/:FuzzDecodeIdentityRegistration ./broker/server/:FuzzAppendJSONString

@@ -109,6 +109,13 @@ func (d *draft) oidcCredential(prov string, get func(string) string, allow Allow
 	if v := tokenURLVars[prov]; v != "" && get(v) != "" {
 		c.TokenURL, d.pos[key+"/token_url"] = get(v), Pos{File: "env", Var: v}
 	}
+	// gh-aw's api-proxy sends Azure OpenAI and Vertex traffic to
+	// OPENAI_API_TARGET (a host); it is the credential's host ceiling.
+	if t := get(targetVar); t != "" && (prov == "azure" || prov == "gcp") {
+		c.Hosts, d.pos[key+"/hosts"] = []string{strings.ToLower(targetHost(t))}, Pos{File: "env", Var: targetVar}
+	} else if prov == "azure" {
+		d.pos[key+"/hosts"] = Pos{File: "env", Var: targetVar}
+	}
 	id := Identity{Name: "github", Type: "github-actions", AllowedRequestHosts: []string{"*.actions.githubusercontent.com"}}
 	if f := get("ANTHROPIC_IDENTITY_TOKEN_FILE"); f != "" && prov == "anthropic" {
 		id = Identity{Name: "github", Type: "file", Path: f}
@@ -116,6 +123,18 @@ func (d *draft) oidcCredential(prov string, get func(string) string, allow Allow
 	d.pos[identKey("github")] = Pos{File: "env", Var: "AWF_AUTH_TYPE"}
 	d.cfg.Identities = append(d.cfg.Identities, id)
 	d.cfg.Credentials = append(d.cfg.Credentials, c)
+}
+
+// targetVar names the api-proxy's upstream host for the openai port.
+const targetVar = "OPENAI_API_TARGET"
+
+// targetHost returns the host of a target given as a host or a URL.
+func targetHost(t string) string {
+	if _, rest, ok := strings.Cut(t, "://"); ok {
+		t = rest
+	}
+	host, _, _ := strings.Cut(t, "/")
+	return host
 }
 
 func envAllow(d *draft, get func(string) string) (Allow, error) {

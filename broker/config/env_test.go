@@ -65,7 +65,27 @@ func TestFromEnv(t *testing.T) {
 				}
 			}, ""},
 		{"azure needs hosts", []string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "azure", "AWF_AUTH_AZURE_TENANT_ID", "t", "AWF_AUTH_AZURE_CLIENT_ID", "c"},
-			nil, `env: AWF_AUTH_PROVIDER: required for provider "azure"`},
+			nil, `env: OPENAI_API_TARGET: required for provider "azure"`},
+		{"azure", []string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "azure", "AWF_AUTH_AZURE_TENANT_ID", "t1", "AWF_AUTH_AZURE_CLIENT_ID", "c1",
+			"AWF_AUTH_AZURE_CLOUD", "usgovernment", "OPENAI_API_TARGET", "https://MyRes.openai.azure.us/openai"},
+			func(t *testing.T, c *Config) {
+				cr := c.Credentials[0]
+				if cr.TokenURL != "https://login.microsoftonline.us/t1/oauth2/v2.0/token" || cr.Audience != "api://AzureADTokenExchangeUSGov" ||
+					cr.Scope != "https://cognitiveservices.azure.us/.default" || len(cr.Hosts) != 1 || cr.Hosts[0] != "myres.openai.azure.us" || cr.ClientID != "c1" {
+					t.Errorf("%+v", cr)
+				}
+			}, ""},
+		{"gcp with impersonation and a target", []string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "gcp",
+			"AWF_AUTH_GCP_WORKLOAD_IDENTITY_PROVIDER", "projects/1/locations/global/workloadIdentityPools/p/providers/x",
+			"AWF_AUTH_GCP_SERVICE_ACCOUNT", "sa@p.iam.gserviceaccount.com", "OPENAI_API_TARGET", "us-east5-aiplatform.googleapis.com"},
+			func(t *testing.T, c *Config) {
+				cr := c.Credentials[0]
+				if cr.ServiceAccount != "sa@p.iam.gserviceaccount.com" || cr.Audience != "https://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x" ||
+					cr.TokenURL != "https://sts.googleapis.com/v1/token" || cr.ImpersonationURL != "https://iamcredentials.googleapis.com" ||
+					cr.Scope != "https://www.googleapis.com/auth/cloud-platform" || len(cr.Hosts) != 1 || cr.Hosts[0] != "us-east5-aiplatform.googleapis.com" {
+					t.Errorf("%+v", cr)
+				}
+			}, ""},
 		{"missing org", []string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "anthropic", "AWF_AUTH_ANTHROPIC_FEDERATION_RULE_ID", "fdrl_1"},
 			nil, `env: AWF_AUTH_ANTHROPIC_ORGANIZATION_ID: required for provider "anthropic"`},
 		{"missing provider", []string{"AWF_AUTH_TYPE", "github-oidc"}, nil, "env: AWF_AUTH_PROVIDER: required when AWF_AUTH_TYPE=github-oidc (anthropic, aws, gcp or azure)"},

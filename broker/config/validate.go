@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 )
 
 var (
@@ -14,6 +15,9 @@ var (
 	roleARNRE = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]+$`)
 	wipRE     = regexp.MustCompile(`^projects/\d+/locations/global/workloadIdentityPools/[a-z0-9-]+/providers/[a-z0-9-]+$`)
 	hostRE    = regexp.MustCompile(`^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?(:\d{1,5})?$`)
+	// credHostRE also takes "*-" (any first label ending in "-<rest>",
+	// as in *-aiplatform.googleapis.com).
+	credHostRE = regexp.MustCompile(`^(\*[.-])?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?(:\d{1,5})?$`)
 )
 
 var (
@@ -120,8 +124,8 @@ func (d *draft) validateCredential(cr Credential, idents, seen map[string]bool) 
 		}
 	}
 	for _, h := range cr.Hosts {
-		if !hostRE.MatchString(h) {
-			d.add(key, where, "hosts", "invalid host %q (want a host name, optionally with a leading \"*.\" and a \":port\")", h)
+		if !credHostRE.MatchString(h) {
+			d.add(key, where, "hosts", "invalid host %q (want a host name, optionally with a leading \"*.\" or \"*-\" and a \":port\")", h)
 		}
 	}
 	switch cr.Provider {
@@ -152,6 +156,13 @@ func (d *draft) validateCredential(cr Credential, idents, seen map[string]bool) 
 		req("workload_identity_provider", cr.WorkloadIdentityProvider)
 		if w := cr.WorkloadIdentityProvider; w != "" && !wipRE.MatchString(w) {
 			d.add(key, where, "workload_identity_provider", "invalid provider %q (want projects/N/locations/global/workloadIdentityPools/P/providers/X)", w)
+		}
+		switch l := cr.Lifetime; {
+		case d.failed[where+"/lifetime"] || l == 0:
+		case cr.ServiceAccount == "":
+			d.add(key, where, "lifetime", "applies only with service_account (impersonation)")
+		case l < time.Second || l > 12*time.Hour || l%time.Second != 0:
+			d.add(key, where, "lifetime", "must be whole seconds from 1s to 12h (got %s)", l)
 		}
 	case "azure":
 		req("tenant_id", cr.TenantID)

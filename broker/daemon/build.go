@@ -8,6 +8,9 @@ import (
 	"github.com/awf-broker/awf-broker/broker/identity"
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/broker/provider/anthropic"
+	"github.com/awf-broker/awf-broker/broker/provider/azure"
+	"github.com/awf-broker/awf-broker/broker/provider/gcp"
+	"github.com/awf-broker/awf-broker/broker/provider/openai"
 	"github.com/awf-broker/awf-broker/broker/provider/static"
 	"github.com/awf-broker/awf-broker/broker/secret"
 	"github.com/awf-broker/awf-broker/broker/server"
@@ -71,6 +74,21 @@ func (d *Daemon) provider(c config.Credential, httpc *http.Client) (provider.Pro
 			FederationRuleID: c.FederationRuleID, OrganizationID: c.OrganizationID,
 			ServiceAccountID: c.ServiceAccountID, WorkspaceID: c.WorkspaceID,
 			Audience: c.Audience, TokenURL: c.TokenURL, HTTP: httpc, Logger: d.log.Named("anthropic"),
+		})
+	case "gcp":
+		return gcp.New(gcp.Config{
+			WorkloadIdentityProvider: c.WorkloadIdentityProvider, Audience: c.Audience, Scope: c.Scope, TokenURL: c.TokenURL,
+			ServiceAccount: c.ServiceAccount, ImpersonationURL: c.ImpersonationURL, Lifetime: c.Lifetime,
+			HTTP: httpc, Logger: d.log.Named("gcp"),
+		})
+	case "azure":
+		return azure.New(azure.Config{
+			ClientID: c.ClientID, TokenURL: c.TokenURL, Audience: c.Audience, Scope: c.Scope, HTTP: httpc, Logger: d.log.Named("azure"),
+		})
+	case "openai":
+		return openai.New(openai.Config{
+			IdentityProviderID: c.IdentityProviderID, ServiceAccountID: c.ServiceAccountID, Audience: c.Audience,
+			TokenURL: c.TokenURL, HTTP: httpc, Logger: d.log.Named("openai"),
 		})
 	case "static":
 		return static.New(static.Config{Header: c.Header, ValueFile: c.ValueFile, ValueEnv: c.ValueEnv, Lookup: d.opts.Lookup})

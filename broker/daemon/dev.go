@@ -19,6 +19,7 @@ type Dev struct {
 	GitHub    *fake.GitHub
 	Anthropic *fake.Anthropic
 	API       *fake.AnthropicAPI
+	Clouds    *CloudFakes
 	Config    *config.Config
 	// Env is what the daemon's Lookup should see (the fake job's request
 	// URL and token, the static key).
@@ -49,6 +50,7 @@ func StartDev(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
 	uid := uint32(os.Getuid())
 	key := make([]byte, 24)
 	_, _ = rand.Read(key)
+	clouds, cloudCreds := startCloudFakes(gh, uid)
 	cfg := &config.Config{
 		Source:       "dev",
 		Socket:       config.Socket{Path: socketPath, Mode: 0o600},
@@ -63,8 +65,9 @@ func StartDev(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
 				Hosts: []string{apiHost, "api.anthropic.com"}, LeaseTTL: 15 * time.Minute, Allow: config.Allow{UIDs: []uint32{uid}}},
 		},
 	}
+	cfg.Credentials = append(cfg.Credentials, cloudCreds...)
 	return &Dev{
-		GitHub: gh, Anthropic: tok, API: apiFake, Config: cfg,
+		GitHub: gh, Anthropic: tok, API: apiFake, Clouds: clouds, Config: cfg,
 		Env: map[string]string{
 			"ACTIONS_ID_TOKEN_REQUEST_URL":   gh.RequestURL(),
 			"ACTIONS_ID_TOKEN_REQUEST_TOKEN": gh.RequestToken().Reveal(),
@@ -82,6 +85,7 @@ func (d *Dev) Lookup(k string) (string, bool) {
 // Close stops the fakes.
 func (d *Dev) Close() {
 	d.API.Close()
+	d.Clouds.Close()
 	d.Anthropic.Close()
 	d.GitHub.Close()
 }
@@ -103,6 +107,7 @@ Messages API run on loopback; credentials "anthropic" (OIDC federation) and
   curl -s http://127.0.0.1:10001/v1/messages -H 'content-type: application/json' \
        -d '{"model":"claude-fake-1","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}'
 
+%[4]s
 Stop with Ctrl-C.
-`, sock, cli, u.String())
+`, sock, cli, u.String(), devCloudBanner)
 }

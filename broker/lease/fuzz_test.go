@@ -40,19 +40,57 @@ func FuzzNormalizeURL(f *testing.F) {
 	})
 }
 
-// FuzzMatchHost: a wildcard never matches its own apex, and a pattern
-// without a port matches the same host with any port.
+// FuzzMatchHost: a wildcard never matches its own apex, a "*-" wildcard
+// never a host with a dot in the wildcard part, and a pattern without a
+// port matches the same host with any port.
 func FuzzMatchHost(f *testing.F) {
 	f.Add("*.example.com", "a.example.com")
 	f.Add("api.anthropic.com", "api.anthropic.com:443")
 	f.Add("127.0.0.1:8080", "127.0.0.1:9090")
+	f.Add("*-aiplatform.googleapis.com", "us-central1-aiplatform.googleapis.com")
+	f.Add("*-aiplatform.googleapis.com", "a.b-aiplatform.googleapis.com")
 	f.Fuzz(func(t *testing.T, pattern, host string) {
 		got := MatchHost(pattern, host)
 		if rest, ok := strings.CutPrefix(pattern, "*."); ok && got && strings.EqualFold(host, rest) {
 			t.Fatalf("%q matched its apex %q", pattern, host)
 		}
+		if rest, ok := strings.CutPrefix(pattern, "*-"); ok && got && !strings.Contains(rest, ":") {
+			h, _ := splitHostPort(host)
+			wild, ok := strings.CutSuffix(strings.ToLower(h), "-"+strings.ToLower(rest))
+			if !ok || wild == "" || strings.Contains(wild, ".") {
+				t.Fatalf("%q matched %q", pattern, host)
+			}
+		}
+		// What a ceiling covers, it matches: a host covered by a pattern is
+		// matched by it.
+		if validHostEntry(pattern) == nil && validHostEntry(host) == nil && !strings.HasPrefix(host, "*") &&
+			covers(pattern, host) != MatchHost(pattern, host) && !strings.Contains(host, ":") {
+			t.Fatalf("covers(%q, %q) = %v but MatchHost = %v", pattern, host, covers(pattern, host), MatchHost(pattern, host))
+		}
 		if !strings.Contains(pattern, ":") && !strings.ContainsAny(host, ":[]") && host != "" && MatchHost(pattern, host) != MatchHost(pattern, host+":1") {
 			t.Fatalf("port changed the answer for %q / %q", pattern, host)
+		}
+	})
+}
+
+// FuzzCovers: coverage is sound. When a ceiling entry covers a requested
+// wildcard, every host the wildcard matches (its '*' replaced by fill) is
+// matched by the ceiling entry too.
+func FuzzCovers(f *testing.F) {
+	f.Add("*-aiplatform.googleapis.com", "*-central1-aiplatform.googleapis.com", "us")
+	f.Add("*.googleapis.com", "*-aiplatform.googleapis.com", "us-east5")
+	f.Add("*.example.com", "*.a.example.com", "x.y")
+	f.Add("*-x.com", "*-a-x.com", "b")
+	f.Fuzz(func(t *testing.T, ceiling, requested, fill string) {
+		if !strings.HasPrefix(requested, "*") || validHostEntry(ceiling) != nil || validHostEntry(requested) != nil || !covers(ceiling, requested) {
+			return
+		}
+		host := fill + requested[1:]
+		if validHostEntry(host) != nil || !MatchHost(requested, host) {
+			return
+		}
+		if !MatchHost(ceiling, host) {
+			t.Fatalf("%q covers %q, which matches %q, but %q does not match it", ceiling, requested, host, ceiling)
 		}
 	})
 }

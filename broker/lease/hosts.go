@@ -11,7 +11,11 @@ import (
 // (DESIGN §4): an entry names a host, optionally with a port; without a
 // port it matches the host with any port, with one only that port.
 // "*.example.com" matches one or more labels before example.com, never
-// example.com itself. Comparison ignores case; IPv6 literals are written
+// example.com itself. "*-aiplatform.googleapis.com" matches a first label
+// that ends in "-aiplatform" after at least one character and no dot
+// ("us-central1-aiplatform.googleapis.com"), never the apex
+// "aiplatform.googleapis.com" nor "a.b-aiplatform.googleapis.com": Vertex
+// AI's regional hosts. Comparison ignores case; IPv6 literals are written
 // in brackets when a port follows ("[::1]:8080").
 func MatchHost(pattern, hostport string) bool {
 	pHost, pPort := splitHostPort(pattern)
@@ -26,7 +30,18 @@ func matchHost(pHost, pPort, host, port string) bool {
 	if rest, ok := strings.CutPrefix(pHost, "*."); ok {
 		return hasLabelSuffix(host, rest)
 	}
+	if rest, ok := strings.CutPrefix(pHost, "*-"); ok {
+		return hasLabelPrefixSuffix(host, rest)
+	}
 	return strings.EqualFold(pHost, host)
+}
+
+// hasLabelPrefixSuffix reports whether host is a non-empty run of
+// characters without a dot, then "-", then rest.
+func hasLabelPrefixSuffix(host, rest string) bool {
+	n := len(host) - len(rest)
+	return n > 1 && host[n-1] == '-' && strings.EqualFold(host[n:], rest) &&
+		strings.IndexByte(host[:n-1], '.') < 0
 }
 
 // hasLabelSuffix reports whether host is one or more labels followed by
@@ -99,11 +114,24 @@ func covers(c, h string) bool {
 		cRest, ok := strings.CutPrefix(cHost, "*.")
 		return ok && (strings.EqualFold(rest, cRest) || hasLabelSuffix(rest, cRest))
 	}
+	if rest, ok := strings.CutPrefix(hHost, "*-"); ok {
+		// "*-R" stands for hosts "<x>-R" with no dot in x: covered by
+		// "*-R" itself, by "*-S" when R is "<y>-S" (no dot in y), and by
+		// "*.D" when R's labels after its first lie under D.
+		if cRest, ok := strings.CutPrefix(cHost, "*-"); ok {
+			return strings.EqualFold(rest, cRest) || hasLabelPrefixSuffix(rest, cRest)
+		}
+		if cRest, ok := strings.CutPrefix(cHost, "*."); ok {
+			i := strings.IndexByte(rest, '.')
+			return i >= 0 && (strings.EqualFold(rest[i+1:], cRest) || hasLabelSuffix(rest[i+1:], cRest))
+		}
+		return false
+	}
 	return matchHost(cHost, "", hHost, "")
 }
 
 // validHostEntry checks a scope host entry's syntax: a DNS name (letters,
-// digits, '-', '_', non-empty labels) optionally after "*.", an IPv4
+// digits, '-', '_', non-empty labels) optionally after "*." or "*-", an IPv4
 // address, or an IPv6 literal; then optionally ":port".
 func validHostEntry(e string) error {
 	bad := func(why string) error { return errf(400, api.CodeBadRequest, "host %q: %s", clipped(e), why) }
@@ -121,7 +149,10 @@ func validHostEntry(e string) error {
 		}
 		return nil
 	}
-	name := strings.TrimPrefix(host, "*.")
+	name, wild := strings.CutPrefix(host, "*.")
+	if !wild {
+		name = strings.TrimPrefix(host, "*-")
+	}
 	if name == "" || len(name) > 253 {
 		return bad("invalid host name")
 	}

@@ -92,6 +92,18 @@ func TestMatchHost(t *testing.T) {
 		{"*.example.com", "a.example.com.evil.com", false},
 		{"*.example.com:443", "a.example.com:443", true},
 		{"*.example.com:443", "a.example.com:80", false},
+		{"*-aiplatform.googleapis.com", "us-central1-aiplatform.googleapis.com", true},
+		{"*-aiplatform.googleapis.com", "EUROPE-west4-AIPLATFORM.googleapis.com:443", true},
+		{"*-aiplatform.googleapis.com", "x-aiplatform.googleapis.com", true},
+		{"*-aiplatform.googleapis.com", "aiplatform.googleapis.com", false},
+		{"*-aiplatform.googleapis.com", "-aiplatform.googleapis.com", false},
+		{"*-aiplatform.googleapis.com", "usaiplatform.googleapis.com", false},
+		{"*-aiplatform.googleapis.com", "evil.us-aiplatform.googleapis.com", false},
+		{"*-aiplatform.googleapis.com", "a.b-aiplatform.googleapis.com", false},
+		{"*-aiplatform.googleapis.com", "us-aiplatform.googleapis.com.evil.com", false},
+		{"*-aiplatform.googleapis.com", "us-central1-aiplatform.googleapis.co", false},
+		{"*-aiplatform.googleapis.com", "storage.googleapis.com", false},
+		{"*-aiplatform.googleapis.com:443", "us-aiplatform.googleapis.com:8443", false},
 	}
 	for _, c := range cases {
 		if got := MatchHost(c.pattern, c.host); got != c.want {
@@ -135,6 +147,36 @@ func TestSubset(t *testing.T) {
 		if err != nil && err.Error() != c.msg {
 			t.Errorf("Subset(%q) message = %q, want %q", c.req, err.Error(), c.msg)
 		}
+	}
+}
+
+func TestSubsetLabelPrefixWildcard(t *testing.T) {
+	ceiling := []string{"aiplatform.googleapis.com", "*-aiplatform.googleapis.com", "*.example.com"}
+	cases := []struct {
+		req  []string
+		code string
+	}{
+		{[]string{"us-central1-aiplatform.googleapis.com", "aiplatform.googleapis.com"}, ""},
+		{[]string{"*-aiplatform.googleapis.com"}, ""},
+		{[]string{"*-central1-aiplatform.googleapis.com"}, ""},
+		{[]string{"*-x.example.com", "*-y.a.example.com"}, ""},
+		{[]string{"*-example.com"}, api.CodeScopeViolation},
+		{[]string{"*.aiplatform.googleapis.com"}, api.CodeScopeViolation},
+		{[]string{"a.us-aiplatform.googleapis.com"}, api.CodeScopeViolation},
+		{[]string{"*-googleapis.com"}, api.CodeScopeViolation},
+		{[]string{"*-platform.googleapis.com"}, api.CodeScopeViolation},
+		{[]string{"storage.googleapis.com"}, api.CodeScopeViolation},
+		{[]string{"*-a b.com"}, api.CodeBadRequest},
+		{[]string{"*-"}, api.CodeBadRequest},
+	}
+	for _, c := range cases {
+		if got := CodeOf(Subset(c.req, ceiling)); got != c.code {
+			t.Errorf("Subset(%q) code %q, want %q", c.req, got, c.code)
+		}
+	}
+	// A wildcard request never widens: "*.x" is not covered by "*-x".
+	if err := Subset([]string{"*.aiplatform.googleapis.com"}, []string{"*-aiplatform.googleapis.com"}); CodeOf(err) != api.CodeScopeViolation {
+		t.Errorf("*. under *-: %v", err)
 	}
 }
 

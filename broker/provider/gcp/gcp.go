@@ -1,0 +1,261 @@
+// Package gcp exchanges identity JWTs for Google Cloud access tokens
+// (protocols.md §4): a token exchange at Google's STS yields a federated
+// token, optionally traded at IAM Credentials for a service account's
+// token (impersonation), which Vertex AI accepts as a bearer.
+package gcp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/secret"
+)
+
+// Wire constants of the STS exchange (protocols.md §4).
+const (
+	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	TokenTypeAccess    = "urn:ietf:params:oauth:token-type:access_token"
+	TokenTypeJWT       = "urn:ietf:params:oauth:token-type:jwt"
+	// DefaultScope is the scope Vertex AI needs.
+	DefaultScope = "https://www.googleapis.com/auth/cloud-platform"
+	// DefaultLifetime and MaxLifetime bound an impersonated token's
+	// lifetime; above 3600 s needs the org policy
+	// constraints/iam.allowServiceAccountCredentialLifetimeExtension.
+	DefaultLifetime = time.Hour
+	MaxLifetime     = 12 * time.Hour
+)
+
+var (
+	wipRE = regexp.MustCompile(`^projects/\d+/locations/global/workloadIdentityPools/[a-z0-9-]+/providers/[a-z0-9-]+$`)
+	saRE  = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+$`)
+)
+
+// Config configures the provider.
+type Config struct {
+	// WorkloadIdentityProvider is projects/N/locations/global/workloadIdentityPools/P/providers/X.
+	WorkloadIdentityProvider string
+	// Audience is the subject JWT's audience (default
+	// https://iam.googleapis.com/<WorkloadIdentityProvider>).
+	Audience string
+	// Scope is space-separated (default DefaultScope).
+	Scope string
+	// TokenURL is the STS URL (default https://sts.googleapis.com/v1/token).
+	TokenURL string
+	// ServiceAccount, when set, is impersonated.
+	ServiceAccount string
+	// ImpersonationURL is the IAM Credentials base without /v1 (default
+	// https://iamcredentials.googleapis.com).
+	ImpersonationURL string
+	// Lifetime is the impersonated token's requested lifetime, whole
+	// seconds up to MaxLifetime (default DefaultLifetime).
+	Lifetime time.Duration
+	HTTP     *http.Client
+	Logger   hclog.Logger
+}
+
+// Provider is the gcp provider.
+type Provider struct {
+	cfg         Config
+	stsAudience string
+	genURL      string
+	scopes      []string
+}
+
+// New checks cfg, applies its defaults and returns the provider.
+func New(cfg Config) (*Provider, error) {
+	if !wipRE.MatchString(cfg.WorkloadIdentityProvider) {
+		return nil, fmt.Errorf("gcp: workload_identity_provider %q must be projects/N/locations/global/workloadIdentityPools/P/providers/X", cfg.WorkloadIdentityProvider)
+	}
+	if cfg.Audience == "" {
+		cfg.Audience = "https://iam.googleapis.com/" + cfg.WorkloadIdentityProvider
+	}
+	if cfg.Scope == "" {
+		cfg.Scope = DefaultScope
+	}
+	if cfg.TokenURL == "" {
+		cfg.TokenURL = "https://sts.googleapis.com/v1/token"
+	}
+	if cfg.ImpersonationURL == "" {
+		cfg.ImpersonationURL = "https://iamcredentials.googleapis.com"
+	}
+	if err := provider.CheckEndpoint(cfg.TokenURL); err != nil {
+		return nil, fmt.Errorf("gcp: token_url: %w", err)
+	}
+	p := &Provider{cfg: cfg, stsAudience: "//iam.googleapis.com/" + cfg.WorkloadIdentityProvider, scopes: strings.Fields(cfg.Scope)}
+	if cfg.ServiceAccount != "" {
+		if !saRE.MatchString(cfg.ServiceAccount) {
+			return nil, fmt.Errorf("gcp: service_account %q is not a service account e-mail", cfg.ServiceAccount)
+		}
+		if err := provider.CheckEndpoint(cfg.ImpersonationURL); err != nil {
+			return nil, fmt.Errorf("gcp: impersonation_url: %w", err)
+		}
+		if cfg.Lifetime == 0 {
+			cfg.Lifetime = DefaultLifetime
+		}
+		if cfg.Lifetime < time.Second || cfg.Lifetime > MaxLifetime || cfg.Lifetime%time.Second != 0 {
+			return nil, fmt.Errorf("gcp: lifetime %s must be whole seconds from 1s to %s", cfg.Lifetime, MaxLifetime)
+		}
+		p.genURL = strings.TrimSuffix(cfg.ImpersonationURL, "/") + "/v1/projects/-/serviceAccounts/" + url.PathEscape(cfg.ServiceAccount) + ":generateAccessToken"
+	} else if cfg.Lifetime != 0 {
+		return nil, errors.New("gcp: lifetime applies only with service_account (a federated token's lifetime is the STS's)")
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = provider.NewHTTPClient(provider.HTTPConfig{})
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	p.cfg = cfg
+	return p, nil
+}
+
+// Name returns "gcp".
+func (p *Provider) Name() string { return "gcp" }
+
+// NeedsBodySHA256 reports false: bearer tokens sign nothing.
+func (p *Provider) NeedsBodySHA256() bool { return false }
+
+var removeAPIKey = []string{"x-goog-api-key"}
+
+// Headers returns the bearer; an API key would compete with it.
+func (p *Provider) Headers(tok *provider.Token, _ *provider.Request) (provider.Grant, error) {
+	return provider.Grant{Set: map[string]string{"authorization": "Bearer " + tok.Value.Reveal()}, Remove: removeAPIKey}, nil
+}
+
+// Exchange mints a fresh JWT, exchanges it at STS and, with a service
+// account, trades the federated token for the account's. An expired JWT
+// gets one more try with a new one.
+func (p *Provider) Exchange(ctx context.Context, subject provider.Subject) (provider.Token, error) {
+	fed, err := p.federate(ctx, subject)
+	if pe, ok := provider.AsError(err); ok && pe.Remint {
+		p.cfg.Logger.Debug("subject token refused as expired; minting a new one")
+		fed, err = p.federate(ctx, subject)
+	}
+	if err != nil || p.genURL == "" {
+		return fed, err
+	}
+	return p.impersonate(ctx, fed.Value)
+}
+
+// stsRequest is the exchange body, in protocols.md §4's field order.
+type stsRequest struct {
+	GrantType          string `json:"grant_type"`
+	Audience           string `json:"audience"`
+	Scope              string `json:"scope"`
+	RequestedTokenType string `json:"requested_token_type"`
+	SubjectTokenType   string `json:"subject_token_type"`
+	SubjectToken       string `json:"subject_token"`
+}
+
+func (p *Provider) federate(ctx context.Context, subject provider.Subject) (provider.Token, error) {
+	if subject == nil {
+		return provider.Token{}, &provider.Error{Kind: provider.Permanent, Op: "exchange", Detail: "no identity configured"}
+	}
+	jwt, err := subject.Mint(ctx, p.cfg.Audience)
+	if err != nil {
+		return provider.Token{}, fmt.Errorf("mint identity token: %w", err)
+	}
+	body, err := json.Marshal(stsRequest{
+		GrantType: GrantTokenExchange, Audience: p.stsAudience, Scope: strings.Join(p.scopes, " "),
+		RequestedTokenType: TokenTypeAccess, SubjectTokenType: TokenTypeJWT, SubjectToken: jwt.Reveal(),
+	})
+	if err != nil {
+		return provider.Token{}, fmt.Errorf("encode exchange: %w", err)
+	}
+	a, err := provider.PostToken(ctx, p.cfg.HTTP, provider.TokenCall{Op: "exchange", URL: p.cfg.TokenURL, ContentType: "application/json", Body: body})
+	if err != nil {
+		return provider.Token{}, err
+	}
+	if !a.OK() {
+		return provider.Token{}, classify(a)
+	}
+	return a.BearerToken(0)
+}
+
+type generateRequest struct {
+	Scope     []string `json:"scope"`
+	Lifetime  string   `json:"lifetime"`
+	Delegates []string `json:"delegates"`
+}
+
+type generateAnswer struct {
+	AccessToken string `json:"accessToken"`
+	ExpireTime  string `json:"expireTime"`
+}
+
+func (p *Provider) impersonate(ctx context.Context, federated secret.Value) (provider.Token, error) {
+	body, err := json.Marshal(generateRequest{Scope: p.scopes, Lifetime: fmt.Sprintf("%ds", int64(p.cfg.Lifetime/time.Second)), Delegates: []string{}})
+	if err != nil {
+		return provider.Token{}, fmt.Errorf("encode impersonation: %w", err)
+	}
+	a, err := provider.PostToken(ctx, p.cfg.HTTP, provider.TokenCall{Op: "impersonate", URL: p.genURL, ContentType: "application/json", Body: body, Bearer: federated})
+	if err != nil {
+		return provider.Token{}, err
+	}
+	if !a.OK() {
+		return provider.Token{}, classify(a)
+	}
+	var g generateAnswer
+	if err := json.Unmarshal(a.Body, &g); err != nil {
+		return provider.Token{}, a.Malformed("parse response: not the expected JSON")
+	}
+	if g.AccessToken == "" {
+		return provider.Token{}, a.Malformed("answer has no accessToken")
+	}
+	if g.ExpireTime == "" {
+		return provider.Token{}, a.Malformed("answer has no expireTime")
+	}
+	exp, err := time.Parse(time.RFC3339Nano, g.ExpireTime)
+	if err != nil {
+		return provider.Token{}, a.Malformed("expireTime is not RFC 3339")
+	}
+	lifetime, err := lifetimeOf(exp, a, p.cfg.Lifetime)
+	if err != nil {
+		return provider.Token{}, err
+	}
+	return provider.Token{Value: secret.New(g.AccessToken), Lifetime: lifetime, RequestID: a.RequestID}, nil
+}
+
+// lifetimeOf turns an absolute expireTime into a lifetime from receipt.
+// It is counted from the answer's Date (the upstream's own clock, so a
+// skewed local clock does not shorten or stretch it), else from the local
+// receipt time, truncated to the second, and never above what was asked.
+func lifetimeOf(exp time.Time, a *provider.TokenAnswer, asked time.Duration) (time.Duration, error) {
+	base := a.Received
+	if d, err := http.ParseTime(a.Header.Get("Date")); err == nil {
+		base = d
+	}
+	lifetime := exp.Sub(base).Truncate(time.Second)
+	if lifetime <= 0 {
+		return 0, a.Malformed("expireTime is not in the future")
+	}
+	return min(lifetime, asked), nil
+}
+
+// classify maps a refusal per protocols.md §4: STS answers in the OAuth
+// shape {"error":"invalid_grant"}, IAM Credentials in Google's
+// {"error":{"status":"PERMISSION_DENIED"}}. 429, 5xx and UNAVAILABLE are
+// transient; every other refusal (invalid_grant, unauthorized_client,
+// invalid_target, invalid_request, PERMISSION_DENIED, INVALID_ARGUMENT)
+// is permanent. An expired subject token may succeed once re-minted.
+func classify(a *provider.TokenAnswer) error {
+	e := a.Failure(provider.KindOfStatus(a.Status))
+	switch e.Code {
+	case "UNAVAILABLE", "RESOURCE_EXHAUSTED", "INTERNAL", "DEADLINE_EXCEEDED", "temporarily_unavailable":
+		e.Kind = provider.Transient
+	case "invalid_grant":
+		d := strings.ToLower(e.Detail)
+		e.Remint = strings.Contains(d, "expired") || strings.Contains(d, "stale")
+	}
+	return e
+}
