@@ -304,47 +304,48 @@ func (s *STS) check(form map[string]string) *stsRefusal {
 	if len(tok) < 4 || len(tok) > 20000 {
 		return sender(400, "ValidationError", "1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint")
 	}
-	if refusal := s.checkToken(tok); refusal != nil {
+	jti, refusal := s.checkToken(tok)
+	if refusal != nil {
 		return refusal
 	}
 	if form["RoleArn"] != s.opts.RoleARN {
 		return sender(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.jtis[jti] {
+		return sender(400, "InvalidIdentityToken", "the token's jti has been used before")
+	}
+	s.jtis[jti] = true
 	return nil
 }
 
-// checkToken verifies the JWT against the fake GitHub's key, audience,
-// expiry and single-use jti.
-func (s *STS) checkToken(tok string) *stsRefusal {
+// checkToken verifies the JWT against the fake GitHub's key, audience and
+// expiry, and returns its jti (the caller spends it once all else passed).
+func (s *STS) checkToken(tok string) (string, *stsRefusal) {
 	invalid := func(msg string) *stsRefusal { return sender(400, "InvalidIdentityToken", "%s", msg) }
 	if s.opts.GitHub == nil {
-		return invalid("No OpenIDConnect provider found in your account for this issuer")
+		return "", invalid("No OpenIDConnect provider found in your account for this issuer")
 	}
 	h, c, err := verifyJWT(s.opts.GitHub.PublicKey(), tok)
 	switch {
 	case err != nil:
-		return invalid("The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.")
+		return "", invalid("The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.")
 	case h.Kid == "" || c.Iss != s.opts.GitHub.Issuer():
-		return invalid("No OpenIDConnect provider found in your account for this issuer")
+		return "", invalid("No OpenIDConnect provider found in your account for this issuer")
 	case c.Aud != s.opts.Audience:
-		return invalid("Incorrect token audience")
-	case c.Sub == "":
-		return invalid("the token has no sub claim")
+		return "", invalid("Incorrect token audience")
+	case c.Sub == "" || c.Jti == "":
+		return "", invalid("the token has no sub or jti claim")
 	}
 	now := time.Now().Unix()
 	if c.Exp <= now {
-		return sender(400, "ExpiredTokenException", "Token expired: current date/time %d must be before the expiration date/time %d", now, c.Exp)
+		return "", sender(400, "ExpiredTokenException", "Token expired: current date/time %d must be before the expiration date/time %d", now, c.Exp)
 	}
 	if c.Iat > now+60 || c.Nbf > now+60 {
-		return invalid("the token is not valid yet")
+		return "", invalid("the token is not valid yet")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c.Jti == "" || s.jtis[c.Jti] {
-		return invalid("the token's jti has been used before")
-	}
-	s.jtis[c.Jti] = true
-	return nil
+	return c.Jti, nil
 }
 
 func (s *STS) refuse(w http.ResponseWriter, wantJSON bool, reqID string, e *stsRefusal) {
