@@ -40,6 +40,7 @@ type Bedrock struct {
 	refused    map[string]int // x-amzn-ErrorType → count
 	models     []string
 	eventDelay time.Duration
+	hold       chan struct{} // streams pause after their first event until closed
 }
 
 // MaxSkew is how far x-amz-date may be from the fake's clock.
@@ -94,6 +95,26 @@ func (b *Bedrock) Models() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]string(nil), b.models...)
+}
+
+// HoldStreams makes streams pause after their first event until release
+// is called, so a test can see that event arrive while the stream is open.
+func (b *Bedrock) HoldStreams() (release func()) {
+	ch := make(chan struct{})
+	b.mu.Lock()
+	b.hold = ch
+	b.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			b.mu.Lock()
+			if b.hold == ch {
+				b.hold = nil
+			}
+			b.mu.Unlock()
+			close(ch)
+		})
+	}
 }
 
 // SetEventDelay sets the pause between streamed events.

@@ -118,7 +118,7 @@ func (b *Bedrock) serveInvokeStream(w http.ResponseWriter, r *http.Request, body
 // flushing each.
 func (b *Bedrock) stream(w http.ResponseWriter, r *http.Request, events []streamEvent) {
 	b.mu.Lock()
-	delay := b.eventDelay
+	delay, hold := b.eventDelay, b.hold
 	b.mu.Unlock()
 	w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
 	w.Header().Set("x-amzn-RequestId", uuidLike())
@@ -127,6 +127,13 @@ func (b *Bedrock) stream(w http.ResponseWriter, r *http.Request, events []stream
 	enc := eventstream.NewEncoder()
 	var buf bytes.Buffer
 	for i, ev := range events {
+		if i == 1 && hold != nil {
+			select {
+			case <-hold:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		if i > 0 && delay > 0 {
 			select {
 			case <-time.After(delay):
