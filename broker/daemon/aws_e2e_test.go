@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -312,6 +313,66 @@ func TestBedrockScope(t *testing.T) {
 		}
 		if c.code == api.CodeScopeViolation && ce.Status != http.StatusForbidden {
 			t.Errorf("%s %s: status %d", c.cred, c.url, ce.Status)
+		}
+	}
+}
+
+// TestNoAWSSecretLeaks runs the aws flows, STS failures included, at trace
+// level and checks that no JWT, secret key or session token appears in a
+// log line, an error or an answer other than the header grant itself.
+func TestNoAWSSecretLeaks(t *testing.T) {
+	b := startBroker(t, brokerOpts{})
+	sdk := startBedrockForwarder(t, b)
+	ctx := context.Background()
+	var seen []string
+	record := func(v any, err error) {
+		if err != nil {
+			seen = append(seen, err.Error())
+		}
+		if v != nil {
+			j, _ := json.Marshal(v)
+			seen = append(seen, string(j))
+		}
+	}
+	if _, err := sdk.Converse(ctx, converseInput(colonModel)); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []fake.STSFault{fake.STSFaultAccessDenied, fake.STSFaultInvalidIdentityToken, fake.STSFaultMalformed,
+		fake.STSFaultNoCredentials, fake.STSFaultExpired, fake.STSFault500, fake.STSFaultThrottle400} {
+		b.dev.AWS.STS.Fail(f, -1)
+		record(b.client.Refresh(ctx, "bedrock"))
+		record(b.client.Credential(ctx, "bedrock"))
+	}
+	b.dev.AWS.STS.Reset()
+	record(b.client.Refresh(ctx, "bedrock"))
+	_, err := sdk.Converse(ctx, converseInput(colonModel))
+	record(nil, err)
+	b.dev.AWS.STS.ExpireAll()
+	_, err = sdk.Converse(ctx, converseInput(colonModel)) // refused upstream: expired
+	record(nil, err)
+	l, err := b.client.CreateLease(ctx, api.CreateLeaseRequest{Credential: "bedrock"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	record(l.Lease, nil)
+	record(b.client.Headers(ctx, l.ID, l.Secret, &api.HeadersRequest{Method: "POST", URL: "https://sts.us-east-1.amazonaws.com/"}))
+	record(b.client.Credentials(ctx))
+	record(b.client.Leases(ctx))
+
+	secrets := append(b.dev.AWS.STS.Secrets(), b.dev.GitHub.Issued()...)
+	secrets = append(secrets, l.Secret)
+	if len(b.dev.AWS.STS.Secrets()) < 4 {
+		t.Fatalf("the flows issued too little to check")
+	}
+	seen = append(seen, b.logs.String())
+	for _, text := range seen {
+		for _, s := range secrets {
+			if s != "" && strings.Contains(text, s) {
+				t.Fatalf("a secret (%d chars, starting %.4s…) leaked into: %.300s", len(s), s, text)
+			}
+		}
+		if strings.Contains(text, "eyJ") || strings.Contains(text, "FQoGZXIvYXdzE") {
+			t.Fatalf("something token-shaped leaked into: %.300s", text)
 		}
 	}
 }
