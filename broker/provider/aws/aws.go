@@ -224,7 +224,7 @@ func (p *Provider) exchangeOnce(ctx context.Context, subject provider.Subject) (
 	if err != nil {
 		return provider.Token{}, &provider.Error{Kind: provider.Transient, Op: "exchange", Status: resp.StatusCode, Code: "malformed_response", RequestID: reqID, Detail: err.Error()}
 	}
-	lifetime := creds.expiration.Sub(received).Truncate(time.Second)
+	lifetime := creds.expiration.Sub(received).Round(time.Second)
 	if lifetime <= 0 {
 		return provider.Token{}, &provider.Error{Kind: provider.Transient, Op: "exchange", Status: resp.StatusCode, Code: "malformed_response", RequestID: reqID,
 			Detail: fmt.Sprintf("Expiration %s is not in the future", creds.expiration.UTC().Format(time.RFC3339))}
