@@ -298,6 +298,13 @@ func TestBedrockScope(t *testing.T) {
 		{"wide", "https://sts.cn-north-1.amazonaws.com.cn/", hash, api.CodeScopeViolation, "STS endpoint"},
 		{"wide", "https://iam.amazonaws.com/", hash, api.CodeScopeViolation, "not a Bedrock Runtime endpoint"},
 	}
+	// A lease cannot even ask for an STS or another region's host.
+	for _, h := range []string{"sts.us-east-1.amazonaws.com", "bedrock-runtime.us-west-2.amazonaws.com"} {
+		_, err := b.client.CreateLease(ctx, api.CreateLeaseRequest{Credential: "bedrock", Hosts: []string{h}})
+		if !client.IsCode(err, api.CodeScopeViolation) {
+			t.Errorf("lease for %s: %v, want scope_violation", h, err)
+		}
+	}
 	for _, c := range cases {
 		h, err := headers(c.cred, c.url, c.sum)
 		if c.code == "" {

@@ -192,3 +192,21 @@ func TestDoubleEncodedPath(t *testing.T) {
 		t.Error("signed with single encoding")
 	}
 }
+
+// BenchmarkHeaders measures one SigV4 grant (the per-request cost the
+// broker adds for aws credentials).
+func BenchmarkHeaders(b *testing.B) {
+	p, err := New(Config{RoleARN: roleARN, Region: region})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok := &provider.Token{AWS: &provider.AWSCredentials{AccessKeyID: "ASIAX", SecretAccessKey: secret.New("s"), SessionToken: secret.New(strings.Repeat("t", 800))}}
+	u, _ := url.Parse("https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse")
+	req := &provider.Request{Method: "POST", URL: u, Headers: map[string]string{"content-type": "application/json"}, BodySHA256: sha([]byte("{}"))}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Headers(tok, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
