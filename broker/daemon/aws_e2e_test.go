@@ -383,3 +383,36 @@ func TestNoAWSSecretLeaks(t *testing.T) {
 		}
 	}
 }
+
+// TestBedrockBadSTSAnswersKeepTheCredential: STS answers without
+// Credentials, with an Expiration in the past, malformed, or refusing,
+// each leave a clear error on the credential while the previous valid
+// credentials keep signing.
+func TestBedrockBadSTSAnswersKeepTheCredential(t *testing.T) {
+	b := startBroker(t, brokerOpts{})
+	sdk := startBedrockForwarder(t, b)
+	ctx := context.Background()
+	cases := []struct {
+		f      fake.STSFault
+		inText string
+	}{
+		{fake.STSFaultNoCredentials, "no Credentials"},
+		{fake.STSFaultExpired, "is not in the future"},
+		{fake.STSFaultMalformed, "neither JSON nor"},
+		{fake.STSFaultAccessDenied, "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity"},
+	}
+	for _, c := range cases {
+		b.dev.AWS.STS.Fail(c.f, -1)
+		st, err := b.client.Refresh(ctx, "bedrock")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(st.LastError, c.inText) {
+			t.Errorf("fault %d: last_error %q, want it to contain %q", c.f, st.LastError, c.inText)
+		}
+		if _, err := sdk.Converse(ctx, converseInput(colonModel)); err != nil {
+			t.Errorf("fault %d (state %s): the previous credentials stopped signing: %v", c.f, st.State, err)
+		}
+	}
+	b.dev.AWS.STS.Reset()
+}
