@@ -416,3 +416,25 @@ func TestBedrockBadSTSAnswersKeepTheCredential(t *testing.T) {
 	}
 	b.dev.AWS.STS.Reset()
 }
+
+// TestBedrockStreamException: an in-stream exception frame reaches the
+// SDK through the forwarder as the typed error, after the events before it.
+func TestBedrockStreamException(t *testing.T) {
+	b := startBroker(t, brokerOpts{})
+	sdk := startBedrockForwarder(t, b)
+	b.dev.AWS.Bedrock.FailNextStream(2, "throttlingException")
+	st, err := sdk.ConverseStream(context.Background(), &bedrockruntime.ConverseStreamInput{ModelId: sdkaws.String(colonModel), Messages: converseInput("").Messages})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for range st.GetStream().Events() {
+		n++
+	}
+	err = st.GetStream().Err()
+	st.GetStream().Close()
+	var te *brtypes.ThrottlingException
+	if n != 2 || !errors.As(err, &te) {
+		t.Fatalf("%d events, then %v (%T); want 2 then a ThrottlingException", n, err, err)
+	}
+}

@@ -41,6 +41,10 @@ type Bedrock struct {
 	models     []string
 	eventDelay time.Duration
 	hold       chan struct{} // streams pause after their first event until closed
+	// streamFault, when set, ends the next stream after streamFaultAt
+	// events with an exception frame of that type.
+	streamFault   string
+	streamFaultAt int
 }
 
 // MaxSkew is how far x-amz-date may be from the fake's clock.
@@ -115,6 +119,14 @@ func (b *Bedrock) HoldStreams() (release func()) {
 			close(ch)
 		})
 	}
+}
+
+// FailNextStream makes the next stream end after n events with an
+// in-stream exception of type typ (e.g. "throttlingException").
+func (b *Bedrock) FailNextStream(n int, typ string) {
+	b.mu.Lock()
+	b.streamFault, b.streamFaultAt = typ, n
+	b.mu.Unlock()
 }
 
 // SetEventDelay sets the pause between streamed events.

@@ -119,6 +119,8 @@ func (b *Bedrock) serveInvokeStream(w http.ResponseWriter, r *http.Request, body
 func (b *Bedrock) stream(w http.ResponseWriter, r *http.Request, events []streamEvent) {
 	b.mu.Lock()
 	delay, hold := b.eventDelay, b.hold
+	fault, faultAt := b.streamFault, b.streamFaultAt
+	b.streamFault = ""
 	b.mu.Unlock()
 	w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
 	w.Header().Set("x-amzn-RequestId", uuidLike())
@@ -141,11 +143,18 @@ func (b *Bedrock) stream(w http.ResponseWriter, r *http.Request, events []stream
 				return
 			}
 		}
-		payload, _ := json.Marshal(ev.payload)
 		var hs eventstream.Headers
-		hs.Set(":message-type", eventstream.StringValue("event"))
-		hs.Set(":event-type", eventstream.StringValue(ev.typ))
+		if fault != "" && i == faultAt {
+			// In-stream errors are exception frames (protocols.md §3).
+			ev = streamEvent{fault, map[string]string{"message": "Too many requests, please wait before trying again."}}
+			hs.Set(":message-type", eventstream.StringValue("exception"))
+			hs.Set(":exception-type", eventstream.StringValue(fault))
+		} else {
+			hs.Set(":message-type", eventstream.StringValue("event"))
+			hs.Set(":event-type", eventstream.StringValue(ev.typ))
+		}
 		hs.Set(":content-type", eventstream.StringValue("application/json"))
+		payload, _ := json.Marshal(ev.payload)
 		buf.Reset()
 		if err := enc.Encode(&buf, eventstream.Message{Headers: hs, Payload: payload}); err != nil {
 			return
@@ -155,6 +164,9 @@ func (b *Bedrock) stream(w http.ResponseWriter, r *http.Request, events []stream
 		}
 		if fl != nil {
 			fl.Flush()
+		}
+		if fault != "" && i == faultAt {
+			return
 		}
 	}
 }
