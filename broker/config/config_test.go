@@ -13,7 +13,9 @@ const dir = "../../testdata/config/"
 
 func TestBadConfigs(t *testing.T) {
 	cases := map[string]string{
-		"bad-aws-region.hcl":           `bad-aws-region.hcl:8,3: credential "bedrock": region: invalid region "us-east-1;rm" (want e.g. "us-east-1")`,
+		"bad-aws-region.hcl": `bad-aws-region.hcl:8,3: credential "bedrock": region: invalid region "us-east-1;rm" (want e.g. "us-east-1")`,
+		"bad-aws-session.hcl": `bad-aws-session.hcl:9,3: credential "bedrock": session_name: invalid session name "job 42!" (want 2-64 of letters, digits and +=,.@_-)` + "\n" +
+			`bad-aws-session.hcl:10,3: credential "bedrock": duration: must be whole seconds from 15m to 12h, as STS takes (got 5m0s)`,
 		"bad-aws-role-arn.hcl":         `bad-aws-role-arn.hcl:7,3: credential "bedrock": role_arn: invalid role ARN "arn:aws:iam::1234:user/agent" (want arn:aws:iam::<12 digits>:role/NAME)`,
 		"bad-azure-no-hosts.hcl":       `bad-azure-no-hosts.hcl:4,1: credential "az": hosts: required for provider "azure"`,
 		"bad-duplicate-credential.hcl": `bad-duplicate-credential.hcl:10,1: credential "anthropic": defined more than once`,

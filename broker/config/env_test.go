@@ -58,6 +58,10 @@ func TestFromEnv(t *testing.T) {
 					t.Errorf("%+v", cr)
 				}
 			}, ""},
+		{"aws odd region", []string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "aws", "AWF_AUTH_AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/r", "AWF_AUTH_AWS_REGION", "us-east-1.evil.com/"},
+			nil, `env: AWF_AUTH_AWS_REGION: invalid region "us-east-1.evil.com/" (want e.g. "us-east-1")`},
+		{"aws odd session name", []string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "aws", "AWF_AUTH_AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/r", "AWF_AUTH_AWS_REGION", "us-east-1", "AWF_AUTH_AWS_ROLE_SESSION_NAME", "a b"},
+			nil, `env: AWF_AUTH_AWS_ROLE_SESSION_NAME: invalid session name "a b"`},
 		{"gcp", []string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "gcp", "AWF_AUTH_GCP_WORKLOAD_IDENTITY_PROVIDER", "projects/1/locations/global/workloadIdentityPools/p/providers/x", "AWF_AUTH_GCP_SCOPE", "s"},
 			func(t *testing.T, c *Config) {
 				if cr := c.Credentials[0]; cr.Scope != "s" || !strings.HasSuffix(cr.Audience, "providers/x") {

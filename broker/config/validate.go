@@ -12,6 +12,7 @@ import (
 var (
 	nameRE    = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$`)
 	regionRE  = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-\d+$`)
+	sessionRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 	roleARNRE = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]+$`)
 	wipRE     = regexp.MustCompile(`^projects/\d+/locations/global/workloadIdentityPools/[a-z0-9-]+/providers/[a-z0-9-]+$`)
 	hostRE    = regexp.MustCompile(`^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?(:\d{1,5})?$`)
@@ -151,6 +152,12 @@ func (d *draft) validateCredential(cr Credential, idents, seen map[string]bool) 
 		}
 		if cr.Region != "" && !regionRE.MatchString(cr.Region) {
 			d.add(key, where, "region", "invalid region %q (want e.g. \"us-east-1\")", cr.Region)
+		}
+		if cr.SessionName != "" && !sessionRE.MatchString(cr.SessionName) {
+			d.add(key, where, "session_name", "invalid session name %q (want 2-64 of letters, digits and +=,.@_-)", cr.SessionName)
+		}
+		if dur := cr.Duration; !d.failed[where+"/duration"] && dur != 0 && (dur < 15*time.Minute || dur > 12*time.Hour || dur%time.Second != 0) {
+			d.add(key, where, "duration", "must be whole seconds from 15m to 12h, as STS takes (got %s)", dur)
 		}
 	case "gcp":
 		req("workload_identity_provider", cr.WorkloadIdentityProvider)

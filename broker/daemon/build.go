@@ -8,6 +8,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/identity"
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/broker/provider/anthropic"
+	"github.com/awf-broker/awf-broker/broker/provider/aws"
 	"github.com/awf-broker/awf-broker/broker/provider/azure"
 	"github.com/awf-broker/awf-broker/broker/provider/gcp"
 	"github.com/awf-broker/awf-broker/broker/provider/openai"
@@ -89,6 +90,11 @@ func (d *Daemon) provider(c config.Credential, httpc *http.Client) (provider.Pro
 		return openai.New(openai.Config{
 			IdentityProviderID: c.IdentityProviderID, ServiceAccountID: c.ServiceAccountID, Audience: c.Audience,
 			TokenURL: c.TokenURL, HTTP: httpc, Logger: d.log.Named("openai"),
+		})
+	case "aws":
+		return aws.New(aws.Config{
+			RoleARN: c.RoleARN, Region: c.Region, SessionName: c.SessionName, Audience: c.Audience,
+			TokenURL: c.TokenURL, Duration: c.Duration, HTTP: httpc, Logger: d.log.Named("aws"),
 		})
 	case "static":
 		return static.New(static.Config{Header: c.Header, ValueFile: c.ValueFile, ValueEnv: c.ValueEnv, Lookup: d.opts.Lookup})

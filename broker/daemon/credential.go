@@ -35,7 +35,7 @@ func (c *credential) Headers(ctx context.Context, req *provider.Request) (provid
 	}
 	g, err := c.prov.Headers(&e.Token, req)
 	if err != nil {
-		return provider.Grant{}, time.Time{}, err
+		return provider.Grant{}, time.Time{}, refusalProblem(err)
 	}
 	return g, e.ServeUntil, nil
 }
@@ -73,6 +73,19 @@ func tokenProblem(err error) error {
 			Detail: "no valid token before the request ended", RetryAfter: 1}
 	}
 	return err
+}
+
+// refusalProblem maps a provider's refusal to sign onto the API's codes.
+func refusalProblem(err error) error {
+	var re *provider.RefusalError
+	switch {
+	case !errors.As(err, &re):
+		return err
+	case re.Scope:
+		return &api.Problem{Status: http.StatusForbidden, Code: api.CodeScopeViolation, Detail: re.Reason}
+	default:
+		return &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Detail: re.Reason}
+	}
 }
 
 func toAPI(st tokens.Status, info server.CredentialInfo) api.Credential {

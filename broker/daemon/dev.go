@@ -20,7 +20,9 @@ type Dev struct {
 	Anthropic *fake.Anthropic
 	API       *fake.AnthropicAPI
 	Clouds    *CloudFakes
-	Config    *config.Config
+	// AWS holds the STS and Bedrock Runtime fakes of the "bedrock" credential.
+	AWS    DevAWS
+	Config *config.Config
 	// Env is what the daemon's Lookup should see (the fake job's request
 	// URL and token, the static key).
 	Env map[string]string
@@ -51,6 +53,7 @@ func StartDev(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
 	key := make([]byte, 24)
 	_, _ = rand.Read(key)
 	clouds, cloudCreds := startCloudFakes(gh, uid)
+	aws, bedrock := startDevAWS(gh, tokenLifetime, config.Allow{UIDs: []uint32{uid}})
 	cfg := &config.Config{
 		Source:       "dev",
 		Socket:       config.Socket{Path: socketPath, Mode: 0o600},
@@ -63,11 +66,12 @@ func StartDev(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
 				Allow: config.Allow{UIDs: []uint32{uid}}, FederationRuleID: devRuleID, OrganizationID: devOrgID, ServiceAccountID: devSvacID},
 			{Name: "anthropic-key", Provider: "static", Header: "x-api-key", ValueEnv: devKeyEnv,
 				Hosts: []string{apiHost, "api.anthropic.com"}, LeaseTTL: 15 * time.Minute, Allow: config.Allow{UIDs: []uint32{uid}}},
+			bedrock,
 		},
 	}
 	cfg.Credentials = append(cfg.Credentials, cloudCreds...)
 	return &Dev{
-		GitHub: gh, Anthropic: tok, API: apiFake, Clouds: clouds, Config: cfg,
+		GitHub: gh, Anthropic: tok, API: apiFake, Clouds: clouds, AWS: aws, Config: cfg,
 		Env: map[string]string{
 			"ACTIONS_ID_TOKEN_REQUEST_URL":   gh.RequestURL(),
 			"ACTIONS_ID_TOKEN_REQUEST_TOKEN": gh.RequestToken().Reveal(),
@@ -84,6 +88,7 @@ func (d *Dev) Lookup(k string) (string, bool) {
 
 // Close stops the fakes.
 func (d *Dev) Close() {
+	d.AWS.Close()
 	d.API.Close()
 	d.Clouds.Close()
 	d.Anthropic.Close()
@@ -96,8 +101,9 @@ func (d *Dev) Banner(cli string) string {
 	u, _ := url.Parse(d.API.URL())
 	return fmt.Sprintf(`
 awf-brokerd --dev: fakes of GitHub OIDC, the Anthropic token endpoint and the
-Messages API run on loopback; credentials "anthropic" (OIDC federation) and
-"anthropic-key" (static) are leasable by you. Nothing here is a real secret.
+Messages API, AWS STS and Bedrock Runtime run on loopback; credentials
+"anthropic" (OIDC federation), "anthropic-key" (static) and "bedrock" (STS web
+identity + per-request SigV4) are leasable by you. Nothing here is a real secret.
 
   export AWF_BROKER_SOCKET=%[1]s
   %[2]s status
@@ -107,7 +113,10 @@ Messages API run on loopback; credentials "anthropic" (OIDC federation) and
   curl -s http://127.0.0.1:10001/v1/messages -H 'content-type: application/json' \
        -d '{"model":"claude-fake-1","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}'
 
-%[4]s
+  # Bedrock: point an AWS SDK's endpoint at the forwarder (any dummy keys;
+  # the forwarder drops them and the broker signs each request):
+  %[2]s forward --listen 127.0.0.1:10002 --credential bedrock --upstream %[4]s
+%[5]s
 Stop with Ctrl-C.
-`, sock, cli, u.String(), devCloudBanner)
+`, sock, cli, u.String(), d.AWS.Bedrock.URL(), devCloudBanner)
 }
