@@ -5,7 +5,7 @@ PKGS      := ./...
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build test test-short lint fmt-check vet staticcheck run bench fuzz clean
+.PHONY: all build test test-short lint fmt-check vet staticcheck run bench fuzz clean verify-units
 
 all: build
 
@@ -53,6 +53,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMatchHost$$' -fuzztime $(FUZZTIME) ./broker/lease/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./broker/config/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeHeadersRequest$$' -fuzztime $(FUZZTIME) ./broker/server/
+
+## verify-units: systemd-analyze verify on the systemd units (needs systemd installed)
+verify-units: build
+	.ci/verify-units $(BIN)/awf-brokerd
 
 clean:
 	rm -rf $(BIN) awf-broker.sock
