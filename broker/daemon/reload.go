@@ -35,6 +35,14 @@ type ReloadSummary struct {
 // invalid file is refused with every problem it has, and the running
 // config stays as it was.
 func (d *Daemon) ReloadFile() (ReloadSummary, error) {
+	sum, err := d.reloadFile()
+	if err != nil {
+		d.log.Error("reload refused; the old config stays", "error", err)
+	}
+	return sum, err
+}
+
+func (d *Daemon) reloadFile() (ReloadSummary, error) {
 	path := d.opts.ConfigPath
 	if path == "" {
 		return ReloadSummary{}, fmt.Errorf("reload: the config came from %s, not a file; nothing to re-read", d.config().Source)

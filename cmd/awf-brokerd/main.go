@@ -154,8 +154,8 @@ func serve(d *daemon.Daemon, sigs <-chan os.Signal, n notifier, log hclog.Logger
 					return
 				}
 				n.reloading()
+				// ReloadFile logs what it did or why it refused.
 				if _, err := d.ReloadFile(); err != nil {
-					log.Error("reload failed", "error", err)
 					n.reloaded("reload failed; serving the previous config")
 				} else {
 					n.reloaded("serving")
