@@ -173,7 +173,12 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	if lvl := hclog.LevelFromString(cfg.Log.Level); lvl != hclog.NoLevel && cfg.Log.Level != old.Log.Level {
 		d.log.SetLevel(lvl)
 	}
-	d.log.Info("config reloaded", "source", cfg.Source,
+	var rebuilt []string
+	for name := range rebuiltID {
+		rebuilt = append(rebuilt, name)
+	}
+	sort.Strings(rebuilt)
+	d.log.Info("config reloaded", "source", cfg.Source, "identities_rebuilt", strings.Join(rebuilt, ","),
 		"added", strings.Join(sum.Added, ","), "removed", strings.Join(sum.Removed, ","),
 		"changed", strings.Join(sum.Changed, ","), "unchanged", strings.Join(sum.Unchanged, ","),
 		"leases_revoked", sum.Revoked)

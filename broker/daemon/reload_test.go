@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -364,5 +365,65 @@ func TestReloadIdentities(t *testing.T) {
 	_, tok2 := fb.grant(ctx, "anthropic", "after")
 	if run := dev.Anthropic.RunIDOf(tok2); run == "777" || run == "" {
 		t.Fatalf("after the rebuild a lease got a token from run %q", run)
+	}
+}
+
+// TestReloadWhileServing: header grants and listings run while reloads
+// add and remove a credential again and again; the unchanged credential's
+// grants never fail nor change token (run with -race: the server reads the
+// credential set while reloads swap it).
+func TestReloadWhileServing(t *testing.T) {
+	var dev *Dev
+	var sock string
+	fb := startFileBroker(t, func(d *Dev, s string) string {
+		dev, sock = d, s
+		return configText(d, s, "", anthropicBlock(d, "steady", `hosts = ["api.anthropic.com"]`))
+	})
+	ctx := context.Background()
+	l, tok := fb.grant(ctx, "steady", "steady")
+	one := configText(dev, sock, "", anthropicBlock(dev, "steady", `hosts = ["api.anthropic.com"]`))
+	two := one + staticBlock("flicker", `value_env = "`+devKeyEnv+`"`)
+
+	stop := make(chan struct{})
+	errs := make(chan error, 64)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				got, err := fb.tryBearer(ctx, l)
+				if err == nil && got != tok {
+					err = fmt.Errorf("the steady credential's token changed")
+				}
+				if err == nil {
+					_, err = fb.client.Credentials(ctx)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		text := one
+		if i%2 == 0 {
+			text = two
+		}
+		if _, err := fb.reload(t, text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
