@@ -130,16 +130,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}
-	return serve(d, sigs, notifier{log: log}, log, stderr)
+	sock := cfg.Socket.Path
+	if opts.Listener != nil {
+		sock = opts.Listener.Addr().String()
+	}
+	return serve(d, sigs, notifier{log: log}, healthCheck(sock), log, stderr)
 }
 
 // serve runs d until SIGINT or SIGTERM, reloading on SIGHUP, and speaks
 // sd_notify all along.
-func serve(d *daemon.Daemon, sigs <-chan os.Signal, n notifier, log hclog.Logger, stderr io.Writer) int {
+func serve(d *daemon.Daemon, sigs <-chan os.Signal, n notifier, check func(context.Context) error, log hclog.Logger, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); n.run(ctx, d.FirstRound()) }()
+	go func() { defer wg.Done(); n.run(ctx, d.FirstRound(), check) }()
 	go func() {
 		defer wg.Done()
 		for {

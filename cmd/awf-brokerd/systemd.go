@@ -9,6 +9,8 @@ import (
 	"github.com/coreos/go-systemd/v22/activation"
 	sd "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/awf-broker/awf-broker/client"
 )
 
 // inheritedListener returns the listening socket systemd passed (LISTEN_FDS,
@@ -54,8 +56,9 @@ func (n notifier) send(state string) {
 
 // ready tells systemd the daemon is up once the first exchange round has
 // ended (success or not), then pings the watchdog at half of WatchdogSec
-// until ctx ends.
-func (n notifier) run(ctx context.Context, firstRound <-chan struct{}) {
+// until ctx ends, each time only if check passes: a daemon whose socket no
+// longer answers misses its pings and systemd restarts it.
+func (n notifier) run(ctx context.Context, firstRound <-chan struct{}, check func(context.Context) error) {
 	select {
 	case <-firstRound:
 		n.send(sd.SdNotifyReady + "\nSTATUS=serving")
@@ -77,6 +80,13 @@ func (n notifier) run(ctx context.Context, firstRound <-chan struct{}) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			cctx, cancel := context.WithTimeout(ctx, interval/4)
+			err := check(cctx)
+			cancel()
+			if err != nil {
+				n.log.Warn("health check failed; not pinging the watchdog", "error", err)
+				continue
+			}
 			n.send(sd.SdNotifyWatchdog)
 		}
 	}
@@ -92,3 +102,14 @@ func (n notifier) reloaded(status string) {
 }
 
 func (n notifier) stopping() { n.send(sd.SdNotifyStopping) }
+
+// healthCheck asks the daemon's own socket for /v1/health over a new
+// connection, as a client would.
+func healthCheck(sock string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		c := client.New(sock)
+		defer c.Close()
+		_, err := c.Health(ctx)
+		return err
+	}
+}
