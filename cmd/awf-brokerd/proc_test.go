@@ -351,3 +351,26 @@ func TestRefusesWritableFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestReadyAfterAFailedFirstRound: READY=1 comes when the first exchange
+// round has ended, in failure too (systemd must not time the start out
+// because an upstream refuses), and the failure shows in the state.
+func TestReadyAfterAFailedFirstRound(t *testing.T) {
+	u := startUpstream(t)
+	u.tokens.Fail(fake.FaultDeny401, -1)
+	dir := t.TempDir()
+	sock, cfgPath := filepath.Join(dir, "broker.sock"), filepath.Join(dir, "config.hcl")
+	writeConfig(t, cfgPath, u.config(sock, u.credential("refused")))
+	n := newNotifySocket(t)
+	cmd := exec.Command(daemonBin, "--config", cfgPath)
+	cmd.Env = u.env("NOTIFY_SOCKET=" + n.path)
+	p := startProc(t, cmd)
+	n.expect(t, "READY=1", p)
+	c := client.New(sock)
+	defer c.Close()
+	cr, err := c.Credential(context.Background(), "refused")
+	if err != nil || cr.State != "failed" || cr.Failures == 0 {
+		t.Fatalf("after READY: %+v %v", cr, err)
+	}
+	p.stop(t)
+}
