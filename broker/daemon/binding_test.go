@@ -5,8 +5,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/client"
 )
 
@@ -156,5 +158,28 @@ func TestIdentityRegistrationRefusals(t *testing.T) {
 	}
 	if strings.Contains(b.logs.String(), tok) {
 		t.Error("a request token reached the log")
+	}
+}
+
+// TestNoTokenForALeaseRevokedWhileWaiting: a header request waiting for an
+// exchange when its lease is revoked gets 410, not the new token.
+func TestNoTokenForALeaseRevokedWhileWaiting(t *testing.T) {
+	b := startBroker(t, brokerOpts{})
+	ctx := context.Background()
+	l, _ := b.grant(ctx, "anthropic", "waiting")
+	b.dev.Anthropic.SetDelay(time.Second)
+	b.dev.Anthropic.Fail(fake.FaultSlow, 1)
+	cache := b.d.creds.load().byName["anthropic"].cache
+	cache.Purge() // no token: the next exchange is slow
+	res := make(chan error, 1)
+	go func() { _, err := b.tryBearer(ctx, l); res <- err }()
+	for cache.Status().Waiters == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := b.client.RevokeLease(ctx, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-res; !client.IsCode(err, api.CodeLeaseRevoked) {
+		t.Fatalf("the waiting request: %v, want 410 lease_revoked", err)
 	}
 }

@@ -67,10 +67,17 @@ func (ids *identities) Register(_ context.Context, name string, caller peer.Cred
 	if err != nil {
 		return api.Identity{}, err
 	}
-	if err := id.gh.Register(reg.RequestURL, secret.New(reg.RequestToken)); err != nil {
+	tok := secret.New(reg.RequestToken)
+	if err := id.gh.Check(reg.RequestURL, tok); err != nil {
 		return api.Identity{}, &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Detail: err.Error()}
 	}
-	ids.rebind(name, "identity re-registered")
+	// The old job's leases end before the new job's registration exists,
+	// so no exchange from it can reach them.
+	ids.revoke(name, "identity re-registered")
+	if err := id.gh.Register(reg.RequestURL, tok); err != nil {
+		return api.Identity{}, &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Detail: err.Error()}
+	}
+	ids.purge(name)
 	return ids.describe(id), nil
 }
 
@@ -82,16 +89,27 @@ func (ids *identities) Clear(_ context.Context, name string, caller peer.Cred) (
 	if err != nil {
 		return api.Identity{}, err
 	}
+	ids.revoke(name, "identity cleared")
 	id.gh.Clear()
-	ids.rebind(name, "identity cleared")
+	ids.purge(name)
 	return ids.describe(id), nil
 }
 
-func (ids *identities) rebind(name, reason string) {
+// revoke revokes the leases of the credentials that exchange the identity.
+func (ids *identities) revoke(name, reason string) {
+	for _, c := range ids.d.creds.load().byName {
+		if c.identity == name {
+			ids.d.leases.RevokeCredential(c.info.Name, reason)
+		}
+	}
+}
+
+// purge drops the tokens of the credentials that exchange the identity
+// (the generation change already keeps them from being served).
+func (ids *identities) purge(name string) {
 	for _, c := range ids.d.creds.load().byName {
 		if c.identity == name {
 			c.cache.Purge()
-			ids.d.leases.RevokeCredential(c.info.Name, reason)
 		}
 	}
 }

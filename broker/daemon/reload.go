@@ -143,28 +143,34 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 		}
 	}
 
-	// Commit: from here on nothing fails.
-	d.cfg.Store(cfg)
-	d.ids.cur.Store(&newIDs)
-	d.creds.cur.Store(newCredSnap(newCreds))
-	for _, c := range started {
-		d.startLoopLocked(c)
-	}
+	// Commit: from here on nothing fails. Leases end before the new
+	// credentials exist, so none of them is ever served a token it would
+	// not be granted now.
+	var retired []*credential
 	for name, prev := range oldCreds.byName {
 		next, kept := newCreds[name]
 		switch {
 		case !kept:
 			sum.Removed = append(sum.Removed, name)
-			retire(prev)
+			retired = append(retired, prev)
 			sum.Revoked += d.leases.RevokeCredential(name, reasonRemoved)
 		case next != prev:
-			retire(prev)
+			retired = append(retired, prev)
 			if rebound[prev.identity] || rebound[next.identity] {
 				sum.Revoked += d.leases.RevokeCredential(name, reasonRebound)
 			} else {
 				sum.Revoked += d.revokeOutside(prev, next, cfg)
 			}
 		}
+	}
+	d.cfg.Store(cfg)
+	d.ids.cur.Store(&newIDs)
+	d.creds.cur.Store(newCredSnap(newCreds))
+	for _, c := range retired {
+		retire(c)
+	}
+	for _, c := range started {
+		d.startLoopLocked(c)
 	}
 	sum.RestartNeeded = restartNeeded(old, cfg)
 	for _, s := range [][]string{sum.Added, sum.Removed, sum.Changed, sum.Unchanged} {
