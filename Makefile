@@ -5,7 +5,7 @@ PKGS      := ./...
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build test test-short lint fmt-check vet staticcheck run bench bench-go fuzz soak clean
+.PHONY: all build test test-short lint fmt-check vet staticcheck run bench bench-go fuzz soak clean verify-units
 
 all: build
 
@@ -68,6 +68,10 @@ fuzz:
 AWF_SOAK_DURATION ?= 60s
 soak:
 	AWF_SOAK_DURATION=$(AWF_SOAK_DURATION) $(GO) test -count=1 -timeout 10m -run '^TestSoak$$' -v ./broker/daemon/
+
+## verify-units: systemd-analyze verify on the systemd units (needs systemd installed)
+verify-units: build
+	.ci/verify-units $(BIN)/awf-brokerd
 
 clean:
 	rm -rf $(BIN) awf-broker.sock

@@ -3,6 +3,8 @@ package daemon
 import (
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/identity"
@@ -20,51 +22,85 @@ import (
 
 // build makes the identities and credentials of the config.
 func (d *Daemon) build() error {
-	httpc := d.opts.HTTP
-	if httpc == nil {
-		httpc = provider.NewHTTPClient(provider.HTTPConfig{})
+	if d.opts.HTTP == nil {
+		d.opts.HTTP = provider.NewHTTPClient(provider.HTTPConfig{})
 	}
-	subjects := map[string]provider.Subject{}
-	generations := map[string]func() uint64{}
-	d.ids = &identities{d: d, byNm: map[string]*runtimeIdentity{}}
-	for _, id := range d.cfg.Identities {
-		switch id.Type {
-		case "github-actions":
-			reqURL, _ := d.opts.Lookup("ACTIONS_ID_TOKEN_REQUEST_URL")
-			reqTok, _ := d.opts.Lookup("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-			gh, err := identity.NewGitHubActions(identity.GitHubConfig{
-				Name: id.Name, RequestURL: reqURL, RequestToken: secret.New(reqTok),
-				AllowedHosts: id.AllowedRequestHosts, HTTP: httpc, Logger: d.log,
-			})
-			if err != nil {
-				return fmt.Errorf("identity %q: ACTIONS_ID_TOKEN_REQUEST_URL: %w", id.Name, err)
-			}
-			subjects[id.Name], generations[id.Name] = gh, gh.Generation
-			d.ids.byNm[id.Name] = &runtimeIdentity{name: id.Name, gh: gh, allowUIDs: id.Allow.UIDs, allowGIDs: id.Allow.GIDs}
-		case "file":
-			subjects[id.Name] = identity.NewFile(id.Path)
-		}
-	}
-	d.creds = &credSet{byName: map[string]*credential{}}
-	for _, c := range d.cfg.Credentials {
-		prov, err := d.provider(c, httpc)
+	cfg := d.config()
+	ids := map[string]*identEntry{}
+	for _, id := range cfg.Identities {
+		e, err := d.newIdentity(id)
 		if err != nil {
-			return fmt.Errorf("credential %q: %w", c.Name, err)
+			return err
 		}
-		cache := tokens.New(tokens.Config{
-			Name: c.Name, Provider: c.Provider, Exchanger: prov, Subject: subjects[c.Identity],
-			Clock: d.opts.Clock, Logger: d.log, WaitForToken: d.cfg.WaitForToken, Generation: generations[c.Identity],
+		ids[id.Name] = e
+	}
+	creds := map[string]*credential{}
+	for _, c := range cfg.Credentials {
+		cr, err := d.newCredential(c, ids, cfg.WaitForToken)
+		if err != nil {
+			return err
+		}
+		creds[c.Name] = cr
+	}
+	d.ids = &identities{d: d}
+	d.ids.cur.Store(&ids)
+	d.creds = &credSet{}
+	d.creds.cur.Store(newCredSnap(creds))
+	return nil
+}
+
+// newIdentity makes one identity. A github-actions identity takes its
+// request URL and token from the daemon's environment when set there.
+func (d *Daemon) newIdentity(id config.Identity) (*identEntry, error) {
+	e := &identEntry{cfg: id}
+	switch id.Type {
+	case "github-actions":
+		reqURL, _ := d.opts.Lookup("ACTIONS_ID_TOKEN_REQUEST_URL")
+		reqTok, _ := d.opts.Lookup("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+		gh, err := identity.NewGitHubActions(identity.GitHubConfig{
+			Name: id.Name, RequestURL: reqURL, RequestToken: secret.New(reqTok),
+			AllowedHosts: id.AllowedRequestHosts, HTTP: d.opts.HTTP, Logger: d.log,
 		})
-		d.creds.byName[c.Name] = &credential{
-			cache: cache, prov: prov, identity: c.Identity,
-			info: server.CredentialInfo{
-				Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, LeaseTTL: c.LeaseTTL,
-				AllowUIDs: c.Allow.UIDs, AllowGIDs: c.Allow.GIDs, NeedsBodySHA256: prov.NeedsBodySHA256(),
-			},
+		if err != nil {
+			return nil, fmt.Errorf("identity %q: ACTIONS_ID_TOKEN_REQUEST_URL: %w", id.Name, err)
+		}
+		e.subject, e.generation = gh, gh.Generation
+		e.runtime = &runtimeIdentity{name: id.Name, gh: gh, allowUIDs: id.Allow.UIDs, allowGIDs: id.Allow.GIDs}
+	case "file":
+		e.subject = identity.NewFile(id.Path)
+	default:
+		return nil, fmt.Errorf("identity %q: type %q is not supported", id.Name, id.Type)
+	}
+	return e, nil
+}
+
+// newCredential makes one credential's provider and token cache.
+func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, wait time.Duration) (*credential, error) {
+	if c.ValueFile != "" {
+		if err := checkPrivateFile(c.ValueFile, "credential "+strconv.Quote(c.Name)+" value_file"); err != nil {
+			return nil, err
 		}
 	}
-	d.creds.sorted = sortedCreds(d.creds.byName)
-	return nil
+	prov, err := d.provider(c, d.opts.HTTP)
+	if err != nil {
+		return nil, fmt.Errorf("credential %q: %w", c.Name, err)
+	}
+	var subject provider.Subject
+	var generation func() uint64
+	if id, ok := ids[c.Identity]; ok {
+		subject, generation = id.subject, id.generation
+	}
+	cache := tokens.New(tokens.Config{
+		Name: c.Name, Provider: c.Provider, Exchanger: prov, Subject: subject,
+		Clock: d.opts.Clock, Logger: d.log, WaitForToken: wait, Generation: generation,
+	})
+	return &credential{
+		cache: cache, prov: prov, identity: c.Identity, cfg: c,
+		info: server.CredentialInfo{
+			Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, LeaseTTL: c.LeaseTTL,
+			AllowUIDs: c.Allow.UIDs, AllowGIDs: c.Allow.GIDs, NeedsBodySHA256: prov.NeedsBodySHA256(),
+		},
+	}, nil
 }
 
 // provider makes the exchanger of one credential.

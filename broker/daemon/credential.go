@@ -5,9 +5,11 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/broker/server"
 	"github.com/awf-broker/awf-broker/broker/tokens"
@@ -20,6 +22,10 @@ type credential struct {
 	prov  provider.Provider
 	// identity is the name of the identity it exchanges, "" for static.
 	identity string
+	// cfg is the config it was built from; a reload compares it.
+	cfg config.Credential
+	// stop ends its refresh loop (nil until the loop starts).
+	stop context.CancelFunc
 }
 
 func (c *credential) Info() server.CredentialInfo { return c.info }
@@ -105,18 +111,32 @@ func timePtr(t time.Time) *time.Time {
 	return &u
 }
 
-// credSet adapts tokens.Set-like lookups to server.CredentialSource.
+// credSet is the credentials the server serves. A reload swaps the whole
+// snapshot at once, so lookups on the header path take no lock and always
+// see one consistent config.
 type credSet struct {
+	cur atomic.Pointer[credSnap]
+}
+
+// credSnap is one immutable set of credentials.
+type credSnap struct {
 	byName map[string]*credential
 	sorted []server.Credential
 }
 
+func newCredSnap(m map[string]*credential) *credSnap {
+	return &credSnap{byName: m, sorted: sortedCreds(m)}
+}
+
+// load returns the current snapshot.
+func (s *credSet) load() *credSnap { return s.cur.Load() }
+
 func (s *credSet) Get(name string) (server.Credential, bool) {
-	c, ok := s.byName[name]
+	c, ok := s.cur.Load().byName[name]
 	if !ok {
 		return nil, false
 	}
 	return c, true
 }
 
-func (s *credSet) All() []server.Credential { return s.sorted }
+func (s *credSet) All() []server.Credential { return s.cur.Load().sorted }

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -42,12 +43,18 @@ type Options struct {
 	// Listener, when set, is served instead of creating the socket
 	// (an inherited, socket-activated listener).
 	Listener net.Listener
+	// ConfigPath is the file Config was read from, if any: it must not be
+	// group- or world-writable, and ReloadFile re-reads it.
+	ConfigPath string
+	// Override, when set, adjusts every config read from ConfigPath by a
+	// reload (the command line's --socket and --log-level win).
+	Override func(*config.Config)
 }
 
 // Daemon is a running broker.
 type Daemon struct {
 	opts   Options
-	cfg    *config.Config
+	cfg    atomic.Pointer[config.Config] // swapped by a reload
 	log    hclog.Logger
 	uid    uint32
 	creds  *credSet
@@ -56,6 +63,14 @@ type Daemon struct {
 	server *server.Server
 
 	firstRound chan struct{}
+
+	// mu serializes reloads, identity registrations and the start of the
+	// refresh loops.
+	mu sync.Mutex
+	// loops is the parent context of the refresh loops while Run runs
+	// (nil before), and loopsWG counts them.
+	loops   context.Context
+	loopsWG sync.WaitGroup
 }
 
 // New builds the daemon's parts; it starts nothing.
@@ -72,7 +87,13 @@ func New(opts Options) (*Daemon, error) {
 	if opts.Lookup == nil {
 		opts.Lookup = os.LookupEnv
 	}
-	d := &Daemon{opts: opts, cfg: opts.Config, log: opts.Logger, uid: uint32(os.Getuid()), firstRound: make(chan struct{})}
+	if opts.ConfigPath != "" {
+		if err := checkPrivateFile(opts.ConfigPath, "config file"); err != nil {
+			return nil, err
+		}
+	}
+	d := &Daemon{opts: opts, log: opts.Logger, uid: uint32(os.Getuid()), firstRound: make(chan struct{})}
+	d.cfg.Store(opts.Config)
 	d.leases = lease.New(lease.Config{Clock: opts.Clock, Logger: opts.Logger})
 	if err := d.build(); err != nil {
 		return nil, err
@@ -84,9 +105,16 @@ func New(opts Options) (*Daemon, error) {
 	return d, nil
 }
 
+// config returns the current config.
+func (d *Daemon) config() *config.Config { return d.cfg.Load() }
+
 // isAdmin: uid 0, the daemon's own uid, and the config's admin uids/gids.
 func (d *Daemon) isAdmin(c peer.Cred) bool {
-	return c.UID == 0 || c.UID == d.uid || slices.Contains(d.cfg.Admin.UIDs, c.UID) || slices.Contains(d.cfg.Admin.GIDs, c.GID)
+	return isAdminIn(d.config(), d.uid, c)
+}
+
+func isAdminIn(cfg *config.Config, self uint32, c peer.Cred) bool {
+	return c.UID == 0 || c.UID == self || slices.Contains(cfg.Admin.UIDs, c.UID) || slices.Contains(cfg.Admin.GIDs, c.GID)
 }
 
 // Handler returns the API handler (for in-process tests).
@@ -102,22 +130,31 @@ func (d *Daemon) FirstRound() <-chan struct{} { return d.firstRound }
 // Run serves until ctx ends, then drains in-flight requests and stops
 // every refresh loop before returning.
 func (d *Daemon) Run(ctx context.Context) error {
+	cfg := d.config()
 	l := d.opts.Listener
 	if l == nil {
-		gid, err := lookupGroup(d.cfg.Socket.Group)
+		gid, err := lookupGroup(cfg.Socket.Group)
 		if err != nil {
 			return err
 		}
-		if l, err = peer.Listen(d.cfg.Socket.Path, d.cfg.Socket.Mode, gid); err != nil {
+		if l, err = peer.Listen(cfg.Socket.Path, cfg.Socket.Mode, gid); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if l, err = peer.FromListener(l); err != nil {
 			return err
 		}
 	}
 	loops, stopLoops := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, c := range d.creds.byName {
-		wg.Add(1)
-		go func() { defer wg.Done(); c.cache.Run(loops) }()
+	d.mu.Lock()
+	d.loops = loops
+	creds := d.creds.load()
+	for _, c := range creds.byName {
+		d.startLoopLocked(c)
 	}
+	d.mu.Unlock()
+	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); d.leases.Run(loops) }()
 	wg.Add(1)
@@ -130,13 +167,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); w.run(loops, lost) }()
 	}
 
-	d.log.Info("serving", "socket", l.Addr().String(), "credentials", len(d.creds.byName), "version", d.opts.Version)
+	d.log.Info("serving", "socket", l.Addr().String(), "credentials", len(creds.byName), "version", d.opts.Version)
 	err := d.server.Serve(ctx, l)
 	if cause := context.Cause(ctx); err == nil && errors.Is(cause, ErrSocketGone) {
 		err = cause
 	}
+	d.mu.Lock()
 	stopLoops()
+	d.mu.Unlock()
 	wg.Wait()
+	d.loopsWG.Wait()
 	d.log.Info("stopped")
 	return err
 }
@@ -147,7 +187,19 @@ func (d *Daemon) watchSocket(l net.Listener) *socketWatch {
 	if d.opts.Listener != nil {
 		return nil
 	}
-	return newSocketWatch(d.cfg.Socket.Path, l, d.log)
+	return newSocketWatch(d.config().Socket.Path, l, d.log)
+}
+
+// startLoopLocked starts c's refresh loop when Run is running; d.mu is
+// held. A loop started after Run has begun stopping returns at once.
+func (d *Daemon) startLoopLocked(c *credential) {
+	if d.loops == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(d.loops)
+	c.stop = cancel
+	d.loopsWG.Add(1)
+	go func() { defer d.loopsWG.Done(); c.cache.Run(ctx) }()
 }
 
 // awaitFirstRound closes firstRound once no credential is pending.
@@ -155,7 +207,7 @@ func (d *Daemon) awaitFirstRound(ctx context.Context) {
 	defer close(d.firstRound)
 	for {
 		pending := false
-		for _, c := range d.creds.byName {
+		for _, c := range d.creds.load().byName {
 			st := c.cache.Status()
 			if st.State == api.StatePending && st.Failures == 0 {
 				pending = true

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync/atomic"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/identity"
 	"github.com/awf-broker/awf-broker/broker/peer"
+	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
@@ -20,17 +23,34 @@ type runtimeIdentity struct {
 	allowGIDs []uint32
 }
 
-// identities implements server.IdentitySource and binds tokens to
-// registrations: a change purges the tokens and revokes the leases of the
-// credentials that exchange the identity (DESIGN §5).
-type identities struct {
-	d    *Daemon
-	byNm map[string]*runtimeIdentity
+// identEntry is one configured identity.
+type identEntry struct {
+	cfg     config.Identity
+	subject provider.Subject
+	// generation is the registration's generation (github-actions only).
+	generation func() uint64
+	// runtime is set for github-actions identities.
+	runtime *runtimeIdentity
 }
 
+// identities implements server.IdentitySource and binds tokens to
+// registrations: a change purges the tokens and revokes the leases of the
+// credentials that exchange the identity (DESIGN §5). A reload swaps the
+// whole map.
+type identities struct {
+	d   *Daemon
+	cur atomic.Pointer[map[string]*identEntry]
+}
+
+func (ids *identities) load() map[string]*identEntry { return *ids.cur.Load() }
+
 func (ids *identities) find(name string, caller peer.Cred) (*runtimeIdentity, error) {
-	id, ok := ids.byNm[name]
-	if !ok {
+	e, ok := ids.load()[name]
+	var id *runtimeIdentity
+	if ok {
+		id = e.runtime
+	}
+	if id == nil {
 		return nil, &api.Problem{Status: http.StatusNotFound, Code: api.CodeUnknownIdentity, Detail: fmt.Sprintf("no github-actions identity %q", name)}
 	}
 	if !ids.d.isAdmin(caller) && !slices.Contains(id.allowUIDs, caller.UID) && !slices.Contains(id.allowGIDs, caller.GID) {
@@ -41,33 +61,55 @@ func (ids *identities) find(name string, caller peer.Cred) (*runtimeIdentity, er
 
 // Register installs a job's request URL and token.
 func (ids *identities) Register(_ context.Context, name string, caller peer.Cred, reg api.IdentityRegistration) (api.Identity, error) {
+	ids.d.mu.Lock()
+	defer ids.d.mu.Unlock()
 	id, err := ids.find(name, caller)
 	if err != nil {
 		return api.Identity{}, err
 	}
-	if err := id.gh.Register(reg.RequestURL, secret.New(reg.RequestToken)); err != nil {
+	tok := secret.New(reg.RequestToken)
+	if err := id.gh.Check(reg.RequestURL, tok); err != nil {
 		return api.Identity{}, &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Detail: err.Error()}
 	}
-	ids.rebind(name, "identity re-registered")
+	// The old job's leases end before the new job's registration exists,
+	// so no exchange from it can reach them.
+	ids.revoke(name, "identity re-registered")
+	if err := id.gh.Register(reg.RequestURL, tok); err != nil {
+		return api.Identity{}, &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Detail: err.Error()}
+	}
+	ids.purge(name)
 	return ids.describe(id), nil
 }
 
 // Clear forgets the registration.
 func (ids *identities) Clear(_ context.Context, name string, caller peer.Cred) (api.Identity, error) {
+	ids.d.mu.Lock()
+	defer ids.d.mu.Unlock()
 	id, err := ids.find(name, caller)
 	if err != nil {
 		return api.Identity{}, err
 	}
+	ids.revoke(name, "identity cleared")
 	id.gh.Clear()
-	ids.rebind(name, "identity cleared")
+	ids.purge(name)
 	return ids.describe(id), nil
 }
 
-func (ids *identities) rebind(name, reason string) {
-	for _, c := range ids.d.creds.byName {
+// revoke revokes the leases of the credentials that exchange the identity.
+func (ids *identities) revoke(name, reason string) {
+	for _, c := range ids.d.creds.load().byName {
+		if c.identity == name {
+			ids.d.leases.RevokeCredential(c.info.Name, reason)
+		}
+	}
+}
+
+// purge drops the tokens of the credentials that exchange the identity
+// (the generation change already keeps them from being served).
+func (ids *identities) purge(name string) {
+	for _, c := range ids.d.creds.load().byName {
 		if c.identity == name {
 			c.cache.Purge()
-			ids.d.leases.RevokeCredential(c.info.Name, reason)
 		}
 	}
 }

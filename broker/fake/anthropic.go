@@ -63,6 +63,7 @@ type Anthropic struct {
 	delay     time.Duration
 	jtis      map[string]bool
 	tokens    map[string]time.Time // token → expiry
+	runIDs    map[string]string    // token → run_id of the JWT it was exchanged for
 	requests  []Exchange
 	exchanges int
 	minted    []Mint
@@ -77,7 +78,7 @@ func NewAnthropic(opts AnthropicOptions) *Anthropic {
 	if opts.Audience == "" {
 		opts.Audience = "https://api.anthropic.com"
 	}
-	a := &Anthropic{opts: opts, expiresIn: opts.ExpiresIn, jtis: map[string]bool{}, tokens: map[string]time.Time{}}
+	a := &Anthropic{opts: opts, expiresIn: opts.ExpiresIn, jtis: map[string]bool{}, tokens: map[string]time.Time{}, runIDs: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/oauth/token", a.serveToken)
 	a.srv = httptest.NewServer(mux)
@@ -129,6 +130,15 @@ func (a *Anthropic) Valid(tok string) bool {
 	defer a.mu.Unlock()
 	exp, ok := a.tokens[tok]
 	return ok && time.Now().Before(exp)
+}
+
+// RunIDOf returns the GitHub run_id claim of the JWT that tok was
+// exchanged for ("" for a token not minted here): which job's identity
+// the token stands for.
+func (a *Anthropic) RunIDOf(tok string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.runIDs[tok]
 }
 
 // RevokeAll invalidates every token minted so far.
@@ -210,7 +220,8 @@ func (a *Anthropic) serveToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if status, err := a.check(r, body); err != nil {
+	status, runID, err := a.check(r, body)
+	if err != nil {
 		if status == http.StatusUnauthorized {
 			writeJSON(w, status, apiError("authentication_error", err.Error()))
 		} else {
@@ -223,6 +234,7 @@ func (a *Anthropic) serveToken(w http.ResponseWriter, r *http.Request) {
 	exp := a.expiresIn
 	now := time.Now()
 	a.tokens[tok] = now.Add(time.Duration(exp) * time.Second)
+	a.runIDs[tok] = runID
 	a.minted = append(a.minted, Mint{At: now, Lifetime: time.Duration(exp) * time.Second})
 	a.exchanges++
 	a.mu.Unlock()
@@ -231,8 +243,17 @@ func (a *Anthropic) serveToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // check verifies the request as the real endpoint does and returns the
-// status to refuse it with.
-func (a *Anthropic) check(r *http.Request, body map[string]any) (int, error) {
+// status to refuse it with, or the assertion's run_id claim.
+func (a *Anthropic) check(r *http.Request, body map[string]any) (int, string, error) {
+	status, err := a.checkRequest(r, body)
+	if err != nil {
+		return status, "", err
+	}
+	assertion, _ := body["assertion"].(string)
+	return a.checkAssertion(assertion)
+}
+
+func (a *Anthropic) checkRequest(r *http.Request, body map[string]any) (int, error) {
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		return 400, fmt.Errorf("content-type must be application/json")
 	}
@@ -268,38 +289,38 @@ func (a *Anthropic) check(r *http.Request, body map[string]any) (int, error) {
 	if len(assertion) > 16<<10 {
 		return 400, fmt.Errorf("assertion too large")
 	}
-	return a.checkAssertion(assertion)
+	return 0, nil
 }
 
-func (a *Anthropic) checkAssertion(assertion string) (int, error) {
+func (a *Anthropic) checkAssertion(assertion string) (int, string, error) {
 	deny := denied("Authentication failed")
 	if a.opts.GitHub == nil {
-		return 401, deny
+		return 401, "", deny
 	}
 	h, c, err := verifyJWT(a.opts.GitHub.PublicKey(), assertion)
 	if err != nil || h.Kid == "" || c.Sub == "" || c.Iss != a.opts.GitHub.Issuer() || c.Aud != a.opts.Audience {
-		return 401, deny
+		return 401, "", deny
 	}
 	now := time.Now().Unix()
 	const skew = 30
 	switch {
 	case c.Exp <= now-skew:
-		return 401, denied("Authentication failed: assertion expired")
+		return 401, "", denied("Authentication failed: assertion expired")
 	case c.Iat > now+skew:
-		return 401, deny
+		return 401, "", deny
 	case c.Exp-c.Iat > 3600:
-		return 401, deny
+		return 401, "", deny
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if c.Jti == "" {
-		return 401, deny
+		return 401, "", deny
 	}
 	if a.jtis[c.Jti] {
-		return 401, denied("Authentication failed: jti_reused")
+		return 401, "", denied("Authentication failed: jti_reused")
 	}
 	a.jtis[c.Jti] = true
-	return 0, nil
+	return 0, c.RunID, nil
 }
 
 func apiError(typ, msg string) map[string]any {

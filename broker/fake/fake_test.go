@@ -92,3 +92,49 @@ func TestGitHubEndpointChecksRequestToken(t *testing.T) {
 		t.Fatalf("wrong request token: %d, mints %d", resp.StatusCode, gh.Mints())
 	}
 }
+
+// TestJobsAreTraceable: each job's request token mints JWTs stamped with
+// its run id, a token exchanged from one remembers it, and a request token
+// of no job is refused.
+func TestJobsAreTraceable(t *testing.T) {
+	gh, _ := NewGitHub(GitHubOptions{})
+	defer gh.Close()
+	a := NewAnthropic(AnthropicOptions{GitHub: gh, FederationRuleID: "fdrl_1", OrganizationID: "org"})
+	defer a.Close()
+	mint := func(tok string) (int, string) {
+		req, _ := http.NewRequest("GET", gh.RequestURL()+"&audience=https://api.anthropic.com", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct{ Value string }
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out.Value
+	}
+	for _, c := range []struct{ token, run string }{
+		{gh.AddJob("1001").Reveal(), "1001"},
+		{gh.AddJob("1002").Reveal(), "1002"},
+		{gh.RequestToken().Reveal(), "42"},
+	} {
+		status, jwt := mint(c.token)
+		if status != 200 {
+			t.Fatalf("mint for run %s: %d", c.run, status)
+		}
+		code, body := post(t, a, exchangeBeta, map[string]any{"grant_type": grantJWT, "assertion": jwt, "federation_rule_id": "fdrl_1", "organization_id": "org"})
+		if code != 200 {
+			t.Fatalf("exchange: %d %s", code, body)
+		}
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		_ = json.Unmarshal([]byte(body), &tok)
+		if got := a.RunIDOf(tok.AccessToken); got != c.run {
+			t.Errorf("token from run %q, want %q", got, c.run)
+		}
+	}
+	if status, _ := mint("not-a-job"); status != 401 {
+		t.Errorf("a request token of no job: %d", status)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,7 +35,12 @@ type GitHub struct {
 	failWith  int
 	delay     time.Duration
 	issued    []string
+	// jobs maps each extra job's request token to its run id.
+	jobs map[string]string
 }
+
+// defaultRunID is the run id of the job whose token RequestToken returns.
+const defaultRunID = "42"
 
 // NewGitHub starts the fake on a loopback port.
 func NewGitHub(opts GitHubOptions) (*GitHub, error) {
@@ -45,7 +51,7 @@ func NewGitHub(opts GitHubOptions) (*GitHub, error) {
 	if opts.TTL == 0 {
 		opts.TTL = 5 * time.Minute
 	}
-	g := &GitHub{key: key, kid: randomHex(8), token: randomString(32), ttl: opts.TTL}
+	g := &GitHub{key: key, kid: randomHex(8), token: randomString(32), ttl: opts.TTL, jobs: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_apis/token", g.serveToken)
 	mux.HandleFunc("GET /.well-known/openid-configuration", g.serveDiscovery)
@@ -65,6 +71,17 @@ func (g *GitHub) RequestURL() string { return g.srv.URL + "/_apis/token?api-vers
 
 // RequestToken is what ACTIONS_ID_TOKEN_REQUEST_TOKEN would hold.
 func (g *GitHub) RequestToken() secret.Value { return secret.New(g.token) }
+
+// AddJob makes another job: its request token mints JWTs whose run_id
+// claim is runID and whose sub names it, so a test can tell which job's
+// registration minted a JWT (and so a token exchanged from it).
+func (g *GitHub) AddJob(runID string) secret.Value {
+	tok := randomString(32)
+	g.mu.Lock()
+	g.jobs[tok] = runID
+	g.mu.Unlock()
+	return secret.New(tok)
+}
 
 // PublicKey is the issuer's signing key.
 func (g *GitHub) PublicKey() *rsa.PublicKey { return &g.key.PublicKey }
@@ -104,19 +121,23 @@ func (g *GitHub) Close() { g.srv.Close() }
 
 // MintJWT signs a JWT for aud directly (a projected token for file identities).
 func (g *GitHub) MintJWT(aud string) string {
-	tok, err := g.sign(aud)
+	tok, err := g.sign(aud, defaultRunID)
 	if err != nil {
 		panic(err)
 	}
 	return tok
 }
 
-func (g *GitHub) sign(aud string) (string, error) {
+func (g *GitHub) sign(aud, runID string) (string, error) {
 	now := time.Now()
+	sub := "repo:octo-org/octo-repo:ref:refs/heads/main"
+	if runID != defaultRunID {
+		sub += ":run:" + runID
+	}
 	tok, err := signJWT(g.key, g.kid, claims{
-		Iss: g.Issuer(), Sub: "repo:octo-org/octo-repo:ref:refs/heads/main", Aud: aud,
+		Iss: g.Issuer(), Sub: sub, Aud: aud,
 		Iat: now.Unix(), Nbf: now.Unix(), Exp: now.Add(g.ttl).Unix(), Jti: randomHex(16),
-		Repository: "octo-org/octo-repo", Ref: "refs/heads/main", RunID: "42", Actor: "octocat",
+		Repository: "octo-org/octo-repo", Ref: "refs/heads/main", RunID: runID, Actor: "octocat",
 	})
 	if err == nil {
 		g.mu.Lock()
@@ -130,6 +151,7 @@ func (g *GitHub) serveToken(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	g.requests++
 	completed, failWith, delay := g.completed, g.failWith, g.delay
+	runID, isJob := g.jobs[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 	g.mu.Unlock()
 	if delay > 0 {
 		select {
@@ -138,7 +160,10 @@ func (g *GitHub) serveToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if r.Header.Get("Authorization") != "Bearer "+g.token {
+	if !isJob {
+		runID = defaultRunID
+	}
+	if r.Header.Get("Authorization") != "Bearer "+g.token && !isJob {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials"})
 		return
 	}
@@ -158,7 +183,7 @@ func (g *GitHub) serveToken(w http.ResponseWriter, r *http.Request) {
 	if aud == "" {
 		aud = "https://github.com/octo-org"
 	}
-	tok, err := g.sign(aud)
+	tok, err := g.sign(aud, runID)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"message": "signing failed"})
 		return

@@ -67,6 +67,18 @@ func NewGitHubActions(cfg GitHubConfig) (*GitHubActions, error) {
 	return g, nil
 }
 
+// Check reports whether Register would accept the request URL and token,
+// without installing them.
+func (g *GitHubActions) Check(rawURL string, token secret.Value) error {
+	if _, err := g.checkURL(rawURL); err != nil {
+		return err
+	}
+	if token.IsZero() {
+		return fmt.Errorf("identity %q: the request token is empty", g.name)
+	}
+	return nil
+}
+
 // Register installs a request URL and token (a new job), replacing any
 // earlier one and bumping the generation.
 func (g *GitHubActions) Register(rawURL string, token secret.Value) error {

@@ -43,6 +43,12 @@ func (s *Server) serveHeaders(c *call) error {
 	if err != nil {
 		return err
 	}
+	// The lease may have been revoked while the token was awaited (an
+	// identity re-registration, a reload): a token is never handed to a
+	// lease that has ended.
+	if l.State() == api.LeaseRevoked {
+		return problem(http.StatusGone, api.CodeLeaseRevoked, "lease %s was revoked", l.ID)
+	}
 	if exp := l.ExpiresAt(); validUntil.IsZero() || exp.Before(validUntil) {
 		validUntil = exp
 	}

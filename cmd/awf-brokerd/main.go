@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -59,11 +60,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "ok:", cfg.Summary())
 		return 0
 	}
-	// A core dump of this process would hold every token.
-	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	// A core dump of this process would hold every token; not dumpable
+	// also keeps other processes of our uid out of /proc/self/mem.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		fmt.Fprintln(stderr, "error: prctl(PR_SET_DUMPABLE, 0):", err)
+		return 1
+	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	// Signals are caught before anything starts, so a SIGHUP during start
+	// does not kill the daemon.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 
 	opts := daemon.Options{Version: version}
 	var cfg *config.Config
@@ -84,6 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, d.Banner("go run ./cmd/awf-broker-cli"))
 	case *cfgPath != "":
 		cfg, err = config.Load(*cfgPath)
+		opts.ConfigPath = *cfgPath
 	default:
 		cfg, err = config.FromEnv(os.LookupEnv)
 	}
@@ -91,22 +100,77 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	if *socket != "" {
-		cfg.Socket.Path = *socket
+	// The command line wins over the file, at start and on every reload.
+	opts.Override = func(c *config.Config) {
+		if *socket != "" {
+			c.Socket.Path = *socket
+		}
+		if *logLevel != "" {
+			c.Log.Level = *logLevel
+		}
 	}
-	if *logLevel != "" {
-		cfg.Log.Level = *logLevel
-	}
+	opts.Override(cfg)
 	opts.Config = cfg
-	opts.Logger = hclog.New(&hclog.LoggerOptions{
+	log := hclog.New(&hclog.LoggerOptions{
 		Name: "awf-brokerd", Level: hclog.LevelFromString(cfg.Log.Level), JSONFormat: cfg.Log.Format == "json", Output: stderr,
 	})
-	d, err := daemon.New(opts)
-	if err != nil {
+	opts.Logger = log
+	if opts.Listener, err = inheritedListener(); err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}
-	if err := d.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	if opts.Listener != nil {
+		log.Info("using the socket systemd passed; the config's socket settings do not apply", "socket", opts.Listener.Addr().String())
+	}
+	d, err := daemon.New(opts)
+	if err != nil {
+		if opts.Listener != nil {
+			opts.Listener.Close()
+		}
+		fmt.Fprintln(stderr, "error:", err)
+		return 1
+	}
+	sock := cfg.Socket.Path
+	if opts.Listener != nil {
+		sock = opts.Listener.Addr().String()
+	}
+	return serve(d, sigs, notifier{log: log}, healthCheck(sock), log, stderr)
+}
+
+// serve runs d until SIGINT or SIGTERM, reloading on SIGHUP, and speaks
+// sd_notify all along.
+func serve(d *daemon.Daemon, sigs <-chan os.Signal, n notifier, check func(context.Context) error, log hclog.Logger, stderr io.Writer) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); n.run(ctx, d.FirstRound(), check) }()
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case s := <-sigs:
+				if s != syscall.SIGHUP {
+					log.Info("stopping: draining in-flight requests", "signal", s.String())
+					n.stopping()
+					cancel()
+					return
+				}
+				n.reloading()
+				// ReloadFile logs what it did or why it refused.
+				if _, err := d.ReloadFile(); err != nil {
+					n.reloaded("reload failed; serving the previous config")
+				} else {
+					n.reloaded("serving")
+				}
+			}
+		}
+	}()
+	err := d.Run(ctx)
+	cancel()
+	wg.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/daemon"
+	"github.com/awf-broker/awf-broker/client"
+)
+
+// TestIdentityAgainstTheDaemon runs `identity register --from-env` and
+// `identity clear` against a real daemon and fakes, as a job step would:
+// the registration takes effect (tokens come from the job's JWTs), clear
+// revokes the job's leases, and the request token never reaches the output.
+func TestIdentityAgainstTheDaemon(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "broker.sock")
+	dev, err := daemon.StartDev(sock, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dev.Close)
+	d, err := daemon.New(daemon.Options{Config: dev.Config, Lookup: dev.Lookup, Logger: hclog.NewNullLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-d.FirstRound():
+	case <-time.After(10 * time.Second):
+		t.Fatal("no first round")
+	}
+
+	job := dev.GitHub.AddJob("5150")
+	env := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": dev.GitHub.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": job.Reveal()}
+	stdout, stderr, code := runCLI(sock, env, "-o", "json", "identity", "register", "github", "--from-env")
+	if code != 0 {
+		t.Fatalf("register: exit %d: %s", code, stderr)
+	}
+	var id api.Identity
+	if err := json.Unmarshal([]byte(stdout), &id); err != nil || !id.Registered || id.Name != "github" {
+		t.Fatalf("register printed %q (%v)", stdout, err)
+	}
+	if strings.Contains(stdout+stderr, job.Reveal()) {
+		t.Fatal("the request token was printed")
+	}
+
+	c := client.New(sock)
+	defer c.Close()
+	l, err := c.CreateLease(ctx, api.CreateLeaseRequest{Credential: "anthropic"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.Headers(ctx, l.ID, l.Secret, &api.HeadersRequest{Method: "POST", URL: "https://api.anthropic.com/v1/messages"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run := dev.Anthropic.RunIDOf(strings.TrimPrefix(h.Set["authorization"], "Bearer ")); run != "5150" {
+		t.Fatalf("token minted for run %q, want the registered job's 5150", run)
+	}
+
+	stdout, stderr, code = runCLI(sock, nil, "identity", "clear", "github")
+	if code != 0 || !strings.Contains(stdout, "identity github: registered=false") {
+		t.Fatalf("clear: exit %d: %s%s", code, stdout, stderr)
+	}
+	if _, err := c.Headers(ctx, l.ID, l.Secret, &api.HeadersRequest{Method: "POST", URL: "https://api.anthropic.com/v1/messages"}); !client.IsCode(err, api.CodeLeaseRevoked) {
+		t.Fatalf("lease after clear: %v, want lease_revoked", err)
+	}
+	_, stderr, code = runCLI(sock, env, "identity", "register", "nope", "--from-env")
+	if code != 1 || !strings.Contains(stderr, "unknown_identity") {
+		t.Fatalf("unknown identity: exit %d: %s", code, stderr)
+	}
+}
