@@ -50,6 +50,7 @@ func (d *Daemon) build() error {
 		cache := tokens.New(tokens.Config{
 			Name: c.Name, Provider: c.Provider, Exchanger: prov, Subject: subjects[c.Identity],
 			Clock: d.opts.Clock, Logger: d.log, WaitForToken: d.cfg.WaitForToken, Generation: generations[c.Identity],
+			OnChange: d.obs.credentialChanged, OnExchange: d.obs.exchanged,
 		})
 		d.creds.byName[c.Name] = &credential{
 			cache: cache, prov: prov, identity: c.Identity,

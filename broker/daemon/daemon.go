@@ -54,6 +54,7 @@ type Daemon struct {
 	leases *lease.Store
 	ids    *identities
 	server *server.Server
+	obs    *observer // events and metrics (observe.go)
 
 	firstRound chan struct{}
 }
@@ -73,13 +74,15 @@ func New(opts Options) (*Daemon, error) {
 		opts.Lookup = os.LookupEnv
 	}
 	d := &Daemon{opts: opts, cfg: opts.Config, log: opts.Logger, uid: uint32(os.Getuid()), firstRound: make(chan struct{})}
-	d.leases = lease.New(lease.Config{Clock: opts.Clock, Logger: opts.Logger})
+	d.obs = newObserver(d)
+	d.leases = lease.New(lease.Config{Clock: opts.Clock, Logger: opts.Logger, OnEvent: d.obs.publish})
 	if err := d.build(); err != nil {
 		return nil, err
 	}
 	d.server = server.New(server.Config{
 		Credentials: d.creds, Leases: d.leases, Admin: d.isAdmin, Identities: d.ids,
 		Version: opts.Version, Logger: opts.Logger, Clock: opts.Clock,
+		Events: d.obs.events, Metrics: d.obs.metrics.Handler(), OnGrant: d.obs.metrics.Grant,
 	})
 	return d, nil
 }
@@ -102,6 +105,11 @@ func (d *Daemon) FirstRound() <-chan struct{} { return d.firstRound }
 // Run serves until ctx ends, then drains in-flight requests and stops
 // every refresh loop before returning.
 func (d *Daemon) Run(ctx context.Context) error {
+	stopObserve, err := d.obs.start()
+	if err != nil {
+		return err
+	}
+	defer stopObserve()
 	l := d.opts.Listener
 	if l == nil {
 		gid, err := lookupGroup(d.cfg.Socket.Group)
@@ -124,7 +132,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); d.awaitFirstRound(loops) }()
 
 	d.log.Info("serving", "socket", l.Addr().String(), "credentials", len(d.creds.byName), "version", d.opts.Version)
-	err := d.server.Serve(ctx, l)
+	err = d.server.Serve(ctx, l)
 	stopLoops()
 	wg.Wait()
 	d.log.Info("stopped")

@@ -49,7 +49,9 @@ func (ids *identities) Register(_ context.Context, name string, caller peer.Cred
 		return api.Identity{}, &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Detail: err.Error()}
 	}
 	ids.rebind(name, "identity re-registered")
-	return ids.describe(id), nil
+	out := ids.describe(id)
+	ids.d.obs.identityChanged(api.EventIdentityRegistered, out)
+	return out, nil
 }
 
 // Clear forgets the registration.
@@ -60,7 +62,9 @@ func (ids *identities) Clear(_ context.Context, name string, caller peer.Cred) (
 	}
 	id.gh.Clear()
 	ids.rebind(name, "identity cleared")
-	return ids.describe(id), nil
+	out := ids.describe(id)
+	ids.d.obs.identityChanged(api.EventIdentityCleared, out)
+	return out, nil
 }
 
 func (ids *identities) rebind(name, reason string) {

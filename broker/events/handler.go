@@ -114,8 +114,24 @@ func typeMatches(types []string, typ string) bool {
 // Validate checks the request's query before the upgrade, so that the
 // server's one error writer can answer 400.
 func (h *Handler) Validate(r *http.Request) error {
+	if !headerHas(r.Header, "Connection", "upgrade") || !headerHas(r.Header, "Upgrade", "websocket") {
+		return &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest,
+			Detail: "GET /v1/events is a websocket: send Connection: Upgrade and Upgrade: websocket"}
+	}
 	_, err := parseQuery(r)
 	return err
+}
+
+// headerHas reports whether a comma-separated header lists token.
+func headerHas(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ServeHTTP upgrades and streams events until the peer leaves, the
