@@ -135,7 +135,8 @@ func TestContract(t *testing.T) {
 	c.Watch(ctx, client.WatchOptions{Types: []string{"nope"}})
 	c.Metrics(ctx)
 	c.ClearIdentity(ctx, "github") // revokes the leases on anthropic
-	for { // the clearing's event, checked against the Event schema
+	// The clearing's event, checked against the Event schema.
+	for {
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		b, err := w.NextRaw(rctx)
 		cancel()

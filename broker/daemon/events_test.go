@@ -193,7 +193,9 @@ func TestEventsPerCaller(t *testing.T) {
 		t.Errorf("the admin missed events: %+v", all)
 	}
 	ownLease := func(ev api.Event) bool { return ev.Lease == theirs.ID }
-	keyRefresh := func(ev api.Event) bool { return ev.Type == api.EventCredentialRefreshed && ev.Credential == "anthropic-key" }
+	keyRefresh := func(ev api.Event) bool {
+		return ev.Type == api.EventCredentialRefreshed && ev.Credential == "anthropic-key"
+	}
 	if count(seen, ownLease) != 2 || count(seen, keyRefresh) != 1 {
 		t.Errorf("uid %d missed its own events: %+v", nobody, seen)
 	}
