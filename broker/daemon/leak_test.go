@@ -8,12 +8,13 @@ import (
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/fake"
+	"github.com/awf-broker/awf-broker/client"
 )
 
 // TestNoSecretLeaks runs the flows, failures included, at trace level and
 // checks that no token, JWT, request token, static key or lease secret
-// appears in any log line, error, API answer but the lease's creation, or
-// credential listing.
+// appears in any log line, error, API answer but the lease's creation,
+// credential listing, event or metric.
 func TestNoSecretLeaks(t *testing.T) {
 	b := startBroker(t, brokerOpts{})
 	ctx := context.Background()
@@ -72,6 +73,24 @@ func TestNoSecretLeaks(t *testing.T) {
 		t.Fatalf("the flows minted too little to check (%d tokens)", len(b.dev.Anthropic.Tokens()))
 	}
 	seen = append(seen, b.logs.String())
+	// Every event of the run (replayed from the first), and a scrape.
+	last := b.d.obs.bus.Seq()
+	w := watch(t, b.client, client.WatchOptions{Since: 1})
+	for i := 0; ; i++ {
+		ev := nextEvent(t, w, nil)
+		if i == 0 && ev.Seq != 2 {
+			t.Fatalf("replay starts at #%d: the run made too many events to check them all", ev.Seq)
+		}
+		j, _ := json.Marshal(ev)
+		seen = append(seen, string(j))
+		if ev.Seq >= last {
+			break
+		}
+	}
+	if last < 20 {
+		t.Fatalf("only %d events: the flows should make more", last)
+	}
+	seen = append(seen, scrapeMetrics(t, b))
 	for _, text := range seen {
 		for _, s := range secrets {
 			if s != "" && strings.Contains(text, s) {
