@@ -177,25 +177,44 @@ type Identity struct {
 	Generation uint64 `json:"generation"`
 }
 
-// Event is one message on GET /v1/events.
+// Event is one message on GET /v1/events. It never carries a secret.
 type Event struct {
-	Seq        uint64         `json:"seq"`
-	Time       time.Time      `json:"time"`
-	Type       string         `json:"type"`
-	Credential string         `json:"credential,omitempty"`
-	Lease      string         `json:"lease,omitempty"`
-	Detail     map[string]any `json:"detail,omitempty"`
+	// Seq numbers the broker's events from 1, without gaps; a subscriber
+	// that sees a gap was sent only what it may see.
+	Seq        uint64    `json:"seq"`
+	Time       time.Time `json:"time"`
+	Type       string    `json:"type"`
+	Credential string    `json:"credential,omitempty"`
+	Lease      string    `json:"lease,omitempty"`
+	Identity   string    `json:"identity,omitempty"`
+	// Holder is the lease's holder, on lease events.
+	Holder *Holder        `json:"holder,omitempty"`
+	Detail map[string]any `json:"detail,omitempty"`
 }
 
 // Event types.
 const (
-	EventCredentialState    = "credential.state"
-	EventCredentialRefresh  = "credential.refreshed"
-	EventCredentialFailed   = "credential.failed"
-	EventLeaseCreated       = "lease.created"
-	EventLeaseRenewed       = "lease.renewed"
-	EventLeaseRevoked       = "lease.revoked"
-	EventLeaseExpired       = "lease.expired"
-	EventIdentityRegistered = "identity.registered"
-	EventIdentityCleared    = "identity.cleared"
+	// EventCredentialState: the credential's state changed; detail.state,
+	// detail.previous.
+	EventCredentialState = "credential.state"
+	// EventCredentialRefreshed: an exchange succeeded; detail.expires_in.
+	EventCredentialRefreshed = "credential.refreshed"
+	// EventCredentialRefreshFailed: an exchange failed; detail.error
+	// (redacted), detail.code, detail.permanent, detail.retry_in.
+	EventCredentialRefreshFailed = "credential.refresh_failed"
+	EventLeaseCreated            = "lease.created"
+	EventLeaseRenewed            = "lease.renewed"
+	EventLeaseRevoked            = "lease.revoked"
+	EventLeaseExpired            = "lease.expired"
+	EventIdentityRegistered      = "identity.registered"
+	EventIdentityCleared         = "identity.cleared"
+	// EventReload: the daemon reloaded its config.
+	EventReload = "reload"
 )
+
+// EventTypes lists every event type, for filters and documentation.
+func EventTypes() []string {
+	return []string{EventCredentialState, EventCredentialRefreshed, EventCredentialRefreshFailed,
+		EventLeaseCreated, EventLeaseRenewed, EventLeaseRevoked, EventLeaseExpired,
+		EventIdentityRegistered, EventIdentityCleared, EventReload}
+}

@@ -93,6 +93,7 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, 
 	cache := tokens.New(tokens.Config{
 		Name: c.Name, Provider: c.Provider, Exchanger: prov, Subject: subject,
 		Clock: d.opts.Clock, Logger: d.log, WaitForToken: wait, Generation: generation,
+		OnChange: d.obs.credentialChanged, OnExchange: d.obs.exchanged,
 	})
 	return &credential{
 		cache: cache, prov: prov, identity: c.Identity, cfg: c,

@@ -61,6 +61,7 @@ type Daemon struct {
 	leases *lease.Store
 	ids    *identities
 	server *server.Server
+	obs    *observer // events and metrics (observe.go)
 
 	firstRound chan struct{}
 
@@ -94,13 +95,15 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d := &Daemon{opts: opts, log: opts.Logger, uid: uint32(os.Getuid()), firstRound: make(chan struct{})}
 	d.cfg.Store(opts.Config)
-	d.leases = lease.New(lease.Config{Clock: opts.Clock, Logger: opts.Logger})
+	d.obs = newObserver(d)
+	d.leases = lease.New(lease.Config{Clock: opts.Clock, Logger: opts.Logger, OnEvent: d.obs.publish})
 	if err := d.build(); err != nil {
 		return nil, err
 	}
 	d.server = server.New(server.Config{
 		Credentials: d.creds, Leases: d.leases, Admin: d.isAdmin, Identities: d.ids,
 		Version: opts.Version, Logger: opts.Logger, Clock: opts.Clock,
+		Events: d.obs.events, Metrics: d.obs.metrics.Handler(), OnGrant: d.obs.metrics.Grant,
 	})
 	return d, nil
 }
@@ -131,6 +134,11 @@ func (d *Daemon) FirstRound() <-chan struct{} { return d.firstRound }
 // every refresh loop before returning.
 func (d *Daemon) Run(ctx context.Context) error {
 	cfg := d.config()
+	stopObserve, err := d.obs.start()
+	if err != nil {
+		return err
+	}
+	defer stopObserve()
 	l := d.opts.Listener
 	if l == nil {
 		gid, err := lookupGroup(cfg.Socket.Group)
@@ -168,7 +176,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 
 	d.log.Info("serving", "socket", l.Addr().String(), "credentials", len(creds.byName), "version", d.opts.Version)
-	err := d.server.Serve(ctx, l)
+	err = d.server.Serve(ctx, l)
 	if cause := context.Cause(ctx); err == nil && errors.Is(cause, ErrSocketGone) {
 		err = cause
 	}

@@ -78,7 +78,9 @@ func (ids *identities) Register(_ context.Context, name string, caller peer.Cred
 		return api.Identity{}, &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Detail: err.Error()}
 	}
 	ids.purge(name)
-	return ids.describe(id), nil
+	out := ids.describe(id)
+	ids.d.obs.identityChanged(api.EventIdentityRegistered, out)
+	return out, nil
 }
 
 // Clear forgets the registration.
@@ -92,7 +94,9 @@ func (ids *identities) Clear(_ context.Context, name string, caller peer.Cred) (
 	ids.revoke(name, "identity cleared")
 	id.gh.Clear()
 	ids.purge(name)
-	return ids.describe(id), nil
+	out := ids.describe(id)
+	ids.d.obs.identityChanged(api.EventIdentityCleared, out)
+	return out, nil
 }
 
 // revoke revokes the leases of the credentials that exchange the identity.

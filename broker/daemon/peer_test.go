@@ -42,6 +42,8 @@ func TestHelperProcess(t *testing.T) {
 		}
 	case "credentials":
 		out, err = c.Credentials(ctx)
+	case "watch":
+		out, err = helperWatch(ctx, c)
 	case "metrics-like":
 		_, err = c.Refresh(ctx, "anthropic")
 	}

@@ -169,6 +169,9 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	for _, c := range retired {
 		retire(c)
 	}
+	for _, name := range sum.Removed {
+		d.obs.metrics.Forget(name)
+	}
 	for _, c := range started {
 		d.startLoopLocked(c)
 	}
@@ -188,6 +191,10 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 		"added", strings.Join(sum.Added, ","), "removed", strings.Join(sum.Removed, ","),
 		"changed", strings.Join(sum.Changed, ","), "unchanged", strings.Join(sum.Unchanged, ","),
 		"leases_revoked", sum.Revoked)
+	d.Publish(api.Event{Type: api.EventReload, Detail: map[string]any{
+		"added": sum.Added, "removed": sum.Removed, "changed": sum.Changed,
+		"leases_revoked": sum.Revoked, "restart_needed": sum.RestartNeeded,
+	}})
 	for _, what := range sum.RestartNeeded {
 		d.log.Warn("setting changed; it applies after a restart (systemctl restart awf-brokerd)", "setting", what)
 	}

@@ -81,11 +81,12 @@ func (s *Store) changed(l *Lease, event, reason string) {
 	if s.cfg.OnEvent == nil {
 		return
 	}
-	detail := map[string]any{"uid": l.Holder.UID}
+	detail := map[string]any{"uid": l.Holder.UID, "expires_at": l.ExpiresAt().Format(time.RFC3339)}
 	if reason != "" {
 		detail["reason"] = reason
 	}
-	s.cfg.OnEvent(api.Event{Time: s.cfg.Clock.Now().UTC(), Type: event, Credential: l.Credential, Lease: l.ID, Detail: detail})
+	h := l.API().Holder
+	s.cfg.OnEvent(api.Event{Time: s.cfg.Clock.Now().UTC(), Type: event, Credential: l.Credential, Lease: l.ID, Holder: &h, Detail: detail})
 }
 
 func auditMessage(event string) string {

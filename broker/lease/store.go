@@ -158,6 +158,23 @@ func (s *Store) Active() int {
 	return n
 }
 
+// ActiveByCredential counts the active leases of each credential
+// (a lease past its expiry but not yet swept still counts).
+func (s *Store) ActiveByCredential() map[string]int {
+	out := map[string]int{}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		for _, l := range sh.m {
+			if l.state.Load() == stateActive {
+				out[l.Credential]++
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return out
+}
+
 // all returns every lease, oldest first.
 func (s *Store) all() []*Lease {
 	var out []*Lease

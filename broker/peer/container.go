@@ -25,7 +25,7 @@ func ContainerID(pid int32) string {
 // parseContainerID finds a container id in the contents of a
 // /proc/<pid>/cgroup file (cgroup v1 or v2): docker (/docker/<id>,
 // docker-<id>.scope), containerd (cri-containerd-<id>.scope), CRI-O
-// (crio-<id>.scope), podman (libpod-<id>.scope, …/libpod-<id>.scope/container)
+// (crio-<id>.scope), nerdctl (nerdctl-<id>.scope), podman (libpod-<id>.scope, …/libpod-<id>.scope/container)
 // and kubepods (/kubepods/…/<id>) paths. It returns the innermost id on the
 // first line that has one, or "".
 func parseContainerID(cgroup string) string {
@@ -45,13 +45,13 @@ func parseContainerID(cgroup string) string {
 func idFromPath(path string) string {
 	if !strings.Contains(path, "docker") && !strings.Contains(path, "kubepods") &&
 		!strings.Contains(path, "containerd") && !strings.Contains(path, "libpod") &&
-		!strings.Contains(path, "crio") {
+		!strings.Contains(path, "crio") && !strings.Contains(path, "nerdctl") {
 		return ""
 	}
 	segs := strings.Split(path, "/")
 	for i := len(segs) - 1; i >= 0; i-- {
 		s := strings.TrimSuffix(segs[i], ".scope")
-		for _, p := range [...]string{"docker-", "cri-containerd-", "crio-", "libpod-"} {
+		for _, p := range [...]string{"docker-", "cri-containerd-", "crio-", "libpod-", "nerdctl-"} {
 			if rest, ok := strings.CutPrefix(s, p); ok {
 				s = rest
 				break

@@ -16,18 +16,23 @@ import (
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/clock"
 	"github.com/awf-broker/awf-broker/broker/lease"
+	"github.com/awf-broker/awf-broker/broker/metrics"
 	"github.com/awf-broker/awf-broker/broker/peer"
 )
 
 const benchHeadersBody = `{"method":"POST","url":"https://api.anthropic.com/v1/messages","headers":{"anthropic-version":"2023-06-01","content-type":"application/json"}}`
 
 // benchServer is a server with one lease held by this process.
-func benchServer(b *testing.B) (*Server, api.CreatedLease, peer.Cred) {
+func benchServer(b *testing.B, opts ...func(*Config)) (*Server, api.CreatedLease, peer.Cred) {
 	b.Helper()
 	creds := stubSource{"anthropic": {info: CredentialInfo{Name: "anthropic", Hosts: []string{"api.anthropic.com"}, LeaseTTL: 24 * 60 * 60e9}}}
 	leases := lease.New(lease.Config{Clock: clock.Real()})
-	s := New(Config{Credentials: creds, Leases: leases, Admin: func(c peer.Cred) bool { return c.UID == 0 },
-		Logger: hclog.NewNullLogger(), ContainerID: func(int32) string { return "" }})
+	cfg := Config{Credentials: creds, Leases: leases, Admin: func(c peer.Cred) bool { return c.UID == 0 },
+		Logger: hclog.NewNullLogger(), ContainerID: func(int32) string { return "" }}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := New(cfg)
 	st, _ := peer.StartTime(int32(os.Getpid()))
 	me := peer.Cred{UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), PID: int32(os.Getpid()), StartTime: st}
 	l, sec, err := leases.Create(lease.CredentialInfo{Name: "anthropic", Hosts: []string{"api.anthropic.com"}, MaxTTL: 24 * 60 * 60e9},
@@ -41,7 +46,15 @@ func benchServer(b *testing.B) (*Server, api.CreatedLease, peer.Cred) {
 // BenchmarkHeadersHandler is one header grant through the handler, in
 // process: wrapper, lease check, decode, scope, encode.
 func BenchmarkHeadersHandler(b *testing.B) {
-	s, l, me := benchServer(b)
+	b.Run("plain", func(b *testing.B) { benchHeadersHandler(b) })
+	b.Run("metrics", func(b *testing.B) {
+		m := metrics.New(metrics.Config{Version: "bench"})
+		benchHeadersHandler(b, func(c *Config) { c.OnGrant = m.Grant })
+	})
+}
+
+func benchHeadersHandler(b *testing.B, opts ...func(*Config)) {
+	s, l, me := benchServer(b, opts...)
 	h := s.Handler()
 	ctx := peer.WithCred(context.Background(), me)
 	body := strings.NewReader(benchHeadersBody)

@@ -34,6 +34,13 @@ func (s *Server) serveEvents(c *call) error {
 	if s.cfg.Events == nil {
 		return problem(http.StatusNotFound, api.CodeNotFound, "events are not enabled")
 	}
+	// The events handler may check its query before the upgrade, so that
+	// a bad one is answered by the one error writer.
+	if v, ok := s.cfg.Events.(interface{ Validate(*http.Request) error }); ok {
+		if err := v.Validate(c.r); err != nil {
+			return err
+		}
+	}
 	s.delegate(c, s.cfg.Events)
 	return nil
 }

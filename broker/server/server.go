@@ -41,7 +41,12 @@ type Config struct {
 	Metrics    http.Handler   // nil: /metrics answers 404
 	// Events serves GET /v1/events; it filters by caller itself
 	// (CallerFromContext). nil: 404.
-	Events  http.Handler
+	Events http.Handler
+	// OnGrant, when set, is told of every header request after its answer:
+	// the lease's credential ("" when the lease is unknown), the problem
+	// code ("" on success) and how long it took. It runs on the hot path
+	// and must not allocate or block.
+	OnGrant func(credential, code string, d time.Duration)
 	Version string
 	Logger  hclog.Logger // default a null logger
 	Clock   clock.Clock  // default clock.Real()

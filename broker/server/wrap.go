@@ -42,6 +42,10 @@ func (s *Server) wrap(rt route) http.Handler {
 		name:       strings.Contains(rt.path, "{name}"),
 		credential: strings.HasPrefix(rt.path, "/v1/credentials/"),
 	}
+	onGrant := s.cfg.OnGrant
+	if rt.path != "/v1/leases/{id}/headers" {
+		onGrant = nil
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.cfg.Clock.Now()
 		c := &call{w: w, r: r}
@@ -51,6 +55,13 @@ func (s *Server) wrap(rt route) http.Handler {
 		}
 		if err != nil {
 			s.writeError(c, err)
+		}
+		if onGrant != nil {
+			var cred string
+			if c.lease != nil {
+				cred = c.lease.Credential
+			}
+			onGrant(cred, c.code, s.cfg.Clock.Now().Sub(start))
 		}
 		s.logRequest(rt, c, start)
 	})

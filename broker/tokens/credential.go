@@ -37,6 +37,9 @@ type Config struct {
 	// the credential's locks and one call at a time. It must not block,
 	// and may call Status but no other method of the credential.
 	OnChange func(Status)
+	// OnExchange, when set, is called after every exchange, outside the
+	// credential's locks. It must not block.
+	OnExchange func(ExchangeResult)
 	// Generation, when set, returns the identity registration's generation:
 	// a token minted under one generation is served only while it lasts.
 	Generation func() uint64

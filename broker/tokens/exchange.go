@@ -46,15 +46,18 @@ func (c *Credential) exchange(ctx context.Context, f *flight, gen, epoch uint64)
 
 	c.mu.Lock()
 	var retryIn time.Duration
+	discarded := false
 	switch {
 	case c.epoch != epoch || !c.current(gen):
 		// The identity changed under the exchange: its token belongs to
 		// the previous registration. Exchange again at once.
 		err = errors.New("identity changed during the exchange; token discarded")
+		discarded = true
 		c.discarded++
 		c.nextRefresh = received
 	case err != nil && ctx.Err() != nil:
 		// Run is stopping: not the upstream's failure.
+		discarded = true
 		c.discarded++
 		c.nextRefresh = received
 	case err != nil:
@@ -84,8 +87,61 @@ func (c *Credential) exchange(ctx context.Context, f *flight, gen, epoch uint64)
 	c.mu.Unlock()
 
 	c.audit(tok, err, received.Sub(start), retryIn)
+	if c.cfg.OnExchange != nil {
+		c.cfg.OnExchange(c.result(tok, err, received.Sub(start), retryIn, discarded))
+	}
 	c.wake()
 	c.notify()
+}
+
+// Exchange outcomes of ExchangeResult.Outcome.
+const (
+	// OutcomeOK: a token was received and is served.
+	OutcomeOK = "ok"
+	// OutcomeError: a transient failure; retried with backoff.
+	OutcomeError = "error"
+	// OutcomeFailed: a permanent refusal (invalid_grant, 401, 403).
+	OutcomeFailed = "failed"
+	// OutcomeDiscarded: the outcome was dropped (the identity changed, or
+	// the cache was stopping).
+	OutcomeDiscarded = "discarded"
+)
+
+// ExchangeResult describes one finished exchange for observers (events,
+// metrics). It never carries the token; Error is the provider's redacted
+// error text.
+type ExchangeResult struct {
+	Credential, Provider string
+	// Outcome is one of OutcomeOK, OutcomeError, OutcomeFailed, OutcomeDiscarded.
+	Outcome  string
+	Duration time.Duration
+	// Lifetime is the token's lifetime (OutcomeOK; 0: no expiry).
+	Lifetime time.Duration
+	// RetryIn is when the next attempt is scheduled after a failure.
+	RetryIn   time.Duration
+	Error     string
+	Code      string
+	RequestID string
+}
+
+func (c *Credential) result(tok provider.Token, err error, d, retryIn time.Duration, discarded bool) ExchangeResult {
+	r := ExchangeResult{Credential: c.cfg.Name, Provider: c.cfg.Provider, Duration: d}
+	switch {
+	case err == nil:
+		r.Outcome, r.Lifetime, r.RequestID = OutcomeOK, tok.Lifetime, tok.RequestID
+		return r
+	case discarded:
+		r.Outcome = OutcomeDiscarded
+	case provider.IsPermanent(err):
+		r.Outcome = OutcomeFailed
+	default:
+		r.Outcome = OutcomeError
+	}
+	r.Error, r.Code, r.RetryIn = err.Error(), errorCode(err), retryIn
+	if pe, ok := provider.AsError(err); ok {
+		r.RequestID = pe.RequestID
+	}
+	return r
 }
 
 // audit writes the one line every exchange gets. The token's value never

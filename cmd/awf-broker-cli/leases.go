@@ -26,17 +26,15 @@ func leasesCmd(g *globals) *cobra.Command {
 			rows := make([][]string, 0, len(leases))
 			for _, l := range leases {
 				exp := l.ExpiresAt
-				holder := fmt.Sprintf("uid %d pid %d", l.Holder.UID, l.Holder.PID)
-				if l.Holder.Label != "" {
-					holder += " " + l.Holder.Label
+				ctr := l.Holder.Container
+				if ctr != "" {
+					ctr = ctr[:min(12, len(ctr))]
 				}
-				if l.Holder.Container != "" {
-					holder += " ctr " + l.Holder.Container[:min(12, len(l.Holder.Container))]
-				}
-				rows = append(rows, []string{l.ID, l.Credential, holder, strings.Join(l.Scope.Hosts, ","), human(&exp, now),
-					strconv.FormatUint(l.Requests, 10), l.State})
+				rows = append(rows, []string{l.ID, l.Credential, strconv.FormatUint(uint64(l.Holder.UID), 10),
+					strconv.FormatUint(uint64(l.Holder.GID), 10), strconv.FormatInt(int64(l.Holder.PID), 10), dash(ctr),
+					dash(l.Holder.Label), strings.Join(l.Scope.Hosts, ","), human(&exp, now), strconv.FormatUint(l.Requests, 10), l.State})
 			}
-			return table(g.env.stdout, "ID\tCREDENTIAL\tHOLDER\tHOSTS\tEXPIRES\tREQUESTS\tSTATE", rows)
+			return table(g.env.stdout, "ID\tCREDENTIAL\tUID\tGID\tPID\tCONTAINER\tLABEL\tHOSTS\tEXPIRES\tREQUESTS\tSTATE", rows)
 		}}
 }
 

@@ -6,6 +6,7 @@ package apitest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -110,6 +111,23 @@ func (s *Spec) fail(format string, args ...any) error {
 	return err
 }
 
+// ValidateSchema checks a JSON document (a websocket message) against the
+// named schema of components/schemas, recording a failure as a violation.
+func (s *Spec) ValidateSchema(name string, doc []byte) error {
+	ref := s.Doc.Components.Schemas[name]
+	if ref == nil || ref.Value == nil {
+		return s.fail("no schema %q in the spec", name)
+	}
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		return s.fail("%s: not JSON: %v", name, err)
+	}
+	if err := ref.Value.VisitJSON(v); err != nil {
+		return s.fail("%s does not match its schema: %v\ndoc: %.400s", name, err, doc)
+	}
+	return nil
+}
+
 // Violations returns every failed validation so far.
 func (s *Spec) Violations() []string {
 	s.mu.Lock()
@@ -145,6 +163,12 @@ func (s *Spec) Transport(next http.RoundTripper) http.RoundTripper {
 		resp, err := next.RoundTrip(req)
 		if err != nil {
 			return resp, err
+		}
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			// The body is the upgraded connection: validate the status
+			// and headers, and leave the stream to its reader.
+			_ = s.Validate(req, resp.StatusCode, resp.Header, nil)
+			return resp, nil
 		}
 		body, rerr := io.ReadAll(resp.Body)
 		resp.Body.Close()

@@ -1,0 +1,193 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/events"
+	"github.com/awf-broker/awf-broker/broker/metrics"
+	"github.com/awf-broker/awf-broker/broker/server"
+	"github.com/awf-broker/awf-broker/broker/tokens"
+)
+
+// observer wires the daemon's parts to the event bus and the metrics: the
+// hooks of the token caches, the lease store and the identities publish
+// events; exchanges and header grants are counted.
+type observer struct {
+	d       *Daemon
+	log     hclog.Logger
+	bus     *events.Bus
+	metrics *metrics.Metrics
+	events  *events.Handler
+
+	mu       sync.Mutex
+	previous map[string]string // each credential's last announced state
+
+	addrMu sync.Mutex
+	addr   net.Addr // the TCP metrics listener's address, once listening
+}
+
+func newObserver(d *Daemon) *observer {
+	o := &observer{d: d, log: d.log.Named("observe"), previous: map[string]string{}}
+	o.metrics = metrics.New(metrics.Config{
+		Version:      d.opts.Version,
+		Credentials:  o.snapshots,
+		ActiveLeases: func() map[string]int { return d.leases.ActiveByCredential() },
+		Subscribers:  func() int { return o.bus.Subscribers() },
+	})
+	o.bus = events.New(events.Config{Clock: d.opts.Clock, OnDrop: o.metrics.SubscriberDropped})
+	o.events = events.NewHandler(events.HandlerConfig{Bus: o.bus, Access: o.access, Logger: d.log})
+	return o
+}
+
+// Publish sends an event to the subscribers of GET /v1/events (a reload,
+// for one) and returns it numbered. It never blocks.
+func (d *Daemon) Publish(ev api.Event) api.Event { return d.obs.bus.Publish(ev) }
+
+// MetricsAddr returns the TCP metrics listener's address, nil when there
+// is none (or Run has not opened it yet).
+func (d *Daemon) MetricsAddr() net.Addr {
+	d.obs.addrMu.Lock()
+	defer d.obs.addrMu.Unlock()
+	return d.obs.addr
+}
+
+func (o *observer) publish(ev api.Event) { o.bus.Publish(ev) }
+
+// credentialChanged is every token cache's OnChange.
+func (o *observer) credentialChanged(st tokens.Status) {
+	o.mu.Lock()
+	prev := o.previous[st.Name]
+	o.previous[st.Name] = string(st.State)
+	o.mu.Unlock()
+	detail := map[string]any{"state": string(st.State)}
+	if prev != "" {
+		detail["previous"] = prev
+	}
+	if st.LastErrorCode != "" {
+		detail["code"] = st.LastErrorCode
+	}
+	o.bus.Publish(api.Event{Type: api.EventCredentialState, Credential: st.Name, Detail: detail})
+}
+
+// exchanged is every token cache's OnExchange. The error text is the
+// provider's redacted one, as in the audit log and last_error.
+func (o *observer) exchanged(r tokens.ExchangeResult) {
+	o.metrics.Exchange(r.Credential, r.Outcome, r.Duration)
+	switch r.Outcome {
+	case tokens.OutcomeOK:
+		detail := map[string]any{"duration": r.Duration.String()}
+		if r.Lifetime > 0 {
+			detail["expires_in"] = r.Lifetime.String()
+		}
+		if r.RequestID != "" {
+			detail["request_id"] = r.RequestID
+		}
+		o.bus.Publish(api.Event{Type: api.EventCredentialRefreshed, Credential: r.Credential, Detail: detail})
+	case tokens.OutcomeError, tokens.OutcomeFailed:
+		detail := map[string]any{"error": r.Error, "permanent": r.Outcome == tokens.OutcomeFailed,
+			"retry_in": r.RetryIn.String(), "duration": r.Duration.String()}
+		if r.Code != "" {
+			detail["code"] = r.Code
+		}
+		if r.RequestID != "" {
+			detail["request_id"] = r.RequestID
+		}
+		o.bus.Publish(api.Event{Type: api.EventCredentialRefreshFailed, Credential: r.Credential, Detail: detail})
+	}
+}
+
+// identityChanged announces a registration or its clearing.
+func (o *observer) identityChanged(typ string, id api.Identity) {
+	o.bus.Publish(api.Event{Type: typ, Identity: id.Name, Detail: map[string]any{"generation": id.Generation, "registered": id.Registered}})
+}
+
+// access decides what a GET /v1/events caller sees: admins everything;
+// others the events of their own leases and of the credentials they may
+// lease. Identity and reload events are for admins.
+func (o *observer) access(r *http.Request) func(api.Event) bool {
+	c, ok := server.CallerFromContext(r.Context())
+	if !ok {
+		return func(api.Event) bool { return false }
+	}
+	if c.Admin {
+		return nil
+	}
+	return func(ev api.Event) bool {
+		if ev.Lease != "" {
+			return ev.Holder != nil && ev.Holder.UID == c.UID
+		}
+		if ev.Credential == "" {
+			return false
+		}
+		cr, ok := o.d.creds.Get(ev.Credential)
+		if !ok {
+			return false
+		}
+		info := cr.Info()
+		return slices.Contains(info.AllowUIDs, c.UID) || slices.Contains(info.AllowGIDs, c.GID)
+	}
+}
+
+func (o *observer) snapshots() []metrics.CredentialSnapshot {
+	all := o.d.creds.All()
+	out := make([]metrics.CredentialSnapshot, 0, len(all))
+	for _, c := range all {
+		st := c.Status()
+		s := metrics.CredentialSnapshot{Name: st.Name, State: st.State}
+		if st.ExpiresAt != nil {
+			s.ExpiresAt = *st.ExpiresAt
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// start opens the optional TCP metrics listener and returns the function
+// that stops it and closes every event subscription (Run defers it).
+func (o *observer) start() (stop func(), err error) {
+	for _, c := range o.d.creds.All() {
+		o.metrics.Prepare(c.Info().Name)
+	}
+	var srv *http.Server
+	errc := make(chan error, 1)
+	if addr := o.d.config().Metrics.Listen; addr != "" {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("metrics listener: %w", err)
+		}
+		o.addrMu.Lock()
+		o.addr = l.Addr()
+		o.addrMu.Unlock()
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", o.metrics.Handler())
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { errc <- srv.Serve(l) }()
+		o.log.Info("serving metrics", "listen", l.Addr().String())
+	}
+	return func() {
+		if srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := srv.Shutdown(ctx); err != nil {
+				srv.Close()
+			}
+			cancel()
+			if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+				o.log.Warn("metrics listener failed", "error", err)
+			}
+		}
+		// The websocket connections were hijacked: http.Server.Shutdown
+		// does not wait for them, so they end here.
+		o.bus.Close()
+		o.bus.Wait()
+	}, nil
+}
