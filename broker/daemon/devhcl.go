@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // HCL returns a config file equivalent to d.Config for a daemon run as a
@@ -34,6 +35,23 @@ func (d *Dev) HCL() string {
 		attr("service_account_id", cr.ServiceAccountID)
 		attr("header", cr.Header)
 		attr("value_env", cr.ValueEnv)
+		attr("value_file", cr.ValueFile)
+		attr("role_arn", cr.RoleARN)
+		attr("region", cr.Region)
+		attr("session_name", cr.SessionName)
+		attr("workload_identity_provider", cr.WorkloadIdentityProvider)
+		attr("service_account", cr.ServiceAccount)
+		attr("impersonation_url", cr.ImpersonationURL)
+		attr("scope", cr.Scope)
+		attr("tenant_id", cr.TenantID)
+		attr("client_id", cr.ClientID)
+		attr("cloud", cr.Cloud)
+		attr("identity_provider_id", cr.IdentityProviderID)
+		for k, v := range map[string]time.Duration{"duration": cr.Duration, "lifetime": cr.Lifetime} {
+			if v != 0 {
+				attr(k, v.String())
+			}
+		}
 		attr("lease_ttl", cr.LeaseTTL.String())
 		hosts := make([]string, len(cr.Hosts))
 		for i, h := range cr.Hosts {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/client"
 )
@@ -241,6 +243,11 @@ func TestFaultMalformedAnswers(t *testing.T) {
 func TestFaultGitHubDown(t *testing.T) {
 	b := startBroker(t, brokerOpts{wait: 200 * time.Millisecond, noReady: true, mod: func(d *Dev) {
 		d.GitHub.FailWith(503)
+		// Only the anthropic credential mints JWTs here, so the count
+		// below is one credential's retry schedule.
+		d.Config.Credentials = slices.DeleteFunc(d.Config.Credentials, func(c config.Credential) bool {
+			return c.Identity != "" && c.Name != "anthropic"
+		})
 	}})
 	grant := faultLease(t, b)
 	errs := hammer(grant, 8, 2*time.Second)

@@ -65,6 +65,10 @@ func (s *leakScan) mintedBy(dev *Dev) {
 	s.secret(dev.Anthropic.Tokens()...)
 	s.secret(dev.GitHub.Issued()...)
 	s.secret(dev.GitHub.RequestToken().Reveal())
+	s.secret(dev.AWS.STS.Secrets()...)
+	s.secret(dev.Clouds.GCP.Tokens()...)
+	s.secret(dev.Clouds.Azure.Tokens()...)
+	s.secret(dev.Clouds.OpenAI.Tokens()...)
 	for k, v := range dev.Env {
 		if k != "ACTIONS_ID_TOKEN_REQUEST_URL" {
 			s.secret(v)
