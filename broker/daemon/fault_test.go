@@ -243,11 +243,7 @@ func TestFaultMalformedAnswers(t *testing.T) {
 func TestFaultGitHubDown(t *testing.T) {
 	b := startBroker(t, brokerOpts{wait: 200 * time.Millisecond, noReady: true, mod: func(d *Dev) {
 		d.GitHub.FailWith(503)
-		// Only the anthropic credential mints JWTs here, so the count
-		// below is one credential's retry schedule.
-		d.Config.Credentials = slices.DeleteFunc(d.Config.Credentials, func(c config.Credential) bool {
-			return c.Identity != "" && c.Name != "anthropic"
-		})
+		onlyAnthropicMints(d)
 	}})
 	grant := faultLease(t, b)
 	errs := hammer(grant, 8, 2*time.Second)
@@ -274,6 +270,7 @@ func TestFaultGitHubDown(t *testing.T) {
 func TestFaultGitHubJobCompleted(t *testing.T) {
 	b := startBroker(t, brokerOpts{wait: 200 * time.Millisecond, noReady: true, mod: func(d *Dev) {
 		d.GitHub.SetCompleted(true)
+		onlyAnthropicMints(d)
 	}})
 	grant := faultLease(t, b)
 	deadline := time.Now().Add(10 * time.Second)
@@ -299,4 +296,13 @@ func TestFaultGitHubJobCompleted(t *testing.T) {
 	if n := len(b.dev.Anthropic.Requests()); n != 0 {
 		t.Errorf("%d exchanges without a JWT", n)
 	}
+}
+
+// onlyAnthropicMints drops the dev credentials but "anthropic" that mint
+// GitHub JWTs, so counts of requests to the GitHub fake are one
+// credential's retry schedule.
+func onlyAnthropicMints(d *Dev) {
+	d.Config.Credentials = slices.DeleteFunc(d.Config.Credentials, func(c config.Credential) bool {
+		return c.Identity != "" && c.Name != "anthropic"
+	})
 }
