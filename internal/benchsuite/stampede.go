@@ -3,11 +3,13 @@ package benchsuite
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/daemon"
 	"github.com/awf-broker/awf-broker/broker/fake"
 )
@@ -26,6 +28,10 @@ func (s *suite) stampede(ctx context.Context) error {
 	b, err := startBroker(ctx, s.dir, brokerOpts{noWait: true, before: func(d *daemon.Dev) {
 		d.Anthropic.SetDelay(stampedeExchange)
 		d.Anthropic.Fail(fake.FaultSlow, 1)
+		// Only "anthropic" mints GitHub JWTs, so the JWT count is its own.
+		d.Config.Credentials = slices.DeleteFunc(d.Config.Credentials, func(c config.Credential) bool {
+			return c.Identity != "" && c.Name != "anthropic"
+		})
 	}})
 	if err != nil {
 		return err
