@@ -288,8 +288,8 @@ func TestBedrockVerifiesSignatures(t *testing.T) {
 	wrongSecret := good
 	wrongSecret.SecretAccessKey = "not-" + good.SecretAccessKey
 	wrongToken := good
-	wrongToken.SessionToken = "FQoGZXIvYXdzEother"
-	stranger := sdkaws.Credentials{AccessKeyID: "ASIAAAAAAAAAAAAAAAAA", SecretAccessKey: "x", SessionToken: "y"}
+	wrongToken.SessionToken = "other-" + randomHex(16)
+	stranger := sdkaws.Credentials{AccessKeyID: "ASIA" + strings.ToUpper(randomHex(8)), SecretAccessKey: randomHex(20), SessionToken: randomHex(32)}
 	cases := []struct {
 		name   string
 		o      signOpts

@@ -83,3 +83,25 @@ type Provider interface {
 	// NeedsBodySHA256 reports whether header requests must carry the body hash.
 	NeedsBodySHA256() bool
 }
+
+// ExchangeWithRemint runs exchange and, when the upstream refused the
+// subject token as expired or reused (an *Error with Remint set), runs it
+// once more; each run mints its own subject token. retrying, when set, is
+// called before the second run (a debug line).
+func ExchangeWithRemint(ctx context.Context, subject Subject, exchange func(context.Context, Subject) (Token, error), retrying func()) (Token, error) {
+	tok, err := exchange(ctx, subject)
+	if pe, ok := AsError(err); ok && pe.Remint {
+		if retrying != nil {
+			retrying()
+		}
+		tok, err = exchange(ctx, subject)
+	}
+	return tok, err
+}
+
+// BearerGrant is the grant of the bearer-token providers: authorization
+// set to the token, and the headers in remove (API-key headers that would
+// compete with it) deleted.
+func BearerGrant(tok *Token, remove []string) Grant {
+	return Grant{Set: map[string]string{"authorization": "Bearer " + tok.Value.Reveal()}, Remove: remove}
+}

@@ -83,12 +83,9 @@ func (p *Provider) NeedsBodySHA256() bool { return false }
 // Exchange mints a fresh JWT and exchanges it; an expired or reused JWT
 // gets one more try with a new one.
 func (p *Provider) Exchange(ctx context.Context, subject provider.Subject) (provider.Token, error) {
-	tok, err := p.exchangeOnce(ctx, subject)
-	if pe, ok := provider.AsError(err); ok && pe.Remint {
+	return provider.ExchangeWithRemint(ctx, subject, p.exchangeOnce, func() {
 		p.log.Debug("assertion refused as expired or reused; minting a new one")
-		tok, err = p.exchangeOnce(ctx, subject)
-	}
-	return tok, err
+	})
 }
 
 func (p *Provider) exchangeOnce(ctx context.Context, subject provider.Subject) (provider.Token, error) {

@@ -151,11 +151,9 @@ func (p *Provider) Region() string { return p.cfg.Region }
 // Exchange mints a fresh JWT and assumes the role with it; a JWT STS
 // found expired gets one more try with a new one.
 func (p *Provider) Exchange(ctx context.Context, subject provider.Subject) (provider.Token, error) {
-	tok, err := p.exchangeOnce(ctx, subject)
-	if pe, ok := provider.AsError(err); ok && pe.Remint {
+	tok, err := provider.ExchangeWithRemint(ctx, subject, p.exchangeOnce, func() {
 		p.log.Debug("web identity token refused as expired; minting a new one")
-		tok, err = p.exchangeOnce(ctx, subject)
-	}
+	})
 	p.countInvalid(err)
 	return tok, err
 }

@@ -76,18 +76,15 @@ var removeAPIKey = []string{"api-key"}
 
 // Headers returns the bearer, sent instead of Azure OpenAI's api-key.
 func (p *Provider) Headers(tok *provider.Token, _ *provider.Request) (provider.Grant, error) {
-	return provider.Grant{Set: map[string]string{"authorization": "Bearer " + tok.Value.Reveal()}, Remove: removeAPIKey}, nil
+	return provider.BearerGrant(tok, removeAPIKey), nil
 }
 
 // Exchange mints a fresh JWT and redeems it; an assertion Entra finds
 // outside its valid time range gets one more try with a new one.
 func (p *Provider) Exchange(ctx context.Context, subject provider.Subject) (provider.Token, error) {
-	tok, err := p.exchangeOnce(ctx, subject)
-	if pe, ok := provider.AsError(err); ok && pe.Remint {
+	return provider.ExchangeWithRemint(ctx, subject, p.exchangeOnce, func() {
 		p.cfg.Logger.Debug("assertion refused as outside its valid time range; minting a new one")
-		tok, err = p.exchangeOnce(ctx, subject)
-	}
-	return tok, err
+	})
 }
 
 func (p *Provider) exchangeOnce(ctx context.Context, subject provider.Subject) (provider.Token, error) {

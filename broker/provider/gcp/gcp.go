@@ -129,18 +129,16 @@ var removeAPIKey = []string{"x-goog-api-key"}
 
 // Headers returns the bearer; an API key would compete with it.
 func (p *Provider) Headers(tok *provider.Token, _ *provider.Request) (provider.Grant, error) {
-	return provider.Grant{Set: map[string]string{"authorization": "Bearer " + tok.Value.Reveal()}, Remove: removeAPIKey}, nil
+	return provider.BearerGrant(tok, removeAPIKey), nil
 }
 
 // Exchange mints a fresh JWT, exchanges it at STS and, with a service
 // account, trades the federated token for the account's. An expired JWT
 // gets one more try with a new one.
 func (p *Provider) Exchange(ctx context.Context, subject provider.Subject) (provider.Token, error) {
-	fed, err := p.federate(ctx, subject)
-	if pe, ok := provider.AsError(err); ok && pe.Remint {
+	fed, err := provider.ExchangeWithRemint(ctx, subject, p.federate, func() {
 		p.cfg.Logger.Debug("subject token refused as expired; minting a new one")
-		fed, err = p.federate(ctx, subject)
-	}
+	})
 	if err != nil || p.genURL == "" {
 		return fed, err
 	}

@@ -74,7 +74,7 @@ func (p *Provider) NeedsBodySHA256() bool { return false }
 
 // Headers returns the bearer.
 func (p *Provider) Headers(tok *provider.Token, _ *provider.Request) (provider.Grant, error) {
-	return provider.Grant{Set: map[string]string{"authorization": "Bearer " + tok.Value.Reveal()}}, nil
+	return provider.BearerGrant(tok, nil), nil
 }
 
 // exchangeRequest is the exchange body, in protocols.md §6's field order.
