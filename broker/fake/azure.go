@@ -103,38 +103,18 @@ func entraErr(w http.ResponseWriter, status int, code string, aadsts int, msg st
 
 func (a *Azure) serveToken(w http.ResponseWriter, r *http.Request) {
 	raw := a.led.record(r)
-	switch a.faults.take() {
-	case Fault500:
-		entraErr(w, 500, "server_error", 0, "internal error")
-		return
-	case Fault429:
-		w.Header().Set("Retry-After", "1")
-		entraErr(w, 429, "temporarily_unavailable", 0, "too many requests")
-		return
-	case FaultTemporarilyUnavailable:
-		entraErr(w, 503, "temporarily_unavailable", 0, "the service is temporarily unavailable")
-		return
-	case FaultInvalidClient:
-		entraErr(w, 401, "invalid_client", 700213, "No matching federated identity record found for presented assertion subject.")
-		return
-	case FaultNoFederatedCredential:
-		entraErr(w, 400, "invalid_request", 70021, "No matching federated identity record found for presented assertion.")
-		return
-	case FaultAppNotFound:
-		entraErr(w, 400, "unauthorized_client", 700016, "Application with identifier was not found in the directory.")
-		return
-	case FaultTenantNotFound:
-		entraErr(w, 400, "invalid_request", 90002, "Tenant not found.")
-		return
-	case FaultInvalidScope:
-		entraErr(w, 400, "invalid_scope", 70011, "The provided value for the input parameter 'scope' is not valid.")
-		return
-	case FaultAssertionTime:
-		entraErr(w, 400, "invalid_client", 700024, "Client assertion is not within its valid time range.")
-		return
+	switch f := a.faults.take(); f {
 	case FaultMalformed:
 		writeRaw(w, 200, "application/json", `{"token_type":"Bearer","access_`)
 		return
+	default:
+		if e, ok := entraFaults[f]; ok {
+			if f == Fault429 {
+				w.Header().Set("Retry-After", "1")
+			}
+			entraErr(w, e.status, e.code, e.aadsts, e.msg)
+			return
+		}
 	}
 	if status, code, aadsts, msg := a.check(r, raw); status != 0 {
 		entraErr(w, status, code, aadsts, msg)
@@ -200,4 +180,23 @@ func clipped(s string) string {
 		return s[:64]
 	}
 	return s
+}
+
+// entraFaults are the refusals the Entra fake can be told to answer, in
+// Entra's own words.
+var entraFaults = map[Fault]struct {
+	status int
+	code   string
+	aadsts int
+	msg    string
+}{
+	Fault500:                    {500, "server_error", 0, "internal error"},
+	Fault429:                    {429, "temporarily_unavailable", 0, "too many requests"},
+	FaultTemporarilyUnavailable: {503, "temporarily_unavailable", 0, "the service is temporarily unavailable"},
+	FaultInvalidClient:          {401, "invalid_client", 700213, "No matching federated identity record found for presented assertion subject."},
+	FaultNoFederatedCredential:  {400, "invalid_request", 70021, "No matching federated identity record found for presented assertion."},
+	FaultAppNotFound:            {400, "unauthorized_client", 700016, "Application with identifier was not found in the directory."},
+	FaultTenantNotFound:         {400, "invalid_request", 90002, "Tenant not found."},
+	FaultInvalidScope:           {400, "invalid_scope", 70011, "The provided value for the input parameter 'scope' is not valid."},
+	FaultAssertionTime:          {400, "invalid_client", 700024, "Client assertion is not within its valid time range."},
 }
