@@ -107,9 +107,8 @@ func TestSidecarServesTheAPIProxyPorts(t *testing.T) {
 	}
 	// The dev broker has "openai", "anthropic" and "vertex"; "copilot" and "gemini" are not there.
 	deadline := time.Now().Add(5 * time.Second)
-	for !h.Providers["anthropic"] && time.Now().Before(deadline) {
+	for getJSON(t, s.url(1, "/health"), &h); !h.Providers["anthropic"] && time.Now().Before(deadline); getJSON(t, s.url(1, "/health"), &h) {
 		time.Sleep(20 * time.Millisecond)
-		getJSON(t, s.url(1, "/health"), &h)
 	}
 	if h.Service != "awf-api-proxy-anthropic" || !h.Providers["anthropic"] || h.Providers["copilot"] || h.Providers["gemini"] || len(h.Providers) != 5 {
 		t.Errorf("port 10001 /health = %+v", h)
