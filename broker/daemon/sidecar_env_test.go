@@ -75,8 +75,8 @@ func TestEnvThroughBrokerAndSidecar(t *testing.T) {
 		"AWF_AUTH_TYPE": "api-key", "AWF_AUTH_PROVIDER": "anthropic",
 		"OPENAI_API_TARGET": "http://" + host, "OPENAI_API_BASE_PATH": "/openai",
 		"ANTHROPIC_API_TARGET": "http://" + host + "/anthropic",
-		"COPILOT_API_TARGET": "http://" + host + "/copilot",
-		"GEMINI_API_TARGET": "http://" + host + "/gemini", "VERTEX_API_TARGET": "http://" + host + "/vertex",
+		"COPILOT_API_TARGET":   "http://" + host + "/copilot",
+		"GEMINI_API_TARGET":    "http://" + host + "/gemini", "VERTEX_API_TARGET": "http://" + host + "/vertex",
 	}
 	for k, v := range keys {
 		env[k] = v
