@@ -1,0 +1,61 @@
+package forward
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/awf-broker/awf-broker/api"
+)
+
+func TestPlanSidecar(t *testing.T) {
+	creds := []api.Credential{
+		{Name: "anthropic", Provider: "anthropic", Target: "https://api.anthropic.com", Hosts: []string{"api.anthropic.com"}},
+		{Name: "openai", Provider: "openai", Target: "https://api.openai.com", Hosts: []string{"api.openai.com"}},
+		{Name: "gemini", Provider: "static", Target: "https://generativelanguage.googleapis.com"},
+		{Name: "vertex", Provider: "gcp", Hosts: []string{"*-aiplatform.googleapis.com"}},
+		{Name: "bedrock", Provider: "aws", Target: "https://bedrock-runtime.us-east-1.amazonaws.com"},
+	}
+	gw, _ := url.Parse("http://127.0.0.1:9/v1")
+	cases := []struct {
+		name  string
+		creds []api.Credential
+		ups   map[string]*url.URL
+		want  string
+	}{
+		{"nothing leasable: the management port only", nil, nil, "openai:10000:-:openai"},
+		{"names outside the table are not served; openai's bare public target gets /v1", creds[:3], nil,
+			"openai:10000:https://api.openai.com/v1:openai anthropic:10001:https://api.anthropic.com:anthropic gemini:10003:https://generativelanguage.googleapis.com:gcp"},
+		{"an override replaces the target", creds[:1], map[string]*url.URL{"anthropic": gw}, "openai:10000:-:openai anthropic:10001:http://127.0.0.1:9/v1:anthropic"},
+		{"a credential without a single target", creds[3:4], nil,
+			`port 10004 (credential "vertex"): no single target host (hosts *-aiplatform.googleapis.com); give --upstream vertex=URL`},
+		{"an override fills a missing target", creds[3:4], map[string]*url.URL{"vertex": gw}, "openai:10000:-:openai vertex:10004:http://127.0.0.1:9/v1:gcp"},
+		{"an override for a name not leasable", creds[:1], map[string]*url.URL{"copilot": gw},
+			`--upstream copilot: refusing port 10002: the broker lets this caller lease no credential named "copilot" (not defined, or not in its allow list)`},
+		{"an override for a name outside the table", creds, map[string]*url.URL{"bedrock": gw},
+			"--upstream bedrock: not an api-proxy provider (want one of openai, anthropic, copilot, gemini, vertex)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rs, err := planSidecar(c.creds, SidecarBasePort, c.ups)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			} else {
+				var parts []string
+				for _, r := range rs {
+					u := "-"
+					if r.upstream != nil {
+						u = r.upstream.String()
+					}
+					parts = append(parts, fmt.Sprintf("%s:%d:%s:%s", r.name, r.port, u, r.errShape))
+				}
+				got = strings.Join(parts, " ")
+			}
+			if got != c.want {
+				t.Errorf("got  %s\nwant %s", got, c.want)
+			}
+		})
+	}
+}
