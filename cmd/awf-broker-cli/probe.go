@@ -31,6 +31,8 @@ func probe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "curl (awf-broker-cli probe): no URL")
 		return 2
 	}
+	// A scratch image may have no /etc/hosts to say what localhost is.
+	target = strings.Replace(target, "http://localhost:", "http://127.0.0.1:", 1)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)

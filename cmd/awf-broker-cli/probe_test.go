@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -31,6 +32,7 @@ func TestProbeAsCurl(t *testing.T) {
 		out  string
 	}{
 		{[]string{"-f", srv.URL + "/health"}, 0, `{"status":"healthy"}`},
+		{[]string{"-f", strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/health"}, 0, `{"status":"healthy"}`},
 		{[]string{"-fsS", srv.URL + "/nope"}, 22, ""},
 		{[]string{"-f", dead}, 7, ""},
 		{[]string{"-X", "POST", srv.URL}, 2, ""},
