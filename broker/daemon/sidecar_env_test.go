@@ -149,3 +149,30 @@ func TestEnvThroughBrokerAndSidecar(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvGHESRequestURLAccepted: a GitHub Enterprise Server runner's own
+// request URL, from the api-proxy environment, is accepted at start (the
+// identity's allowed hosts admit it), where GitHub.com's pattern alone
+// would refuse it.
+func TestEnvGHESRequestURLAccepted(t *testing.T) {
+	env := map[string]string{
+		"AWF_AUTH_TYPE": "github-oidc", "AWF_AUTH_PROVIDER": "anthropic",
+		"AWF_AUTH_ANTHROPIC_FEDERATION_RULE_ID": "fdrl_1", "AWF_AUTH_ANTHROPIC_ORGANIZATION_ID": "org_1",
+		"ACTIONS_ID_TOKEN_REQUEST_URL":   "https://ghes.example.com/_services/pipelines/idtoken?api-version=2.0",
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": newKey(t),
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := config.FromEnv(lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Socket.Path = filepath.Join(t.TempDir(), "broker.sock")
+	if _, err := New(Options{Config: cfg, Lookup: lookup, Logger: hclog.NewNullLogger()}); err != nil {
+		t.Fatalf("GHES request URL refused: %v", err)
+	}
+	id, _ := cfg.Identity("github")
+	id.AllowedRequestHosts = id.AllowedRequestHosts[:1]
+	if _, err := New(Options{Config: cfg, Lookup: lookup, Logger: hclog.NewNullLogger()}); err == nil {
+		t.Fatal("without the env's host the request URL was accepted; the test proves nothing")
+	}
+}
