@@ -10,8 +10,8 @@ import (
 	"testing"
 )
 
-// TestProbeAsCurl: the exit codes AWF's `curl -f …/health` healthcheck reads.
-func TestProbeAsCurl(t *testing.T) {
+// TestCurlProbe: the exit codes AWF's `curl -f …/health` healthcheck reads.
+func TestCurlProbe(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/health" {
 			http.NotFound(w, r)
@@ -40,7 +40,7 @@ func TestProbeAsCurl(t *testing.T) {
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer
-		if code := probe(context.Background(), c.args, &out, &errb); code != c.code || out.String() != c.out {
+		if code := curlProbe(context.Background(), c.args, &out, &errb); code != c.code || out.String() != c.out {
 			t.Errorf("curl %q: exit %d out %q (stderr %s), want %d %q", c.args, code, out.String(), errb.String(), c.code, c.out)
 		}
 	}

@@ -9,13 +9,13 @@ import (
 	"time"
 )
 
-// probe is what the sidecar image answers when run as "curl": AWF's
+// curlProbe is what the sidecar image answers when run as "curl": AWF's
 // generated compose file checks the api-proxy service with
 // `curl -f http://localhost:10000/health`, and a scratch image has no curl.
 // It takes curl's -f/-s/-S flags and one http:// URL, GETs it, and exits
 // as curl -f does: 0 on 2xx/3xx, 22 on a 4xx/5xx answer, 7 when nothing
 // answers, 2 on a command line it does not understand.
-func probe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func curlProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var target string
 	for _, a := range args {
 		switch {
