@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -66,7 +67,11 @@ func (e *envReader) oidcCredential(name, prov string) string {
 		for _, v := range vars {
 			if val := e.get(v); val != "" {
 				if field == "cloud" {
-					val = strings.ToLower(val)
+					if val = strings.ToLower(val); !oneOf(val, clouds) {
+						e.fail(v, "unknown cloud "+strconv.Quote(val)+" (want public, usgovernment or china); "+
+							"the api-proxy would fall back to the public cloud and send the token there, the broker refuses it")
+						break
+					}
 				}
 				*stringFields[field](&c) = val
 				d.pos[key+"/"+field] = Pos{File: "env", Var: v}

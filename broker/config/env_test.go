@@ -179,7 +179,7 @@ func TestFromEnvBadInput(t *testing.T) {
 			[]string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "aws", "AWF_AUTH_AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/r", "AWF_AUTH_AWS_REGION", "us-east-1.evil.com/"}},
 		{"malformed session name", `env: AWF_AUTH_AWS_ROLE_SESSION_NAME: invalid session name "a b"`,
 			[]string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "aws", "AWF_AUTH_AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/r", "AWF_AUTH_AWS_REGION", "us-east-1", "AWF_AUTH_AWS_ROLE_SESSION_NAME", "a b"}},
-		{"unknown Azure cloud", `env: AWF_AUTH_AZURE_CLOUD: must be one of public, usgovernment, china (got "mars")`,
+		{"unknown Azure cloud", `env: AWF_AUTH_AZURE_CLOUD: unknown cloud "mars" (want public, usgovernment or china); the api-proxy would fall back to the public cloud and send the token there, the broker refuses it`,
 			[]string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_AZURE_TENANT_ID", "t", "AWF_AUTH_AZURE_CLIENT_ID", "c", "AWF_AUTH_AZURE_CLOUD", "Mars", "OPENAI_API_TARGET", "r.openai.azure.com"}},
 		{"azure without a target", `env: OPENAI_API_TARGET: required for provider "azure"`,
 			[]string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_AZURE_TENANT_ID", "t", "AWF_AUTH_AZURE_CLIENT_ID", "c"}},
