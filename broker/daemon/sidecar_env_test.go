@@ -81,30 +81,7 @@ func TestEnvThroughBrokerAndSidecar(t *testing.T) {
 	for k, v := range keys {
 		env[k] = v
 	}
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	cfg, err := config.FromEnv(lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Socket.Path = filepath.Join(t.TempDir(), "broker.sock")
-	d, err := New(Options{Config: cfg, Lookup: lookup, Logger: hclog.NewNullLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	c := client.New(cfg.Socket.Path)
-	t.Cleanup(func() { c.Close() })
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if r, err := c.Ready(ctx); err == nil && r.Ready {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("broker not ready: %v %+v", err, r)
-		}
-	}
-	s := startSidecar(t, c, nil)
+	s := startSidecar(t, startEnvBroker(t, env), nil)
 
 	cases := []struct {
 		port         int
@@ -174,5 +151,77 @@ func TestEnvGHESRequestURLAccepted(t *testing.T) {
 	id.AllowedRequestHosts = id.AllowedRequestHosts[:1]
 	if _, err := New(Options{Config: cfg, Lookup: lookup, Logger: hclog.NewNullLogger()}); err == nil {
 		t.Fatal("without the env's host the request URL was accepted; the test proves nothing")
+	}
+}
+
+// startEnvBroker runs a daemon built by config.FromEnv from env and
+// returns a client once it is ready.
+func startEnvBroker(t *testing.T, env map[string]string) *client.Client {
+	t.Helper()
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := config.FromEnv(lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Socket.Path = filepath.Join(t.TempDir(), "broker.sock")
+	d, err := New(Options{Config: cfg, Lookup: lookup, Logger: hclog.NewNullLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	c := client.New(cfg.Socket.Path)
+	t.Cleanup(func() { c.Close() })
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if r, err := c.Ready(ctx); err == nil && r.Ready {
+			return c
+		} else if time.Now().After(deadline) {
+			t.Fatalf("broker not ready: %v %+v", err, r)
+		}
+	}
+}
+
+// TestEnvAnthropicOIDCThroughSidecar: the environment gh-aw writes for
+// engine.auth with the Anthropic provider, pointed at the strict fakes,
+// serves Messages calls on port 10001 (+offset): the fake verified the
+// GitHub JWT at the exchange, and the bearer, the OAuth beta (beside the
+// client's own) and anthropic-version on the call.
+func TestEnvAnthropicOIDCThroughSidecar(t *testing.T) {
+	dev, err := StartDev(filepath.Join(t.TempDir(), "unused.sock"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dev.Close)
+	c := startEnvBroker(t, map[string]string{
+		"AWF_AUTH_TYPE": " GitHub-OIDC", "AWF_AUTH_PROVIDER": "Anthropic ",
+		"AWF_AUTH_ANTHROPIC_FEDERATION_RULE_ID": devRuleID, "AWF_AUTH_ANTHROPIC_ORGANIZATION_ID": devOrgID,
+		"AWF_AUTH_ANTHROPIC_SERVICE_ACCOUNT_ID": devSvacID, "AWF_AUTH_ANTHROPIC_WORKSPACE_ID": "",
+		"AWF_AUTH_ANTHROPIC_TOKEN_URL": dev.Anthropic.TokenURL(), "ANTHROPIC_API_TARGET": dev.API.URL(),
+		"ACTIONS_ID_TOKEN_REQUEST_URL":   dev.Env["ACTIONS_ID_TOKEN_REQUEST_URL"],
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": dev.Env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"],
+		"ANTHROPIC_API_KEY":              "",
+	})
+	s := startSidecar(t, c, nil)
+	req, _ := http.NewRequest(http.MethodPost, s.url(1, "/v1/messages"),
+		strings.NewReader(`{"model":"claude-fake-1","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("content-type", "application/json")
+	req.Header.Set("anthropic-beta", "tools-2024-04-04")
+	req.Header.Set("x-api-key", "sk-ant-placeholder-key-for-credential-isolation")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || dev.API.Served() != 1 {
+		t.Fatalf("messages = %d %s (fake served %d)", resp.StatusCode, body, dev.API.Served())
+	}
+	hs := dev.API.Headers()
+	h := hs[len(hs)-1]
+	if h.Get("Anthropic-Beta") != "tools-2024-04-04,oauth-2025-04-20" || h.Get("Anthropic-Version") != "2023-06-01" || h.Get("X-Api-Key") != "" {
+		t.Errorf("upstream saw anthropic-beta %q anthropic-version %q x-api-key set %v",
+			h.Get("Anthropic-Beta"), h.Get("Anthropic-Version"), h.Get("X-Api-Key") != "")
 	}
 }
