@@ -33,7 +33,7 @@ import (
 // credentials unless AWF_BROKER_ALLOW_UIDS (and _GIDS) list more.
 func FromEnv(lookup func(string) (string, bool)) (*Config, error) {
 	e := &envReader{lookup: lookup, d: newDraft("env")}
-	allow, err := envAllow(e.d, e.get)
+	allow, err := envAllow(e.get)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func firstOf(get func(string) string, names ...string) string {
 	return ""
 }
 
-func envAllow(d *draft, get func(string) string) (Allow, error) {
+func envAllow(get func(string) string) (Allow, error) {
 	var a Allow
 	for _, v := range []struct {
 		name string
