@@ -1,10 +1,12 @@
 // Command awf-brokerd is the credential broker daemon.
 //
 //	awf-brokerd --config FILE [--socket PATH] [--log-level L]
-//	awf-brokerd --check-config FILE
+//	awf-brokerd --check-config [FILE]
 //	awf-brokerd --dev
 //
-// Without --config it reads the environment (AWF_AUTH_*, ANTHROPIC_*).
+// Without --config it reads the gh-aw api-proxy's environment (AWF_AUTH_*,
+// the *_API_KEY and *_API_TARGET variables, the Anthropic SDK's names);
+// --check-config without a file describes what that environment builds.
 package main
 
 import (
