@@ -41,7 +41,9 @@ func newRecorder(t *testing.T) *recorder {
 	r := &recorder{seen: map[string]http.Header{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.mu.Lock()
-		r.seen[req.URL.Path] = req.Header.Clone()
+		h := req.Header.Clone()
+		h.Set("X-Test-Raw-Query", req.URL.RawQuery)
+		r.seen[req.URL.Path] = h
 		r.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"ok":true}`)
@@ -91,7 +93,7 @@ func TestEnvThroughBrokerAndSidecar(t *testing.T) {
 		{0, "/v1/chat/completions", "/openai/v1/chat/completions", "Authorization", "Bearer " + keys["OPENAI_API_KEY"]},
 		{1, "/v1/messages", "/anthropic/v1/messages", "X-Api-Key", keys["ANTHROPIC_API_KEY"]},
 		{2, "/chat/completions", "/copilot/chat/completions", "Authorization", "Bearer " + keys["COPILOT_GITHUB_TOKEN"]},
-		{3, "/v1beta/models/m:generateContent", "/gemini/v1beta/models/m:generateContent", "X-Goog-Api-Key", keys["GEMINI_API_KEY"]},
+		{3, "/v1beta/models/m:generateContent?key=placeholder-from-the-agent&alt=sse", "/gemini/v1beta/models/m:generateContent", "X-Goog-Api-Key", keys["GEMINI_API_KEY"]},
 		{4, "/v1/projects/p/x", "/vertex/v1/projects/p/x", "X-Goog-Api-Key", keys["GOOGLE_API_KEY"]},
 	}
 	for _, tc := range cases {
@@ -120,6 +122,9 @@ func TestEnvThroughBrokerAndSidecar(t *testing.T) {
 			if other != tc.header && h.Get(other) != "" {
 				t.Errorf("port +%d: upstream also saw %s", tc.port, other)
 			}
+		}
+		if q := h.Get("X-Test-Raw-Query"); strings.Contains(q, "key=") {
+			t.Errorf("port +%d: the agent's key parameter went upstream: %q", tc.port, q)
 		}
 		if v := h.Get("Anthropic-Version"); (tc.port == 1) != (v == "2023-06-01") {
 			t.Errorf("port +%d: anthropic-version %q", tc.port, v)

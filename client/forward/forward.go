@@ -43,6 +43,9 @@ type Config struct {
 	// DedupeBasePath leaves a request path that already starts with
 	// Upstream's path unprefixed, as the gh-aw api-proxy does (sidecar mode).
 	DedupeBasePath bool
+	// DropQueryParams names query parameters removed from every request
+	// (sidecar mode: the key, apiKey and api_key Gemini clients may send).
+	DropQueryParams []string
 	// Label is recorded on the lease (e.g. the container's name).
 	Label string
 	// LeaseTTL is the lease lifetime to ask for; 0 means the credential's default.
@@ -112,7 +115,7 @@ func newForwarder(cfg Config, b broker) (*Forwarder, error) {
 	}
 	f := &Forwarder{
 		b:        b,
-		up:       newUpstream(cfg.Upstream, cfg.DedupeBasePath),
+		up:       newUpstream(cfg.Upstream, cfg.DedupeBasePath, cfg.DropQueryParams),
 		log:      cfg.Logger,
 		now:      cfg.Clock,
 		maxWait:  cfg.MaxWait,

@@ -101,7 +101,7 @@ func RunSidecar(ctx context.Context, sc SidecarConfig) error {
 		if r.cred != nil {
 			f, err := New(Config{
 				Client: sc.Client, Credential: r.cred.Name, Upstream: r.upstream, Label: sc.Label,
-				LeaseTTL: sc.LeaseTTL, MaxWait: sc.MaxWait, Provider: r.errShape, DedupeBasePath: true,
+				LeaseTTL: sc.LeaseTTL, MaxWait: sc.MaxWait, Provider: r.errShape, DedupeBasePath: true, DropQueryParams: r.dropQuery,
 				Logger: logger.With("port", r.port),
 			})
 			if err != nil {

@@ -36,7 +36,13 @@ type sidecarRoute struct {
 	upstream *url.URL
 	// errShape names the provider whose error bodies the port answers in.
 	errShape string
+	// dropQuery names the agent's key parameters removed from URLs.
+	dropQuery []string
 }
+
+// geminiKeyParams are the query parameters the api-proxy strips on the
+// Gemini port: Gemini clients may send their (placeholder) key in the URL.
+var geminiKeyParams = []string{"key", "apiKey", "api_key"}
 
 // planSidecar decides the sidecar's ports from the credentials the caller
 // may lease (the broker lists only those to a non-admin), the --credential
@@ -82,6 +88,9 @@ func planSidecar(creds []api.Credential, base int, choices map[string]string, ov
 			continue
 		}
 		r.errShape = errShape(n, r.cred.Provider)
+		if n == "gemini" || n == "vertex" {
+			r.dropQuery = geminiKeyParams
+		}
 		u, err := sidecarUpstream(n, r.cred, overrides[n])
 		if err != nil {
 			return nil, fmt.Errorf("port %d (credential %q): %w", r.port, r.cred.Name, err)

@@ -23,19 +23,22 @@ type upstream struct {
 	// as it is (the gh-aw api-proxy's rule): with base /v1, both
 	// /v1/chat/completions and /responses land under /v1 once.
 	dedupe bool
+	// dropQuery names query parameters removed from every request.
+	dropQuery []string
 }
 
-func newUpstream(u *url.URL, dedupe bool) upstream {
+func newUpstream(u *url.URL, dedupe bool, dropQuery []string) upstream {
 	p := strings.TrimSuffix(u.Path, "/")
 	return upstream{
-		scheme:  u.Scheme,
-		host:    u.Host,
-		path:    p,
-		escPath: strings.TrimSuffix(u.EscapedPath(), "/"),
-		query:   u.RawQuery,
-		prefix:  u.Scheme + "://" + u.Host,
-		hostKey: hostKey(u.Scheme, u.Host),
-		dedupe:  dedupe,
+		scheme:    u.Scheme,
+		host:      u.Host,
+		path:      p,
+		escPath:   strings.TrimSuffix(u.EscapedPath(), "/"),
+		query:     u.RawQuery,
+		prefix:    u.Scheme + "://" + u.Host,
+		hostKey:   hostKey(u.Scheme, u.Host),
+		dedupe:    dedupe,
+		dropQuery: dropQuery,
 	}
 }
 
@@ -100,13 +103,14 @@ func (u *upstream) mapTarget(r *http.Request) (target, error) {
 		escaped = escBase + raw
 		t.url.RawPath = escaped
 	}
+	rawQuery := dropQueryParams(in.RawQuery, u.dropQuery)
 	switch {
 	case u.query == "":
-		t.url.RawQuery = in.RawQuery
-	case in.RawQuery == "":
+		t.url.RawQuery = rawQuery
+	case rawQuery == "":
 		t.url.RawQuery = u.query
 	default:
-		t.url.RawQuery = u.query + "&" + in.RawQuery
+		t.url.RawQuery = u.query + "&" + rawQuery
 	}
 
 	var b strings.Builder
