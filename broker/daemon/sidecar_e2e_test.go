@@ -279,3 +279,26 @@ func TestSidecarServesAPortWithAnotherCredential(t *testing.T) {
 			last.Get("X-Api-Key") == b.dev.Env[devKeyEnv], last.Get("Anthropic-Version"))
 	}
 }
+
+// TestCredentialTargetInTheAPI: the credential API carries each
+// credential's target (what the sidecar forwards to), validated against
+// api/openapi.yaml, to admins and to the callers who may lease it alike.
+func TestCredentialTargetInTheAPI(t *testing.T) {
+	spec, err := apitest.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startBroker(t, brokerOpts{mod: func(d *Dev) {
+		d.Config.Credentials[1].Allow.UIDs = append(d.Config.Credentials[1].Allow.UIDs, nobody)
+	}})
+	c := client.New(b.sock, client.WithTransport(spec.Transport))
+	defer c.Close()
+	cr, err := c.Credential(context.Background(), "anthropic")
+	if err != nil || cr.Target != b.dev.API.URL() {
+		t.Fatalf("anthropic: target %q err %v, want %s", cr.Target, err, b.dev.API.URL())
+	}
+	list, err := asOtherUID(t, b, spec).Credentials(context.Background())
+	if err != nil || len(list) != 1 || list[0].Name != "anthropic-key" || list[0].Target != b.dev.API.URL() {
+		t.Fatalf("as uid %d: %+v %v", nobody, list, err)
+	}
+}
