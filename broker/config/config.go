@@ -55,7 +55,12 @@ type Admin struct {
 
 // Metrics configures the optional TCP metrics listener.
 type Metrics struct {
+	// Listen is host:port; it must be a loopback address unless
+	// AllowRemote is set (CheckMetricsListen).
 	Listen string
+	// AllowRemote lets Listen be reachable from other hosts: /metrics on
+	// TCP has no caller check, and it names every credential and its state.
+	AllowRemote bool
 }
 
 // Allow lists who may use something.

@@ -18,6 +18,7 @@ const (
 	kString kind = iota
 	kStrings
 	kUints
+	kBool
 )
 
 // blockSpec is the schema of one block type.
@@ -37,7 +38,7 @@ var schema = &blockSpec{
 		"socket":  {attrs: map[string]kind{"path": kString, "mode": kString, "group": kString}, once: true},
 		"log":     {attrs: map[string]kind{"level": kString, "format": kString}, once: true},
 		"admin":   {attrs: map[string]kind{"uids": kUints, "gids": kUints}, once: true},
-		"metrics": {attrs: map[string]kind{"listen": kString}, once: true},
+		"metrics": {attrs: map[string]kind{"listen": kString, "allow_remote": kBool}, once: true},
 		"identity": {labels: 1, attrs: map[string]kind{"type": kString, "allowed_request_hosts": kStrings, "path": kString},
 			blocks: map[string]*blockSpec{"allow": allowSpec}},
 		"credential": {labels: 1, attrs: map[string]kind{
@@ -64,6 +65,7 @@ type node struct {
 
 type value struct {
 	pos Pos
+	b   bool
 	s   string
 	ss  []string
 	us  []uint32
@@ -185,6 +187,12 @@ func decodeValue(e *errs, attr *hclsyntax.Attribute, k kind, where string, pos P
 			return nil, false
 		}
 		out.s = v.AsString()
+	case kBool:
+		if v.IsNull() || v.Type() != cty.Bool {
+			e.add(pos, where, attr.Name, "must be true or false")
+			return nil, false
+		}
+		out.b = v.True()
 	case kStrings, kUints:
 		if v.IsNull() || !(v.Type().IsListType() || v.Type().IsTupleType()) {
 			e.add(pos, where, attr.Name, "must be a list")

@@ -5,21 +5,19 @@ package static
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
-// Config configures a static credential: Header and exactly one of
-// ValueFile and ValueEnv.
+// Config configures a static credential: its settings (shared with
+// broker/config) and how to read the environment.
 type Config struct {
-	Header    string
-	ValueFile string
-	ValueEnv  string
+	settings.Static
 	// Lookup reads the environment (default os.LookupEnv).
 	Lookup func(string) (string, bool)
 }
@@ -33,11 +31,8 @@ type Provider struct {
 
 // New checks cfg and returns the provider.
 func New(cfg Config) (*Provider, error) {
-	if cfg.Header == "" {
-		return nil, errors.New("static: header is required")
-	}
-	if (cfg.ValueFile == "") == (cfg.ValueEnv == "") {
-		return nil, errors.New("static: exactly one of value_file and value_env is required")
+	if err := cfg.Static.Check(); err != nil {
+		return nil, fmt.Errorf("static: %w", err)
 	}
 	if cfg.Lookup == nil {
 		cfg.Lookup = os.LookupEnv

@@ -2,6 +2,7 @@ package static
 
 import (
 	"context"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ func TestFileRotationAndHeaders(t *testing.T) {
 	if err := os.WriteFile(path, []byte("key-one\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(Config{Header: "X-Api-Key", ValueFile: path})
+	p, err := New(Config{Static: settings.Static{Header: "X-Api-Key", ValueFile: path}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,9 +43,9 @@ func TestErrorsNameTheSourceNotTheValue(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{Header: "x-api-key", ValueFile: path}, "value_file " + path + " is empty"},
-		{Config{Header: "x-api-key", ValueFile: path + ".missing"}, "no such file"},
-		{Config{Header: "x-api-key", ValueEnv: "K", Lookup: func(string) (string, bool) { return "", false }}, "environment variable K is unset or empty"},
+		{Config{Static: settings.Static{Header: "x-api-key", ValueFile: path}}, "value_file " + path + " is empty"},
+		{Config{Static: settings.Static{Header: "x-api-key", ValueFile: path + ".missing"}}, "no such file"},
+		{Config{Static: settings.Static{Header: "x-api-key", ValueEnv: "K"}, Lookup: func(string) (string, bool) { return "", false }}, "environment variable K is unset or empty"},
 	}
 	for _, c := range cases {
 		p, err := New(c.cfg)
@@ -56,10 +57,10 @@ func TestErrorsNameTheSourceNotTheValue(t *testing.T) {
 			t.Errorf("err = %v, want permanent containing %q", err, c.want)
 		}
 	}
-	if _, err := New(Config{Header: "x", ValueFile: "a", ValueEnv: "B"}); err == nil {
+	if _, err := New(Config{Static: settings.Static{Header: "x", ValueFile: "a", ValueEnv: "B"}}); err == nil {
 		t.Error("both sources accepted")
 	}
-	p, _ := New(Config{Header: "Authorization", ValueEnv: "K", Lookup: func(string) (string, bool) { return "Bearer v", true }})
+	p, _ := New(Config{Static: settings.Static{Header: "Authorization", ValueEnv: "K"}, Lookup: func(string) (string, bool) { return "Bearer v", true }})
 	tok, _ := p.Exchange(context.Background(), nil)
 	if g, _ := p.Headers(&tok, nil); g.Set["authorization"] != "Bearer v" || len(g.Remove) != 0 {
 		t.Errorf("authorization grant = %+v", g)
