@@ -3,12 +3,13 @@ package config
 import (
 	"fmt"
 	"math/big"
-	"os"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/awf-broker/awf-broker/broker/filetrust"
 )
 
 // kind is the type an attribute must have.
@@ -71,11 +72,13 @@ type value struct {
 	us  []uint32
 }
 
-// Load reads and parses the file at path.
+// Load reads and parses the file at path. The file must pass the config
+// file's trust rule (filetrust.Config: owned by root or the daemon's uid,
+// writable by no one else), checked on the descriptor it is read from.
 func Load(path string) (*Config, error) {
-	src, err := os.ReadFile(path)
+	src, err := filetrust.Config().Read(path)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+		return nil, err // it starts "config file", and names path
 	}
 	return Parse(src, path)
 }

@@ -3,7 +3,6 @@ package daemon
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/awf-broker/awf-broker/broker/config"
@@ -76,11 +75,6 @@ func (d *Daemon) newIdentity(id config.Identity) (*identEntry, error) {
 
 // newCredential makes one credential's provider and token cache.
 func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, wait time.Duration) (*credential, error) {
-	if c.ValueFile != "" {
-		if err := checkPrivateFile(c.ValueFile, "credential "+strconv.Quote(c.Name)+" value_file"); err != nil {
-			return nil, err
-		}
-	}
 	prov, err := d.provider(c, d.opts.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("credential %q: %w", c.Name, err)
@@ -96,7 +90,7 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, 
 		OnChange: d.obs.credentialChanged, OnExchange: d.obs.exchanged,
 	})
 	return &credential{
-		cache: cache, prov: prov, identity: c.Identity, cfg: c,
+		cache: cache, prov: prov, identity: c.Identity, cfg: c, valueFingerprint: fingerprintOf(prov),
 		info: server.CredentialInfo{
 			Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, LeaseTTL: c.LeaseTTL,
 			AllowUIDs: c.Allow.UIDs, AllowGIDs: c.Allow.GIDs, NeedsBodySHA256: prov.NeedsBodySHA256(),

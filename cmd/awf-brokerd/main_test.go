@@ -15,7 +15,7 @@ func TestCheckConfig(t *testing.T) {
 	}{
 		{"../../testdata/config/good-minimal.hcl", 0, "ok: ../../testdata/config/good-minimal.hcl: 1 identity, 1 credential (anthropic: anthropic), socket /run/awf-broker/broker.sock\n", ""},
 		{"../../testdata/config/bad-duration.hcl", 2, "", "../../testdata/config/bad-duration.hcl:9,3: credential \"anthropic\": lease_ttl: invalid duration \"15x\" (want e.g. \"15m\")\n"},
-		{"../../testdata/config/missing.hcl", 2, "", "read config: open ../../testdata/config/missing.hcl: no such file or directory\n"},
+		{"../../testdata/config/missing.hcl", 2, "", "config file: open ../../testdata/config/missing.hcl: no such file or directory\n"},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer
