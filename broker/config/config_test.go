@@ -71,13 +71,30 @@ func asErrors(err error, es *Errors) bool {
 	return ok && len(e) > 0
 }
 
-func TestGoodFull(t *testing.T) {
-	cfg, err := Load(dir + "good-full.hcl")
+// loadTestdata loads a testdata config through a private copy: Load
+// applies the config file's trust rule, and a checkout made under umask
+// 002 leaves the tree's files group-writable.
+func loadTestdata(t *testing.T, name string) (*Config, string) {
+	t.Helper()
+	src, err := os.ReadFile(dir + name)
 	if err != nil {
 		t.Fatal(err)
 	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, path
+}
+
+func TestGoodFull(t *testing.T) {
+	cfg, path := loadTestdata(t, "good-full.hcl")
 	want := &Config{
-		Source:       dir + "good-full.hcl",
+		Source:       path,
 		Socket:       Socket{Path: "/run/awf-broker/broker.sock", Mode: 0o660, Group: "awf"},
 		Log:          Log{Level: "debug", Format: "text"},
 		Admin:        Admin{UIDs: []uint32{0, 1000}, GIDs: []uint32{50}},
@@ -119,17 +136,14 @@ func TestGoodFull(t *testing.T) {
 		}
 		t.Fatalf("config differs:\n got %+v\nwant %+v", cfg, want)
 	}
-	wantSummary := dir + "good-full.hcl: 2 identities, 6 credentials (anthropic: anthropic; aws: bedrock; azure: azure-openai; gcp: vertex; openai: openai; static: anthropic-key), socket /run/awf-broker/broker.sock"
+	wantSummary := path + ": 2 identities, 6 credentials (anthropic: anthropic; aws: bedrock; azure: azure-openai; gcp: vertex; openai: openai; static: anthropic-key), socket /run/awf-broker/broker.sock"
 	if cfg.Summary() != wantSummary {
 		t.Errorf("summary = %q", cfg.Summary())
 	}
 }
 
 func TestGoodMinimalDefaults(t *testing.T) {
-	cfg, err := Load(dir + "good-minimal.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := loadTestdata(t, "good-minimal.hcl")
 	if cfg.Socket.Path != DefaultSocketPath || cfg.Socket.Mode != 0o660 || cfg.Log.Level != "info" || cfg.Log.Format != "json" || cfg.WaitForToken != 10*time.Second {
 		t.Errorf("defaults: %+v", cfg)
 	}

@@ -10,10 +10,7 @@ import (
 // Config, for the fullest file we have (every provider, identity kinds,
 // allow lists, admin, metrics).
 func TestWriteRoundTrip(t *testing.T) {
-	cfg, err := Load(dir + "good-full.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := loadTestdata(t, "good-full.hcl")
 	cfg.Metrics.AllowRemote = true
 	cfg.Metrics.Listen = "0.0.0.0:9464"
 	out := Write(cfg)
