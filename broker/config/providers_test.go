@@ -1,10 +1,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/awf-broker/awf-broker/broker/provider/aws"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
 // TestAWSRegionsAgreeWithProvider keeps config and the aws provider on one
@@ -55,5 +58,37 @@ credential "bedrock" {
 				t.Errorf("token_url = %q, want %q", got, c.wantTokenURL)
 			}
 		})
+	}
+}
+
+// TestSettingsFieldsAreAttributes: every field provider/settings names in
+// a problem is a credential attribute of the file, so a settings error
+// always points at a line the user wrote (or can write).
+func TestSettingsFieldsAreAttributes(t *testing.T) {
+	attrs := schema.blocks["credential"].attrs
+	bad := []settings.Settings{
+		settings.Anthropic{TokenURL: "http://x/v1"},
+		settings.OpenAI{TokenURL: "ftp://x"},
+		settings.AWS{RoleARN: "x", Region: "x", SessionName: "a b", Duration: time.Second, TokenURL: "ftp://x"},
+		settings.GCP{WorkloadIdentityProvider: "x", ServiceAccount: "x", Lifetime: time.Hour, TokenURL: "ftp://x", ImpersonationURL: "ftp://x"},
+		settings.Azure{Cloud: "mars", TokenURL: "ftp://x"},
+		settings.Static{ValueFile: "a", ValueEnv: "b"},
+		settings.Static{},
+	}
+	seen := map[string]bool{}
+	for _, s := range bad {
+		var es settings.Errors
+		if err := s.Check(); !errors.As(err, &es) {
+			t.Fatalf("%T: Check() = %v, want Errors", s, err)
+		}
+		for _, fe := range es {
+			seen[fe.Field] = true
+			if _, ok := attrs[fe.Field]; !ok {
+				t.Errorf("%T names field %q, which is no credential attribute", s, fe.Field)
+			}
+		}
+	}
+	if len(seen) < 15 {
+		t.Errorf("only %d distinct fields exercised: %v", len(seen), seen)
 	}
 }
