@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
 // envFields maps a credential field to the variables that set it, first
@@ -67,7 +69,7 @@ func (e *envReader) oidcCredential(name, prov string) string {
 		for _, v := range vars {
 			if val := e.get(v); val != "" {
 				if field == "cloud" {
-					if val = strings.ToLower(val); !oneOf(val, clouds) {
+					if val = strings.ToLower(val); !oneOf(val, settings.AzureClouds()) {
 						e.fail(v, "unknown cloud "+strconv.Quote(val)+" (want public, usgovernment or china); "+
 							"the api-proxy would fall back to the public cloud and send the token there, the broker refuses it")
 						break
@@ -120,7 +122,7 @@ func (e *envReader) addGitHubIdentity(prov string) {
 		switch {
 		case err != nil || u.Hostname() == "":
 			e.fail("ACTIONS_ID_TOKEN_REQUEST_URL", "not a URL")
-		case !strings.HasSuffix(strings.ToLower(u.Hostname()), ".actions.githubusercontent.com") && !isLoopback(u.Hostname()):
+		case !strings.HasSuffix(strings.ToLower(u.Hostname()), ".actions.githubusercontent.com") && !settings.IsLoopbackHost(u.Hostname()):
 			id.AllowedRequestHosts = append(id.AllowedRequestHosts, strings.ToLower(u.Hostname()))
 			e.note("ACTIONS_ID_TOKEN_REQUEST_URL names " + strings.ToLower(u.Hostname()) + " (a GitHub Enterprise Server runner?): it is allowed as a request host")
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/awf-broker/awf-broker/broker/lease"
+
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
 // checkTarget returns what is wrong with a credential's target base URL,
@@ -19,7 +21,7 @@ func checkTarget(raw string) string {
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
 		return fmt.Sprintf("invalid target %q: only scheme, host, port and path are allowed", u.Redacted())
 	}
-	if msg := checkEndpoint(raw); msg != "" {
+	if msg := settings.CheckEndpoint(raw); msg != "" {
 		return msg
 	}
 	return ""
