@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"sync"
@@ -72,6 +73,7 @@ type Forwarder struct {
 	owned     *http.Transport // closed on Close when the forwarder built it
 	log       *slog.Logger
 	now       func() time.Time
+	jitter    func() float64 // in [0, 1): spreads retries toward the broker
 	maxWait   time.Duration
 	provider  string
 	leases    *leaseKeeper
@@ -113,6 +115,7 @@ func newForwarder(cfg Config, b broker) (*Forwarder, error) {
 		up:       newUpstream(cfg.Upstream),
 		log:      cfg.Logger,
 		now:      cfg.Clock,
+		jitter:   rand.Float64,
 		maxWait:  cfg.MaxWait,
 		provider: cfg.Provider,
 	}

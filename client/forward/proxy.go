@@ -142,25 +142,27 @@ func (f *Forwarder) prepare(ctx context.Context, r *http.Request, t *target, bod
 	return out, s, nil
 }
 
-// retryUnauthorized handles an upstream 401: the broker re-exchanges the
-// credential, and a request whose body was kept is replayed once with fresh
-// headers (as the Anthropic SDK does). Otherwise the 401 is relayed.
+// retryUnauthorized handles an upstream answer that says the credential is
+// stale (mustReplay): the broker re-exchanges the credential, and a request
+// whose body was kept is replayed once with fresh headers (as the Anthropic
+// SDK does). Otherwise the upstream's answer is relayed.
 func (f *Forwarder) retryUnauthorized(ctx context.Context, r *http.Request, t *target, body *reqBody,
 	s *leaseState, hreq *api.HeadersRequest, first *http.Response) (*http.Response, error) {
 	ictx, cancel := context.WithTimeout(ctx, f.maxWait)
 	_, err := f.b.Invalidate(ictx, s.id, s.secret)
 	cancel()
 	if err != nil {
-		f.log.Warn("invalidate after upstream 401 failed", "lease", s.id, "error", err)
+		f.log.Warn("invalidate after a stale-credential answer failed", "lease", s.id, "status", first.StatusCode, "error", err)
 	} else {
-		f.log.Info("upstream answered 401; credential invalidated", "lease", s.id, "replay", body.replayable())
+		f.log.Info("upstream says the credential is stale; credential invalidated", "lease", s.id,
+			"status", first.StatusCode, "replay", body.replayable())
 	}
 	if !body.replayable() || ctx.Err() != nil {
 		return first, nil
 	}
 	out, _, fl := f.prepare(ctx, r, t, body, s, hreq, f.maxWait)
 	if fl != nil {
-		f.log.Warn("no fresh headers to replay the request; relaying the 401", "error", fl.msg)
+		f.log.Warn("no fresh headers to replay the request; relaying the upstream's answer", "status", first.StatusCode, "error", fl.msg)
 		return first, nil
 	}
 	drain(first.Body)
@@ -198,12 +200,12 @@ func (f *Forwarder) grant(ctx context.Context, s *leaseState, hreq *api.HeadersR
 		var wait time.Duration
 		switch act {
 		case actRetry:
-			wait = backoff(attempt, 25*time.Millisecond, time.Second, 0.5)
+			wait = backoff(attempt, 25*time.Millisecond, time.Second, f.jitter())
 		case actWait:
 			retryAfter = ce.RetryAfter
 			wait = ce.RetryAfter
 			if wait <= 0 {
-				wait = backoff(attempt, 100*time.Millisecond, time.Second, 0.5)
+				wait = backoff(attempt, 100*time.Millisecond, time.Second, f.jitter())
 			}
 			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 				return nil, s, f.gaveUp(err, retryAfter, err)
@@ -214,7 +216,7 @@ func (f *Forwarder) grant(ctx context.Context, s *leaseState, hreq *api.HeadersR
 				return nil, s, fail(http.StatusServiceUnavailable, "awf-broker keeps refusing the forwarder's leases ("+err.Error()+"); the request was not sent upstream")
 			}
 			if attempt > 0 {
-				if !sleep(ctx, backoff(attempt-1, 50*time.Millisecond, time.Second, 0.5)) {
+				if !sleep(ctx, backoff(attempt-1, 50*time.Millisecond, time.Second, f.jitter())) {
 					return nil, s, f.gaveUp(last, retryAfter, err)
 				}
 			}
@@ -294,9 +296,4 @@ func (f *Forwarder) noLease(err error) *failure {
 	}
 	return &failure{status: http.StatusServiceUnavailable, retryAfter: time.Second,
 		msg: "no lease from awf-broker (" + err.Error() + "); the request was not sent upstream"}
-}
-
-// mustReplay reports whether resp says the credential is stale: a 401.
-func (f *Forwarder) mustReplay(resp *http.Response) bool {
-	return resp.StatusCode == http.StatusUnauthorized
 }
