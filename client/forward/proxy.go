@@ -44,9 +44,7 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The lease first: it says whether the body must be hashed.
 	s, budget, fl := f.awaitLease(ctx)
 	if fl != nil {
-		if ctx.Err() == nil {
-			writeFailure(w, f.provider, fl)
-		}
+		f.refuse(w, r, fl)
 		return
 	}
 
@@ -55,9 +53,7 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if fl.status == http.StatusBadRequest {
 			f.log.Info("request body failed; nothing was sent upstream", "method", r.Method, "path", t.url.Path, "error", fl.msg)
 		}
-		if ctx.Err() == nil {
-			writeFailure(w, f.provider, fl)
-		}
+		f.refuse(w, r, fl)
 		return
 	}
 	defer f.releaseBody(body)
@@ -65,23 +61,45 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hreq := api.HeadersRequest{Method: r.Method, URL: t.abs, BodySHA256: body.sum}
 	out, s, fl := f.prepare(ctx, r, &t, body, s, &hreq, budget)
 	if fl != nil {
-		if ctx.Err() == nil {
-			writeFailure(w, f.provider, fl)
-		}
+		f.refuse(w, r, fl)
 		return
 	}
 	resp, err := f.transport.RoundTrip(out)
 	if err == nil && f.mustReplay(resp) {
 		resp, err = f.retryUnauthorized(ctx, r, &t, body, s, &hreq, resp)
 	}
-	if err != nil {
+	if cerr := body.clientErr(); cerr != nil {
+		// The upstream saw the broker's headers and a body cut short;
+		// whatever it answered is not an answer to the client's request.
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		f.log.Info("request body failed midway; the upstream request was aborted",
+			"method", r.Method, "path", t.url.Path, "error", cerr)
 		if ctx.Err() == nil {
-			f.log.Warn("upstream request failed", "method", r.Method, "path", t.url.Path, "error", err)
-			writeFailure(w, f.provider, fail(http.StatusBadGateway, "upstream request failed: "+err.Error()))
+			writeFailure(w, f.provider, fail(http.StatusBadRequest, "cannot read the request body: "+cerr.Error()))
 		}
 		return
 	}
+	if err != nil {
+		if ctx.Err() != nil {
+			f.log.Info("client went away; the upstream request was aborted", "method", r.Method, "path", t.url.Path)
+			return
+		}
+		f.log.Warn("upstream request failed", "method", r.Method, "path", t.url.Path, "error", err)
+		writeFailure(w, f.provider, fail(http.StatusBadGateway, "upstream request failed: "+err.Error()))
+		return
+	}
 	f.relay(ctx, w, resp)
+}
+
+// refuse answers fl, or logs that the client is gone and cannot hear it.
+func (f *Forwarder) refuse(w http.ResponseWriter, r *http.Request, fl *failure) {
+	if r.Context().Err() != nil {
+		f.log.Info("client went away; nothing was sent upstream", "method", r.Method, "path", r.URL.Path)
+		return
+	}
+	writeFailure(w, f.provider, fl)
 }
 
 // awaitLease waits up to MaxWait for the lease and returns it with the
@@ -135,7 +153,7 @@ func (f *Forwarder) prepare(ctx context.Context, r *http.Request, t *target, bod
 	out.Body, out.GetBody = nil, nil
 	if body.size != 0 {
 		out.Body = body.reader()
-		if body.stream == nil {
+		if body.stream == nil && body.tee == nil {
 			out.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
 		}
 	}

@@ -62,9 +62,7 @@ func (f *Forwarder) serveUpgrade(w http.ResponseWriter, r *http.Request, t *targ
 	}
 	s, budget, fl := f.awaitLease(ctx)
 	if fl != nil {
-		if ctx.Err() == nil {
-			writeFailure(w, f.provider, fl)
-		}
+		f.refuse(w, r, fl)
 		return
 	}
 	if s.needsSHA {
@@ -76,9 +74,7 @@ func (f *Forwarder) serveUpgrade(w http.ResponseWriter, r *http.Request, t *targ
 	hreq := api.HeadersRequest{Method: r.Method, URL: t.abs}
 	out, s, fl := f.prepare(ctx, r, t, body, s, &hreq, budget)
 	if fl != nil {
-		if ctx.Err() == nil {
-			writeFailure(w, f.provider, fl)
-		}
+		f.refuse(w, r, fl)
 		return
 	}
 	// The tunnel outlives nothing but the handler; the request's context
