@@ -85,6 +85,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		{"header grants", s.grants},
 		{"forwarding", s.forwarding},
 		{"workload", s.workload},
+		{"baseline", s.baseline},
 		{"cold-start stampede", s.stampede},
 		{"token rotation under load", s.rotation},
 		{"processes", s.processes},
