@@ -124,6 +124,9 @@ func (f *Forwarder) prepare(ctx context.Context, r *http.Request, t *target, bod
 	out.Header = make(http.Header, len(r.Header)+4)
 	want := make(map[string]string, len(r.Header))
 	copyRequestHeaders(out.Header, want, r.Header)
+	if isWebSocketUpgrade(r.Header) {
+		stripSubprotocolKeys(out.Header, want)
+	}
 	hreq.Headers = want
 
 	gctx, cancel := context.WithTimeout(ctx, budget)

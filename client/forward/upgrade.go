@@ -155,3 +155,35 @@ func writeSwitching(w *bufio.Writer, h http.Header) error {
 	}
 	return w.Flush()
 }
+
+// subprotocolKeyPrefix marks a WebSocket subprotocol that carries an API
+// key: browsers cannot set Authorization on a WebSocket, so OpenAI's
+// Realtime API also takes the key as "openai-insecure-api-key.<key>" in
+// Sec-WebSocket-Protocol.
+const subprotocolKeyPrefix = "openai-insecure-api-key."
+
+// stripSubprotocolKeys removes the agent's key from Sec-WebSocket-Protocol
+// in h and in want (the broker's view), keeping the other subprotocols it
+// offers; the header goes when none is left.
+func stripSubprotocolKeys(h http.Header, want map[string]string) {
+	vs := h["Sec-Websocket-Protocol"]
+	if len(vs) == 0 {
+		return
+	}
+	var keep []string
+	for _, v := range vs {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" && !hasPrefixFold(p, subprotocolKeyPrefix) {
+				keep = append(keep, p)
+			}
+		}
+	}
+	if len(keep) == 0 {
+		delete(h, "Sec-Websocket-Protocol")
+		delete(want, "sec-websocket-protocol")
+		return
+	}
+	v := strings.Join(keep, ", ")
+	h["Sec-Websocket-Protocol"] = []string{v}
+	want["sec-websocket-protocol"] = v
+}

@@ -354,3 +354,36 @@ func (p *connectProxy) targets() []string {
 	defer p.mu.Unlock()
 	return append([]string(nil), p.tgt...)
 }
+
+func TestWebSocketSubprotocolKeyIsStripped(t *testing.T) {
+	h := newHarness(t, harnessOpts{provider: ProviderOpenAI})
+	offered := make(chan string, 1)
+	h.up.route = func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		offered <- strings.Join(r.Header.Values("Sec-Websocket-Protocol"), ",")
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"realtime"}})
+		if err != nil {
+			t.Errorf("upstream accept: %v", err)
+			return
+		}
+		c.Close(websocket.StatusNormalClosure, "")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(h.url, "http")+"/v1/realtime?model=gpt-realtime", &websocket.DialOptions{
+		Subprotocols: []string{"realtime", "openai-insecure-api-key.agent-placeholder", "openai-beta.realtime-v1"},
+	})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.CloseNow()
+	if c.Subprotocol() != "realtime" {
+		t.Errorf("negotiated subprotocol %q, want realtime", c.Subprotocol())
+	}
+	if got := <-offered; got != "realtime, openai-beta.realtime-v1" {
+		t.Errorf("upstream was offered %q; the key subprotocol must be stripped and the others kept", got)
+	}
+	seen := h.broker.seenRequests()
+	if len(seen) != 1 || strings.Contains(seen[0].Headers["sec-websocket-protocol"], "agent-placeholder") {
+		t.Errorf("broker saw %q", seen[0].Headers["sec-websocket-protocol"])
+	}
+}
