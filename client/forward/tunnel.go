@@ -165,6 +165,13 @@ func (ts *tunnels) remove(t *tunnel) {
 	ts.mu.Unlock()
 }
 
+// closing reports whether the forwarder is closing (no new tunnel).
+func (ts *tunnels) closing() bool {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.closed
+}
+
 // count is how many tunnels are open.
 func (ts *tunnels) count() int {
 	ts.mu.Lock()

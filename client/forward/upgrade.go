@@ -108,6 +108,11 @@ func (f *Forwarder) splice(w http.ResponseWriter, resp *http.Response, t *target
 		writeFailure(w, f.provider, fail(http.StatusBadGateway, "upstream switched protocols but its connection cannot be written"))
 		return
 	}
+	if f.tunnels.closing() {
+		_ = up.Close()
+		writeFailure(w, f.provider, fail(http.StatusServiceUnavailable, "the forwarder is shutting down"))
+		return
+	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		_ = up.Close()
