@@ -43,10 +43,12 @@ run:
 	$(GO) run ./cmd/awf-brokerd --dev
 
 ## bench: one run of internal/benchsuite: a table of every figure beside its
-## floor and the DESIGN §9 goal; BENCH_OUT=file also writes it as JSON
+## floor and the DESIGN §9 goal; BENCH_OUT=file also writes it as JSON;
+## BENCH_BASELINE=path/to/an-older/awf-broker-cli adds before/after rows
 BENCH_OUT ?=
+BENCH_BASELINE ?=
 bench: build
-	$(GO) run ./internal/cmd/awf-bench -bin $(BIN) $(if $(BENCH_OUT),-out $(BENCH_OUT))
+	$(GO) run ./internal/cmd/awf-bench -bin $(BIN) $(if $(BENCH_OUT),-out $(BENCH_OUT)) $(if $(BENCH_BASELINE),-baseline-cli $(BENCH_BASELINE))
 
 ## bench-go: the go test micro-benchmarks, each reported beside its floor
 bench-go:

@@ -18,12 +18,14 @@ const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b785
 // left to the garbage collector so the forwarder's memory stays small.
 const pooledBodyCap = 256 << 10
 
-// reqBody is an inbound request body prepared for the upstream: either kept
-// in memory (replayable, hashable) or streamed through once.
+// reqBody is an inbound request body prepared for the upstream: kept in
+// memory before it is sent (hashed for SigV4), streamed upstream while a
+// copy is kept for a replay (tee), or streamed through once (too big to keep).
 type reqBody struct {
 	kept   *[]byte // pooled buffer holding the whole body, nil when streaming
 	data   []byte
 	stream io.Reader // the body when not kept in full
+	tee    *teeBody  // the body streamed with a copy kept, or nil
 	size   int64     // Content-Length to send; -1 unknown
 	sum    string    // hex SHA-256, only when asked for
 	// readers lent to the transport; the buffer returns to the pool only
@@ -33,11 +35,26 @@ type reqBody struct {
 }
 
 // replayable reports whether the request can be sent again after a 401.
-func (b *reqBody) replayable() bool { return b.stream == nil && len(b.data) <= MaxReplayBody }
+func (b *reqBody) replayable() bool {
+	if b.tee != nil {
+		return b.tee.replayable()
+	}
+	return b.stream == nil && len(b.data) <= MaxReplayBody
+}
+
+// clientErr is why reading the client's body failed while it streamed
+// upstream, if it did.
+func (b *reqBody) clientErr() error {
+	if b.tee != nil {
+		return b.tee.clientErr()
+	}
+	return nil
+}
 
 // readBody prepares r's body. With hash it buffers up to MaxHashedBody and
-// computes the SHA-256 (413 beyond); otherwise it keeps bodies up to
-// MaxReplayBody and streams larger ones.
+// computes the SHA-256 (413 beyond) before anything is sent. Otherwise
+// nothing is read yet: a body up to MaxReplayBody streams upstream with a
+// copy kept for the replay, a larger one streams through once.
 func (f *Forwarder) readBody(r *http.Request, hash bool) (*reqBody, *failure) {
 	b := &reqBody{}
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
@@ -52,6 +69,11 @@ func (f *Forwarder) readBody(r *http.Request, hash bool) (*reqBody, *failure) {
 	}
 	if !hash && r.ContentLength > limit {
 		b.stream, b.size = r.Body, r.ContentLength
+		return b, nil
+	}
+	if !hash {
+		b.tee = &teeBody{src: r.Body, f: f}
+		b.size = r.ContentLength
 		return b, nil
 	}
 	if r.ContentLength > limit {
@@ -114,6 +136,9 @@ func readUpTo(buf []byte, r io.Reader, max int64) ([]byte, error) {
 
 // reader returns a fresh reader over the body for one upstream attempt.
 func (b *reqBody) reader() io.ReadCloser {
+	if b.tee != nil {
+		return b.tee.next()
+	}
 	if b.stream != nil {
 		return io.NopCloser(b.stream)
 	}
@@ -123,6 +148,10 @@ func (b *reqBody) reader() io.ReadCloser {
 
 // releaseBody returns the buffer to the pool when no reader is still lent.
 func (f *Forwarder) releaseBody(b *reqBody) {
+	if b != nil && b.tee != nil {
+		b.tee.release()
+		return
+	}
 	if b == nil || b.kept == nil || b.lent.Load() != b.closed.Load() {
 		return
 	}

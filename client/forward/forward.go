@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"sync"
@@ -78,11 +79,13 @@ type Forwarder struct {
 	owned     *http.Transport // closed on Close when the forwarder built it
 	log       *slog.Logger
 	now       func() time.Time
+	jitter    func() float64 // in [0, 1): spreads retries toward the broker
 	maxWait   time.Duration
 	provider  string
 	leases    *leaseKeeper
 	bodies    sync.Pool // *[]byte, request bodies kept in memory
 	copyBufs  sync.Pool // *[]byte, response copy buffers
+	tunnels   tunnels   // open WebSockets, stopped on Close
 
 	life      context.Context // ends on Close
 	stop      context.CancelFunc
@@ -118,6 +121,7 @@ func newForwarder(cfg Config, b broker) (*Forwarder, error) {
 		up:       newUpstream(cfg.Upstream, cfg.DedupeBasePath, cfg.DropQueryParams),
 		log:      cfg.Logger,
 		now:      cfg.Clock,
+		jitter:   rand.Float64,
 		maxWait:  cfg.MaxWait,
 		provider: cfg.Provider,
 	}
@@ -184,11 +188,13 @@ func (f *Forwarder) Start(ctx context.Context) error {
 	return err
 }
 
-// Close revokes the lease (best effort: the error says why revoking failed)
-// and stops the forwarder's goroutines; requests then get 503.
+// Close ends open WebSockets (a close frame to each end), revokes the lease
+// (best effort: the error says why revoking failed) and stops the
+// forwarder's goroutines; requests then get 503.
 func (f *Forwarder) Close() error {
 	f.closeOnce.Do(func() {
 		f.stop()
+		f.tunnels.closeAll()
 		f.wg.Wait()
 		s := f.leases.close()
 		if s != nil {

@@ -48,7 +48,9 @@ func leaseTTL(l *api.Lease, now time.Time) time.Duration {
 
 // backoff is the delay before retry number attempt (0-based): base doubled
 // each time up to limit, with "equal jitter" — half fixed, half scaled by
-// jitter in [0, 1) — so that many forwarders do not retry in step.
+// jitter in [0, 1) — so that many forwarders do not retry in step. Callers
+// pass a fresh random jitter for every retry (rand.Float64); the function
+// stays pure so that the schedule is table-tested.
 func backoff(attempt int, base, limit time.Duration, jitter float64) time.Duration {
 	d := base
 	for i := 0; i < attempt && d < limit; i++ {

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -124,5 +126,59 @@ func TestApplyGrantRemovesThenSets(t *testing.T) {
 	want := http.Header{"Authorization": {"Bearer t"}, "Anthropic-Beta": {"a,oauth-2025-04-20"}, "Anthropic-Version": {"2023-01-01"}}
 	if fmt.Sprint(h) != fmt.Sprint(want) {
 		t.Errorf("got %v\nwant %v", h, want)
+	}
+}
+
+// TestBackoffJitterSpreadsRetries checks, for random jitter, what keeps
+// forwarders out of step: every delay lies in [d/2, d) of the un-jittered
+// d, a larger jitter never gives a shorter delay, and draws spread over
+// most of that range.
+func TestBackoffJitterSpreadsRetries(t *testing.T) {
+	const base, limit = 25 * time.Millisecond, time.Second
+	r := rand.New(rand.NewPCG(1, 2))
+	for attempt := range 12 {
+		d := min(base<<attempt, limit)
+		lo, hi := d, time.Duration(0)
+		distinct := map[time.Duration]bool{}
+		for range 500 {
+			u, v := r.Float64(), r.Float64()
+			got := backoff(attempt, base, limit, u)
+			if got < d/2 || got >= d {
+				t.Fatalf("attempt %d jitter %v: %v outside [%v, %v)", attempt, u, got, d/2, d)
+			}
+			if other := backoff(attempt, base, limit, v); (u < v) && other < got {
+				t.Fatalf("attempt %d: jitter %v gives %v, larger jitter %v gives %v", attempt, u, got, v, other)
+			}
+			lo, hi = min(lo, got), max(hi, got)
+			distinct[got] = true
+		}
+		if spread := hi - lo; spread < d/2*9/10 || len(distinct) < 450 {
+			t.Errorf("attempt %d: 500 draws spread over %v of %v with %d distinct delays: not jittered", attempt, spread, d/2, len(distinct))
+		}
+	}
+}
+
+// TestGrantRetriesDrawAFreshJitter checks that the forwarder's retries
+// toward the broker each draw a jitter instead of a constant factor.
+func TestGrantRetriesDrawAFreshJitter(t *testing.T) {
+	h := newHarness(t, harnessOpts{maxWait: 5 * time.Second})
+	var mu sync.Mutex
+	var draws int
+	h.fwd.jitter = func() float64 { mu.Lock(); defer mu.Unlock(); draws++; return 0.25 }
+	h.broker.setMode(modeUnavailable, 0) // credential_unavailable without Retry-After: backoff
+	done := make(chan int, 1)
+	go func() {
+		resp, _ := h.do("GET", "/v1/models", nil, nil)
+		done <- resp.StatusCode
+	}()
+	waitFor(t, 5*time.Second, "three retries", func() bool { return h.broker.headerCalls.Load() >= 3 })
+	h.broker.setMode(modeOK, 0)
+	if code := <-done; code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls := h.broker.headerCalls.Load(); int64(draws) != calls-1 {
+		t.Errorf("%d jitter draws for %d broker calls; want one per retry (%d)", draws, calls, calls-1)
 	}
 }

@@ -36,28 +36,25 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, f.provider, fail(http.StatusBadRequest, err.Error()))
 		return
 	}
+	if isWebSocketUpgrade(r.Header) {
+		f.serveUpgrade(w, r, &t)
+		return
+	}
 	ctx := r.Context()
 
 	// The lease first: it says whether the body must be hashed.
-	waitStart := time.Now()
-	lctx, cancel := context.WithTimeout(ctx, f.maxWait)
-	s, err := f.leases.wait(lctx)
-	cancel()
-	if err != nil {
-		if ctx.Err() == nil {
-			writeFailure(w, f.provider, f.noLease(err))
-		}
+	s, budget, fl := f.awaitLease(ctx)
+	if fl != nil {
+		f.refuse(w, r, fl)
 		return
 	}
-	// Reading the body does not count against MaxWait; a lease that came
-	// late still leaves the headers call a moment.
-	budget := max(f.maxWait-time.Since(waitStart), minGrantBudget)
 
 	body, fl := f.readBody(r, s.needsSHA)
 	if fl != nil {
-		if ctx.Err() == nil {
-			writeFailure(w, f.provider, fl)
+		if fl.status == http.StatusBadRequest {
+			f.log.Info("request body failed; nothing was sent upstream", "method", r.Method, "path", t.url.Path, "error", fl.msg)
 		}
+		f.refuse(w, r, fl)
 		return
 	}
 	defer f.releaseBody(body)
@@ -65,23 +62,59 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hreq := api.HeadersRequest{Method: r.Method, URL: t.abs, BodySHA256: body.sum}
 	out, s, fl := f.prepare(ctx, r, &t, body, s, &hreq, budget)
 	if fl != nil {
-		if ctx.Err() == nil {
-			writeFailure(w, f.provider, fl)
-		}
+		f.refuse(w, r, fl)
 		return
 	}
 	resp, err := f.transport.RoundTrip(out)
-	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+	if err == nil && f.mustReplay(resp) {
 		resp, err = f.retryUnauthorized(ctx, r, &t, body, s, &hreq, resp)
 	}
-	if err != nil {
+	if cerr := body.clientErr(); cerr != nil {
+		// The upstream saw the broker's headers and a body cut short;
+		// whatever it answered is not an answer to the client's request.
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		f.log.Info("request body failed midway; the upstream request was aborted",
+			"method", r.Method, "path", t.url.Path, "error", cerr)
 		if ctx.Err() == nil {
-			f.log.Warn("upstream request failed", "method", r.Method, "path", t.url.Path, "error", err)
-			writeFailure(w, f.provider, fail(http.StatusBadGateway, "upstream request failed: "+err.Error()))
+			writeFailure(w, f.provider, fail(http.StatusBadRequest, "cannot read the request body: "+cerr.Error()))
 		}
 		return
 	}
+	if err != nil {
+		if ctx.Err() != nil {
+			f.log.Info("client went away; the upstream request was aborted", "method", r.Method, "path", t.url.Path)
+			return
+		}
+		f.log.Warn("upstream request failed", "method", r.Method, "path", t.url.Path, "error", err)
+		writeFailure(w, f.provider, fail(http.StatusBadGateway, "upstream request failed: "+err.Error()))
+		return
+	}
 	f.relay(ctx, w, resp)
+}
+
+// refuse answers fl, or logs that the client is gone and cannot hear it.
+func (f *Forwarder) refuse(w http.ResponseWriter, r *http.Request, fl *failure) {
+	if r.Context().Err() != nil {
+		f.log.Info("client went away; nothing was sent upstream", "method", r.Method, "path", r.URL.Path)
+		return
+	}
+	writeFailure(w, f.provider, fl)
+}
+
+// awaitLease waits up to MaxWait for the lease and returns it with the
+// time left for the headers call. Reading the body does not count against
+// MaxWait; a lease that came late still leaves the headers call a moment.
+func (f *Forwarder) awaitLease(ctx context.Context) (*leaseState, time.Duration, *failure) {
+	waitStart := time.Now()
+	lctx, cancel := context.WithTimeout(ctx, f.maxWait)
+	s, err := f.leases.wait(lctx)
+	cancel()
+	if err != nil {
+		return nil, 0, f.noLease(err)
+	}
+	return s, max(f.maxWait-time.Since(waitStart), minGrantBudget), nil
 }
 
 // prepare asks the broker for the headers of this request and builds the
@@ -92,6 +125,9 @@ func (f *Forwarder) prepare(ctx context.Context, r *http.Request, t *target, bod
 	out.Header = make(http.Header, len(r.Header)+4)
 	want := make(map[string]string, len(r.Header))
 	copyRequestHeaders(out.Header, want, r.Header)
+	if isWebSocketUpgrade(r.Header) {
+		stripSubprotocolKeys(out.Header, want)
+	}
 	hreq.Headers = want
 
 	gctx, cancel := context.WithTimeout(ctx, budget)
@@ -101,6 +137,11 @@ func (f *Forwarder) prepare(ctx context.Context, r *http.Request, t *target, bod
 		return nil, s, fl
 	}
 	applyGrant(out.Header, g.Set, g.Remove)
+	if isWebSocketUpgrade(r.Header) {
+		// The hop-by-hop pair that asks the upstream to switch protocols.
+		out.Header["Connection"] = []string{"Upgrade"}
+		out.Header["Upgrade"] = []string{"websocket"}
+	}
 
 	out.URL = &t.url
 	out.Host = ""
@@ -116,32 +157,34 @@ func (f *Forwarder) prepare(ctx context.Context, r *http.Request, t *target, bod
 	out.Body, out.GetBody = nil, nil
 	if body.size != 0 {
 		out.Body = body.reader()
-		if body.stream == nil {
+		if body.stream == nil && body.tee == nil {
 			out.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
 		}
 	}
 	return out, s, nil
 }
 
-// retryUnauthorized handles an upstream 401: the broker re-exchanges the
-// credential, and a request whose body was kept is replayed once with fresh
-// headers (as the Anthropic SDK does). Otherwise the 401 is relayed.
+// retryUnauthorized handles an upstream answer that says the credential is
+// stale (mustReplay): the broker re-exchanges the credential, and a request
+// whose body was kept is replayed once with fresh headers (as the Anthropic
+// SDK does). Otherwise the upstream's answer is relayed.
 func (f *Forwarder) retryUnauthorized(ctx context.Context, r *http.Request, t *target, body *reqBody,
 	s *leaseState, hreq *api.HeadersRequest, first *http.Response) (*http.Response, error) {
 	ictx, cancel := context.WithTimeout(ctx, f.maxWait)
 	_, err := f.b.Invalidate(ictx, s.id, s.secret)
 	cancel()
 	if err != nil {
-		f.log.Warn("invalidate after upstream 401 failed", "lease", s.id, "error", err)
+		f.log.Warn("invalidate after a stale-credential answer failed", "lease", s.id, "status", first.StatusCode, "error", err)
 	} else {
-		f.log.Info("upstream answered 401; credential invalidated", "lease", s.id, "replay", body.replayable())
+		f.log.Info("upstream says the credential is stale; credential invalidated", "lease", s.id,
+			"status", first.StatusCode, "replay", body.replayable())
 	}
 	if !body.replayable() || ctx.Err() != nil {
 		return first, nil
 	}
 	out, _, fl := f.prepare(ctx, r, t, body, s, hreq, f.maxWait)
 	if fl != nil {
-		f.log.Warn("no fresh headers to replay the request; relaying the 401", "error", fl.msg)
+		f.log.Warn("no fresh headers to replay the request; relaying the upstream's answer", "status", first.StatusCode, "error", fl.msg)
 		return first, nil
 	}
 	drain(first.Body)
@@ -179,12 +222,12 @@ func (f *Forwarder) grant(ctx context.Context, s *leaseState, hreq *api.HeadersR
 		var wait time.Duration
 		switch act {
 		case actRetry:
-			wait = backoff(attempt, 25*time.Millisecond, time.Second, 0.5)
+			wait = backoff(attempt, 25*time.Millisecond, time.Second, f.jitter())
 		case actWait:
 			retryAfter = ce.RetryAfter
 			wait = ce.RetryAfter
 			if wait <= 0 {
-				wait = backoff(attempt, 100*time.Millisecond, time.Second, 0.5)
+				wait = backoff(attempt, 100*time.Millisecond, time.Second, f.jitter())
 			}
 			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 				return nil, s, f.gaveUp(err, retryAfter, err)
@@ -195,7 +238,7 @@ func (f *Forwarder) grant(ctx context.Context, s *leaseState, hreq *api.HeadersR
 				return nil, s, fail(http.StatusServiceUnavailable, "awf-broker keeps refusing the forwarder's leases ("+err.Error()+"); the request was not sent upstream")
 			}
 			if attempt > 0 {
-				if !sleep(ctx, backoff(attempt-1, 50*time.Millisecond, time.Second, 0.5)) {
+				if !sleep(ctx, backoff(attempt-1, 50*time.Millisecond, time.Second, f.jitter())) {
 					return nil, s, f.gaveUp(last, retryAfter, err)
 				}
 			}

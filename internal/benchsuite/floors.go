@@ -169,8 +169,9 @@ func StubBrokerHandler() http.Handler {
 	})
 }
 
-// naive is DESIGN §9's naive reference: a plain httputil.ReverseProxy that
-// asks the stub broker for headers over a keep-alive unix-socket pool.
+// naive is DESIGN §9's naive reference, in this process: a plain
+// httputil.ReverseProxy that asks the stub broker for headers over a
+// keep-alive unix-socket pool.
 func (s *servers) naive(upstream, brokerSock string) (string, error) {
 	up, err := url.Parse(upstream)
 	if err != nil {
@@ -178,9 +179,44 @@ func (s *servers) naive(upstream, brokerSock string) (string, error) {
 	}
 	cl := client.New(brokerSock)
 	s.closers = append(s.closers, cl.Close)
+	ln, err := s.tcp()
+	if err != nil {
+		return "", err
+	}
+	s.serve(ln, naiveHandler(up, cl))
+	return "http://" + ln.Addr().String(), nil
+}
+
+// ServeNaive serves the naive reference on addr, forwarding to upstream
+// with headers from the stub broker on brokerSock, until ctx ends;
+// awf-bench runs it as a separate process so its CPU time can be read.
+func ServeNaive(ctx context.Context, addr, upstream, brokerSock string) error {
+	up, err := url.Parse(upstream)
+	if err != nil {
+		return fmt.Errorf("naive: %w", err)
+	}
+	cl := client.New(brokerSock)
+	defer cl.Close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("naive: %w", err)
+	}
+	srv := &http.Server{Handler: naiveHandler(up, cl), ReadHeaderTimeout: 10 * time.Second}
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("naive: %w", err)
+	}
+	return nil
+}
+
+// naiveHandler is the reference's proxy: ReverseProxy with the forwarder's
+// own upstream transport (so that only the proxy logic differs), one
+// headers call per request, the agent's key stripped, full duplex (as in
+// DESIGN §9's independent measurement: without it net/http may close an
+// HTTP/1.1 request body that is still being relayed once the answer
+// starts, and some streamed calls fail).
+func naiveHandler(up *url.URL, cl *client.Client) http.Handler {
 	rp := &httputil.ReverseProxy{
-		// The forwarder's own upstream transport, so that only the proxy
-		// logic differs.
 		Transport:     forward.DefaultTransport(0),
 		FlushInterval: -1,
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -204,12 +240,10 @@ func (s *servers) naive(upstream, brokerSock string) (string, error) {
 			}
 		},
 	}
-	ln, err := s.tcp()
-	if err != nil {
-		return "", err
-	}
-	s.serve(ln, rp)
-	return "http://" + ln.Addr().String(), nil
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).EnableFullDuplex()
+		rp.ServeHTTP(w, r)
+	})
 }
 
 // poster sends the benchmark's Messages call to base.

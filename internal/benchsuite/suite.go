@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/awf-broker/awf-broker/internal/procs"
@@ -24,6 +25,18 @@ type Options struct {
 	// StubBroker, when set, is the command (the socket path is appended)
 	// that serves ServeStubBroker in a separate process; empty: in process.
 	StubBroker []string
+	// NaiveProxy, when set, is the command (listen address, upstream URL
+	// and stub broker socket are appended) that serves ServeNaive in a
+	// separate process; the real-workload step needs it and StubBroker.
+	NaiveProxy []string
+	// ForwarderEnv is added to the environment of the workload's forwarder
+	// process (e.g. GOMAXPROCS=1, to measure a runtime setting).
+	ForwarderEnv []string
+	// BaselineCLI, when set, is an earlier awf-broker-cli build measured on
+	// the workload beside this one, for before/after rows.
+	BaselineCLI string
+	// Only, when set, runs just the steps it names (e.g. "workload").
+	Only []string
 	// Log receives progress lines (default stderr).
 	Log io.Writer
 }
@@ -71,10 +84,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}{
 		{"header grants", s.grants},
 		{"forwarding", s.forwarding},
+		{"workload", s.workload},
+		{"baseline", s.baseline},
 		{"cold-start stampede", s.stampede},
 		{"token rotation under load", s.rotation},
 		{"processes", s.processes},
 	} {
+		if len(s.opts.Only) > 0 && !slices.Contains(s.opts.Only, step.name) {
+			continue
+		}
 		t := time.Now()
 		s.logf("%s…", step.name)
 		if err := s.inDir(step.name, step.run, ctx); err != nil {

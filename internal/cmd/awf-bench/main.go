@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,6 +26,10 @@ func main() {
 		bin      = flag.String("bin", "", "`dir`ectory with prebuilt awf-brokerd and awf-broker-cli (default: build them)")
 		strict   = flag.Bool("strict", false, "exit 1 when a goal is not met, not only when a step fails")
 		stub     = flag.String("stub-broker", "", "internal: serve the naive reference's stub broker on the unix socket `path`")
+		naive    = flag.Bool("naive-proxy", false, "internal: serve the naive reference on ADDR UPSTREAM BROKER-SOCKET (the arguments)")
+		fwdEnv   = flag.String("forwarder-env", "", "extra environment for the workload's forwarder process, comma-separated K=V")
+		baseline = flag.String("baseline-cli", "", "an earlier awf-broker-cli `binary` to measure on the workload beside this build (before/after rows)")
+		only     = flag.String("only", "", "run only these steps, comma-separated (e.g. workload)")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -36,9 +41,28 @@ func main() {
 		}
 		return
 	}
+	if *naive {
+		if flag.NArg() != 3 {
+			fmt.Fprintln(os.Stderr, "awf-bench -naive-proxy ADDR UPSTREAM BROKER-SOCKET")
+			os.Exit(2)
+		}
+		if err := benchsuite.ServeNaive(ctx, flag.Arg(0), flag.Arg(1), flag.Arg(2)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	opts := benchsuite.Options{Duration: *dur, Rotation: *rotation, Leases: *leases}
+	if *fwdEnv != "" {
+		opts.ForwarderEnv = strings.Split(*fwdEnv, ",")
+	}
+	opts.BaselineCLI = *baseline
+	if *only != "" {
+		opts.Only = strings.Split(*only, ",")
+	}
 	if self, err := os.Executable(); err == nil {
 		opts.StubBroker = []string{self, "-stub-broker"}
+		opts.NaiveProxy = []string{self, "-naive-proxy"}
 	}
 	if *bin != "" {
 		opts.Bins = procs.Bins{Daemon: filepath.Join(*bin, "awf-brokerd"), CLI: filepath.Join(*bin, "awf-broker-cli")}
