@@ -55,6 +55,9 @@ type Credential struct {
 	Refreshes     uint64     `json:"refreshes"`
 	Failures      uint64     `json:"failures"`
 	Hosts         []string   `json:"hosts"`
+	// Target is the base URL forwarders send the credential's requests to
+	// (https://host[:port][/path]); empty when no single host is implied.
+	Target string `json:"target,omitempty"`
 	// LeaseTTL is the longest lease the credential grants, as a Go
 	// duration string ("15m0s").
 	LeaseTTL        string `json:"lease_ttl"`

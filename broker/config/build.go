@@ -53,6 +53,7 @@ var stringFields = map[string]func(*Credential) *string{
 	"scope":                      func(c *Credential) *string { return &c.Scope },
 	"tenant_id":                  func(c *Credential) *string { return &c.TenantID }, "client_id": func(c *Credential) *string { return &c.ClientID },
 	"cloud": func(c *Credential) *string { return &c.Cloud }, "identity_provider_id": func(c *Credential) *string { return &c.IdentityProviderID },
+	"target": func(c *Credential) *string { return &c.Target }, "api": func(c *Credential) *string { return &c.API },
 }
 
 // durationFields maps a credential's duration attribute to its field.
@@ -128,6 +129,10 @@ func (d *draft) finish() (*Config, error) {
 		return nil, err
 	}
 	d.defaults()
+	d.checkTargets()
+	if err := d.e.err(); err != nil {
+		return nil, err
+	}
 	return &d.cfg, nil
 }
 

@@ -81,13 +81,20 @@ type Credential struct {
 	Name, Provider, Identity string
 	Audience, TokenURL       string
 	Hosts                    []string
-	LeaseTTL                 time.Duration
-	Allow                    Allow
+	// Target is the base URL forwarders send this credential's requests
+	// to (https://host[:port][/path]); default https:// + the first host
+	// when that host is not a wildcard.
+	Target   string
+	LeaseTTL time.Duration
+	Allow    Allow
 
 	// anthropic (ServiceAccountID also openai)
 	FederationRuleID, OrganizationID, ServiceAccountID, WorkspaceID string
 	// static
 	Header, ValueFile, ValueEnv string
+	// API names the API a static key is for ("anthropic"), so the
+	// broker adds that API's required defaults (anthropic-version).
+	API string
 	// aws
 	RoleARN, Region, SessionName string
 	Duration                     time.Duration

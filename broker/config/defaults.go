@@ -72,6 +72,8 @@ func credentialDefaults(c *Credential) {
 	if len(c.Hosts) == 0 {
 		c.Hosts = hosts
 	}
+	set(&c.Target, defaultTarget(c.Hosts))
+	c.Target = strings.TrimSuffix(c.Target, "/")
 }
 
 // azureCloud returns a cloud's login host, token-exchange audience and

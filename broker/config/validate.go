@@ -124,6 +124,20 @@ func (d *draft) validateCredential(cr Credential, idents, seen map[string]bool) 
 			}
 		}
 	}
+	if cr.Target != "" {
+		if msg := checkTarget(cr.Target); msg != "" {
+			d.add(key, where, "target", "%s", msg)
+		}
+	}
+	switch cr.API {
+	case "":
+	case "anthropic":
+		if cr.Provider != "static" {
+			d.add(key, where, "api", "applies only to provider \"static\"")
+		}
+	default:
+		d.add(key, where, "api", "must be \"anthropic\" when set (got %q)", cr.API)
+	}
 	for _, h := range cr.Hosts {
 		if !credHostRE.MatchString(h) {
 			d.add(key, where, "hosts", "invalid host %q (want a host name, optionally with a leading \"*.\" or \"*-\" and a \":port\")", h)

@@ -98,7 +98,7 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, 
 	return &credential{
 		cache: cache, prov: prov, identity: c.Identity, cfg: c,
 		info: server.CredentialInfo{
-			Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, LeaseTTL: c.LeaseTTL,
+			Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, Target: c.Target, LeaseTTL: c.LeaseTTL,
 			AllowUIDs: c.Allow.UIDs, AllowGIDs: c.Allow.GIDs, NeedsBodySHA256: prov.NeedsBodySHA256(),
 		},
 	}, nil
@@ -134,7 +134,11 @@ func (d *Daemon) provider(c config.Credential, httpc *http.Client) (provider.Pro
 			TokenURL: c.TokenURL, Duration: c.Duration, HTTP: httpc, Logger: d.log.Named("aws"),
 		})
 	case "static":
-		return static.New(static.Config{Header: c.Header, ValueFile: c.ValueFile, ValueEnv: c.ValueEnv, Lookup: d.opts.Lookup})
+		p, err := static.New(static.Config{Header: c.Header, ValueFile: c.ValueFile, ValueEnv: c.ValueEnv, Lookup: d.opts.Lookup})
+		if err != nil || c.API != "anthropic" {
+			return p, err
+		}
+		return anthropic.StaticKey{Provider: p}, nil
 	default:
 		return nil, fmt.Errorf("provider %q is not supported yet", c.Provider)
 	}

@@ -99,7 +99,7 @@ func toAPI(st tokens.Status, info server.CredentialInfo) api.Credential {
 		Name: st.Name, Provider: st.Provider, State: string(st.State),
 		ExpiresAt: timePtr(st.ExpiresAt), NextRefreshAt: timePtr(st.NextRefreshAt), LastRefreshAt: timePtr(st.LastRefreshAt),
 		LastError: st.LastError, LastErrorCode: st.LastErrorCode, Refreshes: st.Refreshes, Failures: st.Failures,
-		Hosts: info.Hosts, LeaseTTL: info.LeaseTTL.String(), NeedsBodySHA256: info.NeedsBodySHA256,
+		Hosts: info.Hosts, Target: info.Target, LeaseTTL: info.LeaseTTL.String(), NeedsBodySHA256: info.NeedsBodySHA256,
 	}
 }
 

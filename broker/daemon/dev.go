@@ -62,10 +62,10 @@ func StartDev(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
 		Identities:   []config.Identity{{Name: "github", Type: "github-actions", Allow: config.Allow{UIDs: []uint32{uid}}}},
 		Credentials: []config.Credential{
 			{Name: "anthropic", Provider: "anthropic", Identity: "github", Audience: "https://api.anthropic.com",
-				TokenURL: tok.TokenURL(), Hosts: []string{apiHost, "api.anthropic.com"}, LeaseTTL: 15 * time.Minute,
+				TokenURL: tok.TokenURL(), Hosts: []string{apiHost, "api.anthropic.com"}, Target: apiFake.URL(), LeaseTTL: 15 * time.Minute,
 				Allow: config.Allow{UIDs: []uint32{uid}}, FederationRuleID: devRuleID, OrganizationID: devOrgID, ServiceAccountID: devSvacID},
-			{Name: "anthropic-key", Provider: "static", Header: "x-api-key", ValueEnv: devKeyEnv,
-				Hosts: []string{apiHost, "api.anthropic.com"}, LeaseTTL: 15 * time.Minute, Allow: config.Allow{UIDs: []uint32{uid}}},
+			{Name: "anthropic-key", Provider: "static", Header: "x-api-key", ValueEnv: devKeyEnv, API: "anthropic",
+				Hosts: []string{apiHost, "api.anthropic.com"}, Target: apiFake.URL(), LeaseTTL: 15 * time.Minute, Allow: config.Allow{UIDs: []uint32{uid}}},
 			bedrock,
 		},
 	}

@@ -28,7 +28,7 @@ func startDevAWS(gh *fake.GitHub, lifetime time.Duration, allow config.Allow) (D
 	cred := config.Credential{
 		Name: "bedrock", Provider: "aws", Identity: "github", Audience: "sts.amazonaws.com",
 		TokenURL: sts.URL(), RoleARN: devAWSRoleARN, Region: devAWSRegion, SessionName: "awf-broker",
-		Duration: time.Hour, Hosts: []string{br.Host(), "bedrock-runtime." + devAWSRegion + ".amazonaws.com"},
+		Duration: time.Hour, Hosts: []string{br.Host(), "bedrock-runtime." + devAWSRegion + ".amazonaws.com"}, Target: br.URL(),
 		LeaseTTL: 15 * time.Minute, Allow: allow,
 	}
 	return DevAWS{STS: sts, Bedrock: br}, cred

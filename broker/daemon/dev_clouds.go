@@ -45,12 +45,13 @@ func startCloudFakes(gh *fake.GitHub, uid uint32) (*CloudFakes, []config.Credent
 		{Name: "vertex", Provider: "gcp", Identity: "github", WorkloadIdentityProvider: devGCPProvider,
 			Audience: "https://iam.googleapis.com/" + devGCPProvider, Scope: "https://www.googleapis.com/auth/cloud-platform",
 			TokenURL: f.GCP.TokenURL(), ServiceAccount: devGCPAccount, ImpersonationURL: f.GCP.ImpersonationURL(), Lifetime: time.Hour,
-			Hosts: []string{"aiplatform.googleapis.com", "*-aiplatform.googleapis.com"}, LeaseTTL: ttl, Allow: allow},
+			Hosts: []string{"aiplatform.googleapis.com", "*-aiplatform.googleapis.com"}, Target: "https://aiplatform.googleapis.com", LeaseTTL: ttl, Allow: allow},
 		{Name: "azure-openai", Provider: "azure", Identity: "github", TenantID: devAzureTenant, ClientID: devAzureClient, Cloud: "public",
 			Audience: "api://AzureADTokenExchange", Scope: "https://cognitiveservices.azure.com/.default", TokenURL: f.Azure.TokenURL(),
-			Hosts: []string{devAzureHost}, LeaseTTL: ttl, Allow: allow},
+			Hosts: []string{devAzureHost}, Target: "https://" + devAzureHost, LeaseTTL: ttl, Allow: allow},
 		{Name: "openai", Provider: "openai", Identity: "github", IdentityProviderID: devOpenAIProvider, ServiceAccountID: devOpenAIAccount,
-			Audience: "https://api.openai.com/v1", TokenURL: f.OpenAI.TokenURL(), Hosts: []string{f.Responses.Host(), "api.openai.com"}, LeaseTTL: ttl, Allow: allow},
+			Audience: "https://api.openai.com/v1", TokenURL: f.OpenAI.TokenURL(), Hosts: []string{f.Responses.Host(), "api.openai.com"},
+			Target: f.Responses.URL() + "/v1", LeaseTTL: ttl, Allow: allow},
 	}
 }
 

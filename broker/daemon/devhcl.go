@@ -47,6 +47,8 @@ func (d *Dev) HCL() string {
 		attr("client_id", cr.ClientID)
 		attr("cloud", cr.Cloud)
 		attr("identity_provider_id", cr.IdentityProviderID)
+		attr("target", cr.Target)
+		attr("api", cr.API)
 		for k, v := range map[string]time.Duration{"duration": cr.Duration, "lifetime": cr.Lifetime} {
 			if v != 0 {
 				attr(k, v.String())

@@ -22,6 +22,8 @@ type CredentialInfo struct {
 	Name, Provider string
 	// Hosts is the scope ceiling of its leases.
 	Hosts []string
+	// Target is the base URL forwarders send its requests to; may be empty.
+	Target string
 	// LeaseTTL is the longest lease it grants.
 	LeaseTTL time.Duration
 	// AllowUIDs and AllowGIDs may lease it (admins always may).

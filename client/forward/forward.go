@@ -40,6 +40,9 @@ type Config struct {
 	// Upstream is the base URL; the request's path and query are appended
 	// to its path. Required: https, or http to a loopback address.
 	Upstream *url.URL
+	// DedupeBasePath leaves a request path that already starts with
+	// Upstream's path unprefixed, as the gh-aw api-proxy does (sidecar mode).
+	DedupeBasePath bool
 	// Label is recorded on the lease (e.g. the container's name).
 	Label string
 	// LeaseTTL is the lease lifetime to ask for; 0 means the credential's default.
@@ -109,7 +112,7 @@ func newForwarder(cfg Config, b broker) (*Forwarder, error) {
 	}
 	f := &Forwarder{
 		b:        b,
-		up:       newUpstream(cfg.Upstream),
+		up:       newUpstream(cfg.Upstream, cfg.DedupeBasePath),
 		log:      cfg.Logger,
 		now:      cfg.Clock,
 		maxWait:  cfg.MaxWait,

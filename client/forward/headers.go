@@ -17,6 +17,9 @@ var strippedHeaders = map[string]bool{
 	"Api-Key":             true,
 	"Forwarded":           true,
 	"Via":                 true,
+	// The agent's cookies are not the upstream's business (the api-proxy
+	// strips them too).
+	"Cookie": true,
 	// Hop-by-hop.
 	"Connection":         true,
 	"Proxy-Connection":   true,
@@ -137,10 +140,15 @@ func applyGrant(h http.Header, set map[string]string, remove []string) {
 	}
 }
 
-// copyResponseHeaders relays upstream response headers minus hop-by-hop ones.
+// copyResponseHeaders relays upstream response headers minus hop-by-hop
+// ones; the forwarder's own X-Request-Id, already in dst, wins over the
+// upstream's.
 func copyResponseHeaders(dst, src http.Header) {
 	conn := connectionTokens(src)
 	for k, vs := range src {
+		if k == requestIDHeader && len(dst[k]) > 0 {
+			continue
+		}
 		dst[k] = vs
 	}
 	for _, k := range hopHeaders {

@@ -30,6 +30,7 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.serveHealth(w, r)
 		return
 	}
+	w.Header()[requestIDHeader] = []string{ensureRequestID(r.Header)}
 	t, err := f.up.mapTarget(r)
 	if err != nil {
 		writeFailure(w, f.provider, fail(http.StatusBadRequest, err.Error()))

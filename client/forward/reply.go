@@ -54,7 +54,9 @@ func fail(status int, msg string) *failure { return &failure{status: status, msg
 func writeFailure(w http.ResponseWriter, provider string, f *failure) {
 	h := w.Header()
 	for k := range h {
-		delete(h, k)
+		if k != requestIDHeader {
+			delete(h, k)
+		}
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")

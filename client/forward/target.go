@@ -19,9 +19,13 @@ type upstream struct {
 	// hostKey is the lower-cased host with the scheme's default port removed,
 	// compared with absolute-form request targets.
 	hostKey string
+	// dedupe keeps a request path that already starts with the base path
+	// as it is (the gh-aw api-proxy's rule): with base /v1, both
+	// /v1/chat/completions and /responses land under /v1 once.
+	dedupe bool
 }
 
-func newUpstream(u *url.URL) upstream {
+func newUpstream(u *url.URL, dedupe bool) upstream {
 	p := strings.TrimSuffix(u.Path, "/")
 	return upstream{
 		scheme:  u.Scheme,
@@ -31,6 +35,7 @@ func newUpstream(u *url.URL) upstream {
 		query:   u.RawQuery,
 		prefix:  u.Scheme + "://" + u.Host,
 		hostKey: hostKey(u.Scheme, u.Host),
+		dedupe:  dedupe,
 	}
 }
 
@@ -84,11 +89,15 @@ func (u *upstream) mapTarget(r *http.Request) (target, error) {
 	var t target
 	t.url.Scheme = u.scheme
 	t.url.Host = u.host
-	t.url.Path = u.path + path
+	base, escBase := u.path, u.escPath
+	if u.dedupe && base != "" && (path == base || strings.HasPrefix(path, base+"/")) {
+		base, escBase = "", ""
+	}
+	t.url.Path = base + path
 	escaped := t.url.Path
-	if u.escPath != u.path || raw != path {
+	if escBase != base || raw != path {
 		// Keep the client's escaping (e.g. %3A in Bedrock model ids).
-		escaped = u.escPath + raw
+		escaped = escBase + raw
 		t.url.RawPath = escaped
 	}
 	switch {

@@ -11,31 +11,38 @@ func TestMapTarget(t *testing.T) {
 		base, target string
 		wantAbs      string
 		wantErr      string
+		dedupe       bool
 	}{
-		{"https://api.anthropic.com", "/v1/messages", "https://api.anthropic.com/v1/messages", ""},
-		{"https://api.anthropic.com/", "/v1/messages?beta=true", "https://api.anthropic.com/v1/messages?beta=true", ""},
-		{"https://h.example/base/", "/v1/x", "https://h.example/base/v1/x", ""},
-		{"https://h.example/base?api-version=2024", "/v1/x?a=1", "https://h.example/base/v1/x?api-version=2024&a=1", ""},
-		{"https://h.example/base?api-version=2024", "/v1/x", "https://h.example/base/v1/x?api-version=2024", ""},
-		{"https://h.example/a%20b", "/c%3Ad", "https://h.example/a%20b/c%3Ad", ""},
-		{"https://h.example", "/", "https://h.example/", ""},
-		{"https://h.example", "https://h.example/v1/x", "https://h.example/v1/x", ""},
-		{"https://h.example", "https://H.EXAMPLE:443/v1/x", "https://h.example/v1/x", ""},
-		{"https://h.example", "http://h.example/v1/x", "https://h.example/v1/x", ""},
-		{"https://h.example", "https://other.example/v1/x", "", "absolute-form request target names another host; send origin-form paths"},
-		{"https://h.example", "https://h.example:8443/v1/x", "", "absolute-form request target names another host; send origin-form paths"},
-		{"https://h.example", "/a/./b", "", "request path must not contain . or .. segments"},
-		{"https://h.example", "/a/..", "", "request path must not contain . or .. segments"},
-		{"https://h.example", "/a/%2E%2E/b", "", "request path must not contain . or .. segments"},
-		{"https://h.example", "/a/%2Fb", "", "request path must not contain an encoded slash (%2F or %5C)"},
-		{"https://h.example", "/a/%5cb", "", "request path must not contain an encoded slash (%2F or %5C)"},
-		{"https://h.example", "/a/%00b", "", "request path must not contain control characters or backslashes"},
-		{"https://h.example", "/a..b/..c", "https://h.example/a..b/..c", ""},
-		{"https://h.example", "*", "", "request target must be an absolute path"},
+		{"https://api.anthropic.com", "/v1/messages", "https://api.anthropic.com/v1/messages", "", false},
+		{"https://api.anthropic.com/", "/v1/messages?beta=true", "https://api.anthropic.com/v1/messages?beta=true", "", false},
+		{"https://h.example/base/", "/v1/x", "https://h.example/base/v1/x", "", false},
+		{"https://h.example/base?api-version=2024", "/v1/x?a=1", "https://h.example/base/v1/x?api-version=2024&a=1", "", false},
+		{"https://h.example/base?api-version=2024", "/v1/x", "https://h.example/base/v1/x?api-version=2024", "", false},
+		{"https://h.example/a%20b", "/c%3Ad", "https://h.example/a%20b/c%3Ad", "", false},
+		{"https://h.example", "/", "https://h.example/", "", false},
+		{"https://h.example", "https://h.example/v1/x", "https://h.example/v1/x", "", false},
+		{"https://h.example", "https://H.EXAMPLE:443/v1/x", "https://h.example/v1/x", "", false},
+		{"https://h.example", "http://h.example/v1/x", "https://h.example/v1/x", "", false},
+		{"https://h.example", "https://other.example/v1/x", "", "absolute-form request target names another host; send origin-form paths", false},
+		{"https://h.example", "https://h.example:8443/v1/x", "", "absolute-form request target names another host; send origin-form paths", false},
+		{"https://h.example", "/a/./b", "", "request path must not contain . or .. segments", false},
+		{"https://h.example", "/a/..", "", "request path must not contain . or .. segments", false},
+		{"https://h.example", "/a/%2E%2E/b", "", "request path must not contain . or .. segments", false},
+		{"https://h.example", "/a/%2Fb", "", "request path must not contain an encoded slash (%2F or %5C)", false},
+		{"https://h.example", "/a/%5cb", "", "request path must not contain an encoded slash (%2F or %5C)", false},
+		{"https://h.example", "/a/%00b", "", "request path must not contain control characters or backslashes", false},
+		{"https://h.example", "/a..b/..c", "https://h.example/a..b/..c", "", false},
+		{"https://h.example", "*", "", "request target must be an absolute path", false},
+		// The api-proxy's rule in sidecar mode: a path already under the base is not prefixed again.
+		{"https://api.openai.com/v1", "/v1/chat/completions", "https://api.openai.com/v1/chat/completions", "", true},
+		{"https://api.openai.com/v1", "/responses", "https://api.openai.com/v1/responses", "", true},
+		{"https://api.openai.com/v1", "/v1", "https://api.openai.com/v1", "", true},
+		{"https://api.openai.com/v1", "/v10/x", "https://api.openai.com/v1/v10/x", "", true},
+		{"https://api.openai.com/v1", "/v1/chat/completions", "https://api.openai.com/v1/v1/chat/completions", "", false},
 	} {
 		t.Run(tc.target, func(t *testing.T) {
 			bu, _ := url.Parse(tc.base)
-			up := newUpstream(bu)
+			up := newUpstream(bu, tc.dedupe)
 			r, err := http.ReadRequest(bufioString("GET " + tc.target + " HTTP/1.1\r\nHost: evil.example\r\n\r\n"))
 			if err != nil {
 				t.Fatal(err)

@@ -56,3 +56,25 @@ func MergeBetas(client string) string {
 	}
 	return strings.Join(out, ",")
 }
+
+// StaticKey adapts a static API-key credential to the Anthropic API: its
+// own header, plus anthropic-version when the client sent none, as the
+// gh-aw api-proxy does for static keys and OIDC alike.
+type StaticKey struct {
+	provider.Provider
+}
+
+// Headers returns the key's grant with the default anthropic-version.
+func (k StaticKey) Headers(tok *provider.Token, req *provider.Request) (provider.Grant, error) {
+	g, err := k.Provider.Headers(tok, req)
+	if err != nil || req.Headers["anthropic-version"] != "" {
+		return g, err
+	}
+	set := make(map[string]string, len(g.Set)+1)
+	for n, v := range g.Set {
+		set[n] = v
+	}
+	set["anthropic-version"] = DefaultVersion
+	g.Set = set
+	return g, nil
+}

@@ -1,0 +1,58 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/awf-broker/awf-broker/broker/lease"
+)
+
+// checkTarget returns what is wrong with a credential's target base URL,
+// or "": https (plain http only to a loopback address), a host, an
+// optional port and path, and nothing else.
+func checkTarget(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Hostname() == "" {
+		return fmt.Sprintf("invalid target %q (want a base URL like https://api.example.com or https://gw.example.com/anthropic)", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return fmt.Sprintf("invalid target %q: only scheme, host, port and path are allowed", u.Redacted())
+	}
+	if msg := checkEndpoint(raw); msg != "" {
+		return msg
+	}
+	return ""
+}
+
+// defaultTarget is https:// + the first host, when it names one host.
+func defaultTarget(hosts []string) string {
+	if len(hosts) == 0 || strings.HasPrefix(hosts[0], "*") {
+		return ""
+	}
+	return "https://" + hosts[0]
+}
+
+// checkTargets runs after defaults: every target must lie inside its
+// credential's hosts (by the leases' own matching rule), or no lease could
+// ever be granted for it.
+func (d *draft) checkTargets() {
+	for _, cr := range d.cfg.Credentials {
+		if cr.Target == "" {
+			continue
+		}
+		u, err := url.Parse(cr.Target)
+		if err != nil {
+			continue // reported by validate
+		}
+		covered := false
+		for _, h := range cr.Hosts {
+			covered = covered || lease.MatchHost(h, u.Host)
+		}
+		if !covered {
+			host := strings.ToLower(u.Host)
+			d.add(credKey(cr.Name), fmt.Sprintf("credential %q", cr.Name), "target",
+				"host %q is not in the credential's hosts (%s)", host, strings.Join(cr.Hosts, ", "))
+		}
+	}
+}

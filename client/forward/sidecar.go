@@ -1,0 +1,210 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/client"
+)
+
+// SidecarConfig configures RunSidecar: what `awf-broker-cli sidecar` was
+// asked for. The sidecar is a drop-in for the gh-aw api-proxy (DESIGN §6).
+type SidecarConfig struct {
+	// Client talks to the broker. Required.
+	Client *client.Client
+	// Bind is the host to listen on; default "0.0.0.0".
+	Bind string
+	// BasePort is the openai port; the others follow it. Default
+	// SidecarBasePort (the CLI's --port-offset adds to it).
+	BasePort int
+	// Upstreams overrides the upstream of a provider name.
+	Upstreams map[string]*url.URL
+	// Advertise is the host /reflect puts in base_url; default "api-proxy",
+	// the api-proxy's compose service name.
+	Advertise string
+	// Label is recorded on every lease.
+	Label string
+	// LeaseTTL is the lease lifetime to ask for; 0 means the credential's default.
+	LeaseTTL time.Duration
+	// MaxWait bounds how long a request waits for the broker; 0 means
+	// DefaultMaxWait. It also bounds the wait for the broker at start.
+	MaxWait time.Duration
+	// Logger receives lease events and failures; nil discards.
+	Logger *slog.Logger
+	// Listening, when set, is called once per port with its bound address
+	// and upstream (nil for the management-only port 10000).
+	Listening func(name string, addr net.Addr, upstream *url.URL)
+}
+
+// RunSidecar lists the credentials the caller may lease, opens the
+// api-proxy's port of each (and always the openai port, for /health and
+// /reflect), then acquires the leases and serves until ctx ends. Nothing
+// is served when any port cannot be opened or planned: no partial start.
+// It returns nil when ctx ends, or the first error that stops a port (a
+// lease the broker refuses for good, naming the port and credential).
+func RunSidecar(ctx context.Context, sc SidecarConfig) error {
+	if sc.Client == nil {
+		return errors.New("sidecar: SidecarConfig.Client is required")
+	}
+	if sc.BasePort == 0 {
+		sc.BasePort = SidecarBasePort
+	}
+	if sc.BasePort < 1 || sc.BasePort+len(SidecarPorts)-1 > 65535 {
+		return fmt.Errorf("sidecar: ports %d-%d are out of range", sc.BasePort, sc.BasePort+len(SidecarPorts)-1)
+	}
+	if sc.Bind == "" {
+		sc.Bind = "0.0.0.0"
+	}
+	if sc.Advertise == "" {
+		sc.Advertise = "api-proxy"
+	}
+	if sc.MaxWait == 0 {
+		sc.MaxWait = DefaultMaxWait
+	}
+	logger := sc.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	creds, err := listCredentials(ctx, sc.Client, sc.MaxWait)
+	if err != nil {
+		return fmt.Errorf("sidecar: %w", err)
+	}
+	routes, err := planSidecar(creds, sc.BasePort, sc.Upstreams)
+	if err != nil {
+		return fmt.Errorf("sidecar: %w", err)
+	}
+
+	s := &sidecar{client: sc.Client, routes: routes, advertise: sc.Advertise, fwds: map[string]*Forwarder{}}
+	var lns []net.Listener
+	cleanup := func() {
+		for _, ln := range lns {
+			_ = ln.Close()
+		}
+		for _, f := range s.fwds {
+			_ = f.Close()
+		}
+	}
+	for _, r := range routes {
+		if r.cred != nil {
+			f, err := New(Config{
+				Client: sc.Client, Credential: r.name, Upstream: r.upstream, Label: sc.Label,
+				LeaseTTL: sc.LeaseTTL, MaxWait: sc.MaxWait, Provider: r.errShape, DedupeBasePath: true,
+				Logger: logger.With("port", r.port),
+			})
+			if err != nil {
+				cleanup()
+				return fmt.Errorf("sidecar: port %d: %w", r.port, err)
+			}
+			s.fwds[r.name] = f
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(sc.Bind, strconv.Itoa(r.port)))
+		if err != nil {
+			cleanup()
+			return fmt.Errorf("sidecar: port %d (%s): %w", r.port, r.name, err)
+		}
+		lns = append(lns, ln)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2*len(routes))
+	for i, r := range routes {
+		ln, f := lns[i], s.fwds[r.name]
+		if sc.Listening != nil {
+			sc.Listening(r.name, ln.Addr(), r.upstream)
+		}
+		logger.Info("sidecar port open", "port", r.port, "provider", r.name, "forwarding", f != nil)
+		srv := NewServer(s.handler(r, f), logger.With("port", r.port))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := Serve(ctx, ln, srv); err != nil {
+				errc <- err
+				cancel()
+			}
+		}()
+		if f == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f.Start(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("sidecar: port %d: no lease on credential %q: %w", r.port, r.name, err)
+				cancel()
+			}
+		}()
+	}
+	<-ctx.Done()
+	wg.Wait()
+	for _, f := range s.fwds {
+		if err := f.Close(); err != nil {
+			logger.Warn("closing forwarder", "error", err)
+		}
+	}
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+// listCredentials asks the broker for the credentials the caller may
+// lease, retrying while it is unreachable, up to wait.
+func listCredentials(ctx context.Context, c *client.Client, wait time.Duration) ([]api.Credential, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		creds, err := c.Credentials(ctx)
+		if err == nil {
+			return creds, nil
+		}
+		if !client.IsUnreachable(err) || !sleep(ctx, backoff(attempt, 50*time.Millisecond, time.Second, 0.5)) {
+			return nil, fmt.Errorf("list the credentials this caller may lease: %w", err)
+		}
+	}
+}
+
+// sidecar is the running sidecar's shared state, read by /health and /reflect.
+type sidecar struct {
+	client    *client.Client
+	routes    []sidecarRoute
+	advertise string
+	fwds      map[string]*Forwarder // by provider name; read-only once serving
+}
+
+// handler answers /health (every port) and /reflect (the openai port)
+// itself and forwards the rest; the openai port without a credential
+// answers 404 like the api-proxy's unconfigured provider.
+func (s *sidecar) handler(r sidecarRoute, f *Forwarder) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodGet && req.URL.Host == "" {
+			switch {
+			case req.URL.Path == "/health":
+				s.serveHealth(w, req, r)
+				return
+			case req.URL.Path == "/reflect" && r.port == s.routes[0].port:
+				s.serveReflect(w)
+				return
+			}
+		}
+		if f == nil {
+			writeJSONBody(w, http.StatusNotFound, map[string]string{
+				"error": "OpenAI proxy not configured (awf-broker lets this sidecar lease no credential named \"openai\")",
+			})
+			return
+		}
+		f.ServeHTTP(w, req)
+	})
+}

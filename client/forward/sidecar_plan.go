@@ -1,0 +1,143 @@
+package forward
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/awf-broker/awf-broker/api"
+)
+
+// SidecarBasePort is the gh-aw api-proxy's first port (openai).
+const SidecarBasePort = 10000
+
+// SidecarPorts lists the gh-aw api-proxy's providers in port order: the
+// credential of each name is served on SidecarBasePort + its index.
+var SidecarPorts = [...]string{"openai", "anthropic", "copilot", "gemini", "vertex"}
+
+// sidecarPort returns the offset of a provider name, or -1.
+func sidecarPort(name string) int {
+	for i, n := range SidecarPorts {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// sidecarRoute is one port of the sidecar: the provider name, the port,
+// and, when the caller may lease a credential of that name, the credential
+// and the upstream it forwards to.
+type sidecarRoute struct {
+	name     string
+	port     int
+	cred     *api.Credential // nil: nothing to forward (port 10000's management-only listener)
+	upstream *url.URL
+	// errShape names the provider whose error bodies the port answers in.
+	errShape string
+}
+
+// planSidecar decides the sidecar's ports from the credentials the caller
+// may lease (the broker lists only those to a non-admin) and the
+// --upstream overrides. Port base always listens, for /health and
+// /reflect, even without an openai credential. It refuses an override
+// for a name that is not an api-proxy provider, or whose credential the
+// caller may not lease, and a credential with no single target.
+func planSidecar(creds []api.Credential, base int, overrides map[string]*url.URL) ([]sidecarRoute, error) {
+	byName := make(map[string]*api.Credential, len(creds))
+	for i := range creds {
+		byName[creds[i].Name] = &creds[i]
+	}
+	names := make([]string, 0, len(overrides))
+	for n := range overrides {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if sidecarPort(n) < 0 {
+			return nil, fmt.Errorf("--upstream %s: not an api-proxy provider (want one of %s)", n, strings.Join(SidecarPorts[:], ", "))
+		}
+		if byName[n] == nil {
+			return nil, fmt.Errorf("--upstream %s: refusing port %d: the broker lets this caller lease no credential named %q (not defined, or not in its allow list)", n, base+sidecarPort(n), n)
+		}
+	}
+	var out []sidecarRoute
+	for i, n := range SidecarPorts {
+		r := sidecarRoute{name: n, port: base + i, cred: byName[n]}
+		if r.cred == nil {
+			if i == 0 {
+				r.errShape = ProviderOpenAI
+				out = append(out, r)
+			}
+			continue
+		}
+		r.errShape = errShape(n, r.cred.Provider)
+		u, err := sidecarUpstream(r.cred, overrides[n])
+		if err != nil {
+			return nil, fmt.Errorf("port %d (credential %q): %w", r.port, n, err)
+		}
+		r.upstream = u
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// sidecarUpstream is the override, else the credential's target. The
+// api-proxy sends the public OpenAI endpoint's unversioned paths
+// (Codex's /responses) to /v1; a bare https://api.openai.com target gets
+// the same base path.
+func sidecarUpstream(c *api.Credential, override *url.URL) (*url.URL, error) {
+	if override != nil {
+		return override, nil
+	}
+	if c.Target == "" {
+		return nil, fmt.Errorf("no single target host (hosts %s); give --upstream %s=URL", strings.Join(c.Hosts, ", "), c.Name)
+	}
+	t := c.Target
+	if t == "https://api.openai.com" {
+		t += "/v1"
+	}
+	u, err := ParseUpstream(t)
+	if err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	return u, nil
+}
+
+// errShape picks the error-body shape of a port from the credential's
+// provider, or for a static key from the port's provider name.
+func errShape(name, provider string) string {
+	switch provider {
+	case "anthropic":
+		return ProviderAnthropic
+	case "openai":
+		return ProviderOpenAI
+	case "azure":
+		return ProviderAzure
+	case "aws":
+		return ProviderAWS
+	case "gcp":
+		return ProviderGCP
+	}
+	switch name {
+	case "anthropic":
+		return ProviderAnthropic
+	case "gemini", "vertex":
+		return ProviderGCP
+	}
+	return ProviderOpenAI
+}
+
+// ParseSidecarUpstream parses the sidecar's --upstream NAME=URL.
+func ParseSidecarUpstream(s string) (string, *url.URL, error) {
+	name, raw, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return "", nil, fmt.Errorf("--upstream %q: want NAME=URL, e.g. anthropic=https://api.anthropic.com", s)
+	}
+	u, err := ParseUpstream(raw)
+	if err != nil {
+		return "", nil, fmt.Errorf("--upstream %q: %w", s, err)
+	}
+	return name, u, nil
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/client/forward"
+)
+
+func sidecarCmd(g *globals) *cobra.Command {
+	var bind, label, advertise string
+	var offset int
+	var upstreams []string
+	var leaseTTL, maxWait time.Duration
+	cmd := &cobra.Command{
+		Use:   "sidecar",
+		Short: "Serve the gh-aw api-proxy's ports (10000-10004) for the credentials you may lease",
+		Long: `Drop-in for the gh-aw api-proxy sidecar: port 10000 openai (and cloud OIDC),
+10001 anthropic, 10002 copilot, 10003 gemini, 10004 vertex (each plus --port-offset),
+one per credential of that name the caller may lease, forwarding to the
+credential's target. Every port answers GET /health; port 10000 also GET /reflect.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if offset < 0 || offset+forward.SidecarBasePort+len(forward.SidecarPorts)-1 > 65535 {
+				return usageError{fmt.Errorf("--port-offset %d puts the ports out of range", offset)}
+			}
+			ups := map[string]*url.URL{}
+			for _, s := range upstreams {
+				name, u, err := forward.ParseSidecarUpstream(s)
+				if err != nil {
+					return usageError{err}
+				}
+				if ups[name] != nil {
+					return usageError{fmt.Errorf("--upstream %s given twice", name)}
+				}
+				ups[name] = u
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			c := client.New(g.socket, client.WithUserAgent("awf-broker-sidecar/"+version))
+			defer c.Close()
+			return forward.RunSidecar(ctx, forward.SidecarConfig{
+				Client: c, Bind: bind, BasePort: forward.SidecarBasePort + offset, Upstreams: ups,
+				Advertise: advertise, Label: label, LeaseTTL: leaseTTL, MaxWait: maxWait,
+				Logger: slog.New(slog.NewTextHandler(g.env.stderr, nil)),
+				Listening: func(name string, addr net.Addr, up *url.URL) {
+					if up == nil {
+						fmt.Fprintf(g.env.stdout, "serving http://%s (%s: /health and /reflect only; no credential)\n", addr, name)
+						return
+					}
+					fmt.Fprintf(g.env.stdout, "forwarding http://%s → %s (credential %s)\n", addr, up, name)
+				},
+			})
+		}}
+	f := cmd.Flags()
+	f.StringVar(&bind, "bind", "0.0.0.0", "address to listen on")
+	f.IntVar(&offset, "port-offset", 0, "added to every port (10000+N …)")
+	f.StringArrayVar(&upstreams, "upstream", nil, "NAME=URL: forward NAME's port to URL instead of the credential's target (repeatable)")
+	f.StringVar(&advertise, "advertise", "api-proxy", "host name /reflect puts in base_url")
+	f.StringVar(&label, "label", "sidecar", "label recorded on the leases")
+	f.DurationVar(&leaseTTL, "lease-ttl", 0, "lease lifetime to ask for (default: the credential's)")
+	f.DurationVar(&maxWait, "max-wait", 10*time.Second, "how long a request (and the start) may wait for the broker")
+	return cmd
+}
