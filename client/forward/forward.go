@@ -80,6 +80,7 @@ type Forwarder struct {
 	leases    *leaseKeeper
 	bodies    sync.Pool // *[]byte, request bodies kept in memory
 	copyBufs  sync.Pool // *[]byte, response copy buffers
+	tunnels   tunnels   // open WebSockets, stopped on Close
 
 	life      context.Context // ends on Close
 	stop      context.CancelFunc
@@ -181,11 +182,13 @@ func (f *Forwarder) Start(ctx context.Context) error {
 	return err
 }
 
-// Close revokes the lease (best effort: the error says why revoking failed)
-// and stops the forwarder's goroutines; requests then get 503.
+// Close ends open WebSockets (a close frame to each end), revokes the lease
+// (best effort: the error says why revoking failed) and stops the
+// forwarder's goroutines; requests then get 503.
 func (f *Forwarder) Close() error {
 	f.closeOnce.Do(func() {
 		f.stop()
+		f.tunnels.closeAll()
 		f.wg.Wait()
 		s := f.leases.close()
 		if s != nil {

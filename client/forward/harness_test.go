@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -25,6 +27,11 @@ type harnessOpts struct {
 	provider   string
 	noStart    bool
 	brokerDown bool
+	// tlsUpstream serves the fake upstream over https (its own CA).
+	tlsUpstream bool
+	// transport, when set, builds the forwarder's upstream transport
+	// from the fake upstream's server.
+	transport func(up *httptest.Server) http.RoundTripper
 }
 
 // harness is one scenario: a stub broker on a unix socket, a fake upstream,
@@ -36,6 +43,7 @@ type harness struct {
 	fwd    *Forwarder
 	url    string // the forwarder's base URL
 	hc     *http.Client
+	logs   *logBuffer // the forwarder's log, at debug level
 	stop   context.CancelFunc
 	served chan error
 	// closeOnce makes close idempotent (tests call it, then Cleanup does).
@@ -44,12 +52,16 @@ type harness struct {
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
-	h := &harness{t: t, up: newFakeUpstream(t)}
+	h := &harness{t: t, up: newFakeUpstream(t, o.tlsUpstream), logs: &logBuffer{}}
 	upURL, _ := url.Parse(h.up.srv.URL + o.basePath)
 	h.broker = newStubBroker(t, upURL.Host, o.needsSHA)
 	h.up.b = h.broker
 	if o.brokerDown {
 		h.broker.down()
+	}
+	var rt http.RoundTripper
+	if o.transport != nil {
+		rt = o.transport(h.up.srv)
 	}
 	fwd, err := New(Config{
 		Client:     client.New(h.broker.sock),
@@ -59,6 +71,8 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		LeaseTTL:   o.leaseTTL,
 		MaxWait:    o.maxWait,
 		Provider:   o.provider,
+		Transport:  rt,
+		Logger:     slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -164,4 +178,22 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// logBuffer collects log output from several goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

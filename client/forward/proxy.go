@@ -36,25 +36,26 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, f.provider, fail(http.StatusBadRequest, err.Error()))
 		return
 	}
+	if isWebSocketUpgrade(r.Header) {
+		f.serveUpgrade(w, r, &t)
+		return
+	}
 	ctx := r.Context()
 
 	// The lease first: it says whether the body must be hashed.
-	waitStart := time.Now()
-	lctx, cancel := context.WithTimeout(ctx, f.maxWait)
-	s, err := f.leases.wait(lctx)
-	cancel()
-	if err != nil {
+	s, budget, fl := f.awaitLease(ctx)
+	if fl != nil {
 		if ctx.Err() == nil {
-			writeFailure(w, f.provider, f.noLease(err))
+			writeFailure(w, f.provider, fl)
 		}
 		return
 	}
-	// Reading the body does not count against MaxWait; a lease that came
-	// late still leaves the headers call a moment.
-	budget := max(f.maxWait-time.Since(waitStart), minGrantBudget)
 
 	body, fl := f.readBody(r, s.needsSHA)
 	if fl != nil {
+		if fl.status == http.StatusBadRequest {
+			f.log.Info("request body failed; nothing was sent upstream", "method", r.Method, "path", t.url.Path, "error", fl.msg)
+		}
 		if ctx.Err() == nil {
 			writeFailure(w, f.provider, fl)
 		}
@@ -71,7 +72,7 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := f.transport.RoundTrip(out)
-	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+	if err == nil && f.mustReplay(resp) {
 		resp, err = f.retryUnauthorized(ctx, r, &t, body, s, &hreq, resp)
 	}
 	if err != nil {
@@ -82,6 +83,20 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.relay(ctx, w, resp)
+}
+
+// awaitLease waits up to MaxWait for the lease and returns it with the
+// time left for the headers call. Reading the body does not count against
+// MaxWait; a lease that came late still leaves the headers call a moment.
+func (f *Forwarder) awaitLease(ctx context.Context) (*leaseState, time.Duration, *failure) {
+	waitStart := time.Now()
+	lctx, cancel := context.WithTimeout(ctx, f.maxWait)
+	s, err := f.leases.wait(lctx)
+	cancel()
+	if err != nil {
+		return nil, 0, f.noLease(err)
+	}
+	return s, max(f.maxWait-time.Since(waitStart), minGrantBudget), nil
 }
 
 // prepare asks the broker for the headers of this request and builds the
@@ -101,6 +116,11 @@ func (f *Forwarder) prepare(ctx context.Context, r *http.Request, t *target, bod
 		return nil, s, fl
 	}
 	applyGrant(out.Header, g.Set, g.Remove)
+	if isWebSocketUpgrade(r.Header) {
+		// The hop-by-hop pair that asks the upstream to switch protocols.
+		out.Header["Connection"] = []string{"Upgrade"}
+		out.Header["Upgrade"] = []string{"websocket"}
+	}
 
 	out.URL = &t.url
 	out.Host = ""
@@ -275,4 +295,9 @@ func (f *Forwarder) noLease(err error) *failure {
 	}
 	return &failure{status: http.StatusServiceUnavailable, retryAfter: time.Second,
 		msg: "no lease from awf-broker (" + err.Error() + "); the request was not sent upstream"}
+}
+
+// mustReplay reports whether resp says the credential is stale: a 401.
+func (f *Forwarder) mustReplay(resp *http.Response) bool {
+	return resp.StatusCode == http.StatusUnauthorized
 }

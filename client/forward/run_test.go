@@ -14,7 +14,7 @@ import (
 )
 
 func TestRunServesEveryRouteAndRevokesOnExit(t *testing.T) {
-	up := newFakeUpstream(t)
+	up := newFakeUpstream(t, false)
 	upURL, _ := url.Parse(up.srv.URL)
 	b := newStubBroker(t, upURL.Host, false)
 	up.b = b

@@ -25,13 +25,19 @@ const (
 
 // NewServer returns an http.Server for h with the forwarder's limits:
 // ReadHeaderTimeout, MaxHeaderBytes (431 beyond), idle timeout; no read
-// or write timeout, since uploads and streams may be long.
+// or write timeout, since uploads and streams may be long. It speaks
+// HTTP/1.1 and HTTP/2 cleartext with prior knowledge, which the AWS SDK
+// for JavaScript v3 uses by default against an http:// endpoint.
 func NewServer(h http.Handler, logger *slog.Logger) *http.Server {
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	protos.SetUnencryptedHTTP2(true)
 	s := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: ReadHeaderTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
+		Protocols:         &protos,
 	}
 	if logger != nil {
 		s.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)

@@ -49,11 +49,15 @@ type fakeUpstream struct {
 	sseStartedCh chan struct{}
 }
 
-func newFakeUpstream(t testing.TB) *fakeUpstream {
+func newFakeUpstream(t testing.TB, tls bool) *fakeUpstream {
 	u := &fakeUpstream{
 		sseRelease: make(chan struct{}), sseCanceled: make(chan struct{}), sseStartedCh: make(chan struct{}, 16),
 	}
-	u.srv = httptest.NewServer(http.HandlerFunc(u.serve))
+	if tls {
+		u.srv = httptest.NewTLSServer(http.HandlerFunc(u.serve))
+	} else {
+		u.srv = httptest.NewServer(http.HandlerFunc(u.serve))
+	}
 	t.Cleanup(func() {
 		u.release()
 		u.srv.Close()
