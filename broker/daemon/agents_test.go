@@ -136,3 +136,58 @@ func TestCodexThroughSidecar(t *testing.T) {
 	}
 	checkAgentLeaks(t, pb, out, sc)
 }
+
+// TestCodexOverWebSocketThroughSidecar: with supports_websockets the
+// provider's Responses transport is a WebSocket; through the sidecar the
+// fake accepted the upgrade on the broker's bearer and answered every
+// response.create on it, and Codex never fell back to HTTP.
+func TestCodexOverWebSocketThroughSidecar(t *testing.T) {
+	ag := requireAgents(t)
+	t.Parallel()
+	pb := startProcBroker(t, time.Hour)
+	sc := startAgentSidecar(t, pb, "openai")
+	out, word := runCodex(t, ag, sc.url("openai"), true)
+	if !strings.Contains(out, fake.ResponsesReply) {
+		t.Errorf("codex did not print the fake's answer %q; it printed:\n%s", fake.ResponsesReply, out)
+	}
+	c := pb.dev.Clouds.Responses.Counts()
+	if c.Upgrades == 0 || c.Messages == 0 || c.HTTP != 0 || c.Refused != 0 || c.Invalid != 0 {
+		t.Errorf("Responses fake saw %+v; want WebSocket messages only, no HTTP fallback, none refused or invalid", c)
+	}
+	if in := strings.Join(pb.dev.Clouds.Responses.LastInput(), "\n"); !strings.Contains(in, word) {
+		t.Errorf("the fake's last input lacks the prompt's %q:\n%s", word, in)
+	}
+	checkAgentLeaks(t, pb, out, sc)
+}
+
+// TestBedrockSDKForJavaScriptOverH2C: the AWS SDK for JavaScript v3's
+// Bedrock Runtime client with its default handler speaks HTTP/2 with prior
+// knowledge to the forwarder's http:// endpoint; Converse, ConverseStream
+// and InvokeModel each get the fake's answer, every request signed by the
+// broker and verified by the Bedrock fake.
+func TestBedrockSDKForJavaScriptOverH2C(t *testing.T) {
+	ag := requireAgents(t)
+	t.Parallel()
+	pb := startProcBroker(t, time.Hour)
+	br := pb.dev.AWS.Bedrock
+	fwd, fwdURL := startAgentForwarder(t, pb, "bedrock", br.URL())
+	out := agentRun{bin: ag.Node, args: []string{filepath.Join(ag.Dir, "bedrock-sdk.mjs")}, dir: ag.Dir,
+		env: []string{"BEDROCK_ENDPOINT=" + fwdURL}}.run(t, ag)
+	for _, want := range []string{
+		"converse: " + fake.BedrockReply,
+		"converse-stream: " + fake.BedrockReply,
+		"invoke: " + fake.BedrockReply,
+		"handler: NodeHttp2Handler",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the script's output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := br.Served(); n != 3 {
+		t.Errorf("the Bedrock fake served %d requests, want 3 (Converse, ConverseStream, InvokeModel)", n)
+	}
+	if n := br.Refused(""); n != 0 {
+		t.Errorf("the Bedrock fake refused %d signatures", n)
+	}
+	checkAgentLeaks(t, pb, out, fwd)
+}
