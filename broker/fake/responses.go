@@ -107,15 +107,16 @@ type responsesRequest struct {
 func (c *responsesRequest) warmup() bool { return c.Generate != nil && !*c.Generate }
 
 // parse decodes and checks a create request as the API does, and returns
-// the refusal's message, if any.
-func (c *responsesRequest) parse(raw []byte) string {
+// the refusal's message, if any. A warm-up needs no input, on a WebSocket
+// only.
+func (c *responsesRequest) parse(raw []byte, ws bool) string {
 	if err := json.Unmarshal(raw, c); err != nil {
 		return fmt.Sprintf("We could not parse the JSON body of your request: %v", err)
 	}
 	if c.Model == "" {
 		return "Missing required parameter: 'model'."
 	}
-	if len(c.Input) == 0 && !c.warmup() {
+	if len(c.Input) == 0 && !(ws && c.warmup()) {
 		return "Missing required parameter: 'input'."
 	}
 	return ""
@@ -149,7 +150,7 @@ func (r *Responses) servePost(w http.ResponseWriter, req *http.Request) {
 	var c responsesRequest
 	msg := "could not read the body"
 	if err == nil {
-		msg = c.parse(raw)
+		msg = c.parse(raw, false)
 	}
 	if msg != "" {
 		r.mu.Lock()

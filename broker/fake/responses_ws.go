@@ -42,7 +42,7 @@ func (r *Responses) serveWebSocket(w http.ResponseWriter, req *http.Request) {
 		case json.Unmarshal(data, &head) != nil || head.Type != "response.create":
 			msg = "unsupported message type; send response.create"
 		default:
-			msg = c.parse(data)
+			msg = c.parse(data, true)
 		}
 		if msg != "" {
 			r.mu.Lock()
