@@ -202,43 +202,6 @@ func freeOffset(t *testing.T) int {
 	return 0
 }
 
-// startAgentForwarder runs `awf-broker-cli forward` for credential to
-// upstream on a free loopback port, waits until it holds its lease, and
-// returns it with its base URL.
-func startAgentForwarder(t *testing.T, pb *procBroker, credential, upstream string) (*agentProxy, string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	p, err := procs.Start(bins(t).CLI, []string{"--socket", pb.sock, "forward", "--listen", addr,
-		"--credential", credential, "--upstream", upstream, "--label", "agents"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Stop(10 * time.Second) })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return &agentProxy{proc: p}, "http://" + addr
-			}
-		}
-		select {
-		case <-p.Done():
-			t.Fatalf("the forwarder exited:\n%s", p.Output())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the forwarder never held a lease:\n%s", p.Output())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // nonce is a fresh word to put in a prompt and find at the fake.
 func nonce() string { return fmt.Sprintf("awf-%08x", rand.Uint32()) }
 

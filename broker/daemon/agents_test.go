@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/internal/agents"
 )
@@ -51,24 +52,47 @@ func TestClaudeCodeThroughSidecar(t *testing.T) {
 	if n := pb.dev.API.Unauthenticated(); n != 0 {
 		t.Errorf("the Messages fake refused %d requests for their credentials", n)
 	}
+	// The sidecar keeps Claude Code's betas beside the OAuth beta it adds.
+	for _, h := range pb.dev.API.Headers() {
+		if beta := h.Get("anthropic-beta"); !strings.Contains(beta, "claude-code-20250219") || !strings.Contains(beta, "oauth-2025-04-20") {
+			t.Errorf("upstream anthropic-beta %q lacks Claude Code's beta or the OAuth beta", beta)
+		}
+	}
 	checkAgentLeaks(t, pb, out, sc)
 }
 
-// TestClaudeCodeOnBedrockThroughForwarder: Claude Code in Bedrock mode
-// (CLAUDE_CODE_USE_BEDROCK, no signing of its own) through the forwarder
-// of the "bedrock" credential: the Bedrock fake verified every request's
-// SigV4 against the keys its STS issued to the broker and served the
-// streamed invoke. The sidecar serves no AWS port (DESIGN §6 names its
-// ports by the api-proxy's providers), so the forwarder stands in.
-func TestClaudeCodeOnBedrockThroughForwarder(t *testing.T) {
+// awsOnOpenAIPort gives the --dev "bedrock" credential the name env mode
+// gives an AWF_AUTH_PROVIDER=aws credential, "openai", so the sidecar
+// serves it on the api-proxy's port 10000 (the cloud OIDC providers'
+// port), in place of the OpenAI credential.
+func awsOnOpenAIPort(c *config.Config) {
+	creds := c.Credentials[:0]
+	for _, cr := range c.Credentials {
+		switch {
+		case cr.Name == "openai":
+			continue
+		case cr.Name == "bedrock":
+			cr.Name = "openai"
+		}
+		creds = append(creds, cr)
+	}
+	c.Credentials = creds
+}
+
+// TestClaudeCodeOnBedrockThroughSidecar: Claude Code in Bedrock mode
+// (CLAUDE_CODE_USE_BEDROCK, no signing of its own) at the sidecar's port
+// of the AWS credential: the Bedrock fake verified every request's SigV4
+// against the keys its STS issued to the broker and served Claude's
+// streamed invoke.
+func TestClaudeCodeOnBedrockThroughSidecar(t *testing.T) {
 	ag := requireAgents(t)
 	t.Parallel()
-	pb := startProcBroker(t, time.Hour)
+	pb := startProcBrokerWith(t, time.Hour, awsOnOpenAIPort)
 	br := pb.dev.AWS.Bedrock
-	fwd, fwdURL := startAgentForwarder(t, pb, "bedrock", br.URL())
+	sc := startAgentSidecar(t, pb, "openai")
 	out := agentRun{bin: ag.Claude, args: []string{"-p", "Say hello."}, env: []string{
 		"CLAUDE_CODE_USE_BEDROCK=1", "CLAUDE_CODE_SKIP_BEDROCK_AUTH=1",
-		"ANTHROPIC_BEDROCK_BASE_URL=" + fwdURL, "AWS_REGION=us-east-1",
+		"ANTHROPIC_BEDROCK_BASE_URL=" + sc.url("openai"), "AWS_REGION=us-east-1",
 	}}.run(t, ag)
 	if !strings.Contains(out, fake.BedrockReply) {
 		t.Errorf("claude did not print the Bedrock fake's answer %q; it printed:\n%s", fake.BedrockReply, out)
@@ -79,7 +103,7 @@ func TestClaudeCodeOnBedrockThroughForwarder(t *testing.T) {
 	if n := br.Refused(""); n != 0 {
 		t.Errorf("the Bedrock fake refused %d signatures", n)
 	}
-	checkAgentLeaks(t, pb, out, fwd)
+	checkAgentLeaks(t, pb, out, sc)
 }
 
 // codexConfig is a CODEX_HOME config.toml with a custom provider at
@@ -162,17 +186,17 @@ func TestCodexOverWebSocketThroughSidecar(t *testing.T) {
 
 // TestBedrockSDKForJavaScriptOverH2C: the AWS SDK for JavaScript v3's
 // Bedrock Runtime client with its default handler speaks HTTP/2 with prior
-// knowledge to the forwarder's http:// endpoint; Converse, ConverseStream
+// knowledge to the sidecar's http:// endpoint; Converse, ConverseStream
 // and InvokeModel each get the fake's answer, every request signed by the
 // broker and verified by the Bedrock fake.
 func TestBedrockSDKForJavaScriptOverH2C(t *testing.T) {
 	ag := requireAgents(t)
 	t.Parallel()
-	pb := startProcBroker(t, time.Hour)
+	pb := startProcBrokerWith(t, time.Hour, awsOnOpenAIPort)
 	br := pb.dev.AWS.Bedrock
-	fwd, fwdURL := startAgentForwarder(t, pb, "bedrock", br.URL())
+	sc := startAgentSidecar(t, pb, "openai")
 	out := agentRun{bin: ag.Node, args: []string{filepath.Join(ag.Dir, "bedrock-sdk.mjs")}, dir: ag.Dir,
-		env: []string{"BEDROCK_ENDPOINT=" + fwdURL}}.run(t, ag)
+		env: []string{"BEDROCK_ENDPOINT=" + sc.url("openai")}}.run(t, ag)
 	for _, want := range []string{
 		"converse: " + fake.BedrockReply,
 		"converse-stream: " + fake.BedrockReply,
@@ -189,5 +213,5 @@ func TestBedrockSDKForJavaScriptOverH2C(t *testing.T) {
 	if n := br.Refused(""); n != 0 {
 		t.Errorf("the Bedrock fake refused %d signatures", n)
 	}
-	checkAgentLeaks(t, pb, out, fwd)
+	checkAgentLeaks(t, pb, out, sc)
 }
