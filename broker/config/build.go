@@ -54,6 +54,7 @@ var stringFields = map[string]func(*Credential) *string{
 	"tenant_id":                  func(c *Credential) *string { return &c.TenantID }, "client_id": func(c *Credential) *string { return &c.ClientID },
 	"cloud": func(c *Credential) *string { return &c.Cloud }, "identity_provider_id": func(c *Credential) *string { return &c.IdentityProviderID },
 	"target": func(c *Credential) *string { return &c.Target }, "api": func(c *Credential) *string { return &c.API },
+	"scheme": func(c *Credential) *string { return &c.Scheme },
 }
 
 // durationFields maps a credential's duration attribute to its field.

@@ -32,6 +32,9 @@ type Config struct {
 	WaitForToken time.Duration
 	Identities   []Identity
 	Credentials  []Credential
+	// Notes say, for an env config, where the broker keeps a rule stricter
+	// than the gh-aw api-proxy's, or reads a variable differently.
+	Notes []string
 }
 
 // Socket configures the API socket.
@@ -92,6 +95,8 @@ type Credential struct {
 	FederationRuleID, OrganizationID, ServiceAccountID, WorkspaceID string
 	// static
 	Header, ValueFile, ValueEnv string
+	// Scheme, when set, goes before the static value ("Bearer" → "Bearer KEY").
+	Scheme string
 	// API names the API a static key is for ("anthropic"), so the
 	// broker adds that API's required defaults (anthropic-version).
 	API string

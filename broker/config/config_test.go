@@ -32,6 +32,12 @@ func TestBadConfigs(t *testing.T) {
 		"bad-token-url-scheme.hcl":     `bad-token-url-scheme.hcl:9,3: credential "anthropic": token_url: "ftp://api.anthropic.com/v1/oauth/token" must be https (plain http only to a loopback address)`,
 		"bad-unknown-attribute.hcl":    `bad-unknown-attribute.hcl:9,3: credential "anthropic": federation_rule: unknown attribute`,
 		"bad-unknown-block.hcl":        `bad-unknown-block.hcl:4,1: listener: unknown block`,
+		"bad-target.hcl": strings.Join([]string{
+			`bad-target.hcl:4,3: credential "key": scheme: must be "Bearer" or "token", on a static credential (got "Basic")`,
+			`bad-target.hcl:8,3: credential "key": api: must be "anthropic" when set (got "openai")`,
+			`bad-target.hcl:15,3: credential "plain": target: invalid target "http://gw.example.com?x=1": only scheme, host, port and path are allowed`,
+		}, "\n"),
+		"bad-target-host.hcl": `bad-target-host.hcl:6,3: credential "key": target: host "other.example.com" is not in the credential's hosts (gw.example.com, *.gw.example.com)`,
 		"bad-several.hcl": strings.Join([]string{
 			`bad-several.hcl:2,3: log: format: must be one of json, text (got "xml")`,
 			`bad-several.hcl:6,3: credential "a": identity: names no identity ("nobody" is not defined)`,

@@ -2,139 +2,170 @@ package config
 
 import (
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 )
 
-// FromEnv builds a configuration from the environment, for drop-in use in
-// place of gh-aw's api-proxy (DESIGN §3):
+// FromEnv builds a configuration from the environment of the gh-aw
+// api-proxy sidecar, unchanged, and the Anthropic SDK's names (DESIGN §3).
+// One credential is built per api-proxy provider the environment
+// configures, named after it (openai, anthropic, copilot, gemini, vertex),
+// so an OIDC credential and every static key are served side by side:
 //
-//   - AWF_AUTH_TYPE=github-oidc with AWF_AUTH_PROVIDER=anthropic|aws|gcp|azure
-//     builds the identity "github" (the request URL and token are read from
-//     ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN by the identity at start) and one
-//     credential named after the provider from the AWF_AUTH_* variables;
-//   - the Anthropic SDK's names (ANTHROPIC_FEDERATION_RULE_ID, …) fill what
-//     AWF_AUTH_ANTHROPIC_* leave unset, and ANTHROPIC_IDENTITY_TOKEN_FILE
-//     makes the identity a file instead (it also works without AWF_AUTH_TYPE);
-//   - otherwise ANTHROPIC_API_KEY yields the static credential "anthropic".
+//   - AWF_AUTH_TYPE=github-oidc (trimmed, lower-cased) turns OIDC on for
+//     AWF_AUTH_PROVIDER (trimmed, lower-cased, "azure" when absent): the
+//     identity "github" and the credential "anthropic" (anthropic) or
+//     "openai" (azure, aws, gcp: the api-proxy's port 10000), plus
+//     "copilot" for a cloud provider with COPILOT_PROVIDER_BASE_URL and no
+//     static Copilot key. Any other AWF_AUTH_TYPE means static keys only.
+//   - ANTHROPIC_FEDERATION_RULE_ID and the other SDK names fill what
+//     AWF_AUTH_ANTHROPIC_* leave unset; ANTHROPIC_IDENTITY_TOKEN_FILE makes
+//     the identity a file (it also works without AWF_AUTH_TYPE).
+//   - OPENAI_API_KEY, ANTHROPIC_API_KEY, COPILOT_PROVIDER_API_KEY or
+//     COPILOT_GITHUB_TOKEN, GEMINI_API_KEY and GOOGLE_API_KEY are static
+//     keys on their providers' credentials, with their targets
+//     (*_API_TARGET, *_API_BASE_PATH, COPILOT_PROVIDER_BASE_URL) and
+//     header overrides (AWF_*_AUTH_HEADER).
 //
-// Only admins may lease env-derived credentials unless AWF_BROKER_ALLOW_UIDS
-// (and AWF_BROKER_ALLOW_GIDS) list more, comma-separated.
+// Where the api-proxy is lenient and that is unsafe, the stricter rule is
+// kept and Config.Notes says why. Only admins may lease env-derived
+// credentials unless AWF_BROKER_ALLOW_UIDS (and _GIDS) list more.
 func FromEnv(lookup func(string) (string, bool)) (*Config, error) {
-	get := func(k string) string {
-		v, _ := lookup(k)
-		return strings.TrimSpace(v)
-	}
-	d := newDraft("env")
-	allow, err := envAllow(d, get)
+	e := &envReader{lookup: lookup, d: newDraft("env")}
+	allow, err := envAllow(e.d, e.get)
 	if err != nil {
 		return nil, err
 	}
-	authType, prov := get("AWF_AUTH_TYPE"), get("AWF_AUTH_PROVIDER")
+	e.allow = allow
+	if err := e.build(); err != nil {
+		return nil, err
+	}
+	if len(e.d.cfg.Credentials) == 0 {
+		return nil, errors.New("env: nothing to serve: set AWF_AUTH_TYPE=github-oidc with AWF_AUTH_PROVIDER, a static key " +
+			"(OPENAI_API_KEY, ANTHROPIC_API_KEY, COPILOT_GITHUB_TOKEN, COPILOT_PROVIDER_API_KEY, GEMINI_API_KEY, GOOGLE_API_KEY), " +
+			"or ANTHROPIC_FEDERATION_RULE_ID with ANTHROPIC_IDENTITY_TOKEN_FILE (or give --config)")
+	}
+	cfg, err := e.d.finish()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Notes = e.notes
+	return cfg, nil
+}
+
+// envReader carries one FromEnv run: the draft, who may lease, the notes.
+type envReader struct {
+	lookup func(string) (string, bool)
+	d      *draft
+	allow  Allow
+	notes  []string
+	errs   Errors
+}
+
+// get returns a variable, trimmed; unset and blank are the same.
+func (e *envReader) get(k string) string {
+	v, _ := e.lookup(k)
+	return strings.TrimSpace(v)
+}
+
+func (e *envReader) fail(v, msg string) {
+	e.errs = append(e.errs, &Error{Pos: Pos{File: "env", Var: v}, Msg: msg})
+}
+
+func (e *envReader) note(msg string) { e.notes = append(e.notes, msg) }
+
+// authProviders are AWF_AUTH_PROVIDER's values.
+var authProviders = []string{"anthropic", "aws", "gcp", "azure"}
+
+func (e *envReader) build() error {
+	authType := strings.ToLower(e.get("AWF_AUTH_TYPE"))
+	prov := strings.ToLower(e.get("AWF_AUTH_PROVIDER"))
+	oidc := authType == "github-oidc"
 	switch {
-	case authType == "github-oidc":
-		if prov == "" {
-			return nil, Errors{{Pos: Pos{File: "env", Var: "AWF_AUTH_PROVIDER"}, Msg: "required when AWF_AUTH_TYPE=github-oidc (anthropic, aws, gcp or azure)"}}
-		}
-		if !oneOf(prov, []string{"anthropic", "aws", "gcp", "azure"}) {
-			return nil, Errors{{Pos: Pos{File: "env", Var: "AWF_AUTH_PROVIDER"}, Msg: "must be anthropic, aws, gcp or azure (got " + strconv.Quote(prov) + ")"}}
-		}
-		d.oidcCredential(prov, get, allow)
-	case authType != "":
-		return nil, Errors{{Pos: Pos{File: "env", Var: "AWF_AUTH_TYPE"}, Msg: "must be github-oidc (got " + strconv.Quote(authType) + ")"}}
-	case get("ANTHROPIC_IDENTITY_TOKEN_FILE") != "" && firstOf(get, "ANTHROPIC_FEDERATION_RULE_ID") != "":
-		d.oidcCredential("anthropic", get, allow)
-	case get("ANTHROPIC_API_KEY") != "":
-		d.cfg.Credentials = append(d.cfg.Credentials, Credential{
-			Name: "anthropic", Provider: "static", Header: "x-api-key", ValueEnv: "ANTHROPIC_API_KEY",
-			Hosts: []string{"api.anthropic.com"}, Allow: allow,
-		})
-	default:
-		return nil, errors.New("env: nothing to serve: set AWF_AUTH_TYPE=github-oidc with AWF_AUTH_PROVIDER, ANTHROPIC_FEDERATION_RULE_ID with ANTHROPIC_IDENTITY_TOKEN_FILE, or ANTHROPIC_API_KEY (or give --config)")
+	case oidc && prov == "":
+		prov = "azure"
+		e.note("AWF_AUTH_PROVIDER is unset: azure, as the api-proxy assumes for older workflows")
+	case oidc && !oneOf(prov, authProviders):
+		e.fail("AWF_AUTH_PROVIDER", "unknown provider "+strconv.Quote(prov)+" (want anthropic, aws, gcp or azure); "+
+			"the api-proxy would silently treat it as azure, the broker refuses it")
+		return e.errs
+	case authType != "" && !oidc:
+		e.note("AWF_AUTH_TYPE=" + strconv.Quote(authType) + ": static keys only, as in the api-proxy")
 	}
-	return d.finish()
+	fileIdentity := e.get("ANTHROPIC_IDENTITY_TOKEN_FILE") != "" && firstOf(e.get, "AWF_AUTH_ANTHROPIC_FEDERATION_RULE_ID", "ANTHROPIC_FEDERATION_RULE_ID") != ""
+	var oidcCred string
+	switch {
+	case oidc && prov == "anthropic", !oidc && fileIdentity:
+		oidcCred = e.oidcCredential("anthropic", "anthropic")
+	case oidc:
+		oidcCred = e.oidcCredential("openai", prov)
+	}
+	e.staticKeys(oidcCred, oidc, prov)
+	if len(e.errs) > 0 {
+		return e.errs
+	}
+	return nil
 }
 
-// envFields maps a credential field to the variables that set it, first wins.
-var envFields = map[string][]string{
-	"federation_rule_id":         {"AWF_AUTH_ANTHROPIC_FEDERATION_RULE_ID", "ANTHROPIC_FEDERATION_RULE_ID"},
-	"organization_id":            {"AWF_AUTH_ANTHROPIC_ORGANIZATION_ID", "ANTHROPIC_ORGANIZATION_ID"},
-	"service_account_id":         {"AWF_AUTH_ANTHROPIC_SERVICE_ACCOUNT_ID", "ANTHROPIC_SERVICE_ACCOUNT_ID"},
-	"workspace_id":               {"AWF_AUTH_ANTHROPIC_WORKSPACE_ID", "ANTHROPIC_WORKSPACE_ID"},
-	"audience":                   {"AWF_AUTH_OIDC_AUDIENCE"},
-	"role_arn":                   {"AWF_AUTH_AWS_ROLE_ARN"},
-	"region":                     {"AWF_AUTH_AWS_REGION"},
-	"session_name":               {"AWF_AUTH_AWS_ROLE_SESSION_NAME"},
-	"workload_identity_provider": {"AWF_AUTH_GCP_WORKLOAD_IDENTITY_PROVIDER"},
-	"service_account":            {"AWF_AUTH_GCP_SERVICE_ACCOUNT"},
-	"tenant_id":                  {"AWF_AUTH_AZURE_TENANT_ID"},
-	"client_id":                  {"AWF_AUTH_AZURE_CLIENT_ID"},
-	"cloud":                      {"AWF_AUTH_AZURE_CLOUD"},
-}
-
-// scopeVars and tokenURLVars are per provider.
-var (
-	scopeVars    = map[string]string{"gcp": "AWF_AUTH_GCP_SCOPE", "azure": "AWF_AUTH_AZURE_SCOPE"}
-	tokenURLVars = map[string]string{"anthropic": "AWF_AUTH_ANTHROPIC_TOKEN_URL"}
-	// requiredVars names, per provider, the variable to blame for a missing field.
-	requiredVars = map[string]map[string]string{
-		"anthropic": {"federation_rule_id": "AWF_AUTH_ANTHROPIC_FEDERATION_RULE_ID", "organization_id": "AWF_AUTH_ANTHROPIC_ORGANIZATION_ID"},
-		"aws":       {"role_arn": "AWF_AUTH_AWS_ROLE_ARN", "region": "AWF_AUTH_AWS_REGION"},
-		"gcp":       {"workload_identity_provider": "AWF_AUTH_GCP_WORKLOAD_IDENTITY_PROVIDER"},
-		"azure":     {"tenant_id": "AWF_AUTH_AZURE_TENANT_ID", "client_id": "AWF_AUTH_AZURE_CLIENT_ID"},
-	}
-)
-
-func (d *draft) oidcCredential(prov string, get func(string) string, allow Allow) {
-	key := credKey(prov)
-	d.pos[key] = Pos{File: "env", Var: "AWF_AUTH_PROVIDER"}
-	c := Credential{Name: prov, Provider: prov, Identity: "github", Allow: allow}
-	for field, vars := range envFields {
-		for _, v := range vars {
-			if val := get(v); val != "" {
-				*stringFields[field](&c) = val
-				d.pos[key+"/"+field] = Pos{File: "env", Var: v}
-				break
+// staticKeys adds one static credential per key present, unless the OIDC
+// credential already holds its port.
+func (e *envReader) staticKeys(oidcCred string, oidc bool, prov string) {
+	for _, k := range staticKeySpecs {
+		keyVar := k.keyVar(e)
+		if keyVar == "" {
+			if k.name == "copilot" && oidc && prov != "anthropic" && e.get("COPILOT_PROVIDER_BASE_URL") != "" {
+				e.oidcCredential("copilot", prov)
 			}
+			continue
 		}
-		if _, set := d.pos[key+"/"+field]; !set {
-			if blame, ok := requiredVars[prov][field]; ok {
-				d.pos[key+"/"+field] = Pos{File: "env", Var: blame}
-			}
+		if oidcCred == k.name {
+			e.fail(keyVar, "both "+keyVar+" and AWF_AUTH_TYPE=github-oidc (provider "+strconv.Quote(prov)+
+				") would serve credential "+strconv.Quote(k.name)+" on one port; unset one "+
+				"(the api-proxy silently prefers OIDC; the broker refuses the ambiguity)")
+			continue
 		}
+		e.staticCredential(k, keyVar)
 	}
-	if v := scopeVars[prov]; v != "" && get(v) != "" {
-		c.Scope, d.pos[key+"/scope"] = get(v), Pos{File: "env", Var: v}
-	}
-	if v := tokenURLVars[prov]; v != "" && get(v) != "" {
-		c.TokenURL, d.pos[key+"/token_url"] = get(v), Pos{File: "env", Var: v}
-	}
-	// gh-aw's api-proxy sends Azure OpenAI and Vertex traffic to
-	// OPENAI_API_TARGET (a host); it is the credential's host ceiling.
-	if t := get(targetVar); t != "" && (prov == "azure" || prov == "gcp") {
-		c.Hosts, d.pos[key+"/hosts"] = []string{strings.ToLower(targetHost(t))}, Pos{File: "env", Var: targetVar}
-	} else if prov == "azure" {
-		d.pos[key+"/hosts"] = Pos{File: "env", Var: targetVar}
-	}
-	id := Identity{Name: "github", Type: "github-actions", AllowedRequestHosts: []string{"*.actions.githubusercontent.com"}}
-	if f := get("ANTHROPIC_IDENTITY_TOKEN_FILE"); f != "" && prov == "anthropic" {
-		id = Identity{Name: "github", Type: "file", Path: f}
-	}
-	d.pos[identKey("github")] = Pos{File: "env", Var: "AWF_AUTH_TYPE"}
-	d.cfg.Identities = append(d.cfg.Identities, id)
-	d.cfg.Credentials = append(d.cfg.Credentials, c)
 }
 
-// targetVar names the api-proxy's upstream host for the openai port.
-const targetVar = "OPENAI_API_TARGET"
-
-// targetHost returns the host of a target given as a host or a URL.
-func targetHost(t string) string {
-	if _, rest, ok := strings.Cut(t, "://"); ok {
-		t = rest
+// targetURL turns an api-proxy target (a host, host:port or URL) and a
+// base path into a base URL, blaming v for what is wrong.
+func (e *envReader) targetURL(v, raw, basePathVar string) (string, bool) {
+	s := raw
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
 	}
-	host, _, _ := strings.Cut(t, "/")
-	return host
+	u, err := url.Parse(s)
+	if err != nil || u.Hostname() == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(u.Host, " \t") {
+		e.fail(v, "not a host or base URL: "+strconv.Quote(raw)+" (want e.g. api.example.com or https://gw.example.com/base)")
+		return "", false
+	}
+	path := strings.TrimSuffix(u.EscapedPath(), "/")
+	if path != "" && v != "COPILOT_PROVIDER_BASE_URL" {
+		e.note(v + ": its path " + strconv.Quote(path) + " is the base path (the api-proxy would drop it and use " + basePathVar + ")")
+	}
+	if bp := e.get(basePathVar); bp != "" {
+		path = "/" + strings.Trim(bp, "/")
+	}
+	if u.Port() != "" {
+		e.note(v + ": its port " + u.Port() + " is kept (the api-proxy would drop it)")
+	}
+	t := u.Scheme + "://" + strings.ToLower(u.Host) + path
+	if msg := checkTarget(t); msg != "" {
+		e.fail(v, msg)
+		return "", false
+	}
+	return t, true
+}
+
+func firstOf(get func(string) string, names ...string) string {
+	for _, n := range names {
+		if v := get(n); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func envAllow(d *draft, get func(string) string) (Allow, error) {
@@ -155,13 +186,4 @@ func envAllow(d *draft, get func(string) string) (Allow, error) {
 		}
 	}
 	return a, nil
-}
-
-func firstOf(get func(string) string, names ...string) string {
-	for _, n := range names {
-		if v := get(n); v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -42,7 +42,7 @@ var schema = &blockSpec{
 			blocks: map[string]*blockSpec{"allow": allowSpec}},
 		"credential": {labels: 1, attrs: map[string]kind{
 			"provider": kString, "identity": kString, "audience": kString, "token_url": kString,
-			"hosts": kStrings, "target": kString, "api": kString, "lease_ttl": kString,
+			"hosts": kStrings, "target": kString, "api": kString, "scheme": kString, "lease_ttl": kString,
 			"federation_rule_id": kString, "organization_id": kString, "service_account_id": kString, "workspace_id": kString,
 			"header": kString, "value_file": kString, "value_env": kString,
 			"role_arn": kString, "region": kString, "session_name": kString, "duration": kString,

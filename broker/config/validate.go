@@ -129,6 +129,9 @@ func (d *draft) validateCredential(cr Credential, idents, seen map[string]bool) 
 			d.add(key, where, "target", "%s", msg)
 		}
 	}
+	if cr.Scheme != "" && (cr.Provider != "static" || !oneOf(cr.Scheme, []string{"Bearer", "token"})) {
+		d.add(key, where, "scheme", "must be \"Bearer\" or \"token\", on a static credential (got %q)", cr.Scheme)
+	}
 	switch cr.API {
 	case "":
 	case "anthropic":

@@ -45,7 +45,7 @@ func (r *redirect) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // TestEnvCompatAWS: the gh-aw api-proxy environment with
-// AWF_AUTH_PROVIDER=aws builds a credential "aws" that assumes the role at
+// AWF_AUTH_PROVIDER=aws builds a credential "openai" (the api-proxy's port 10000) that assumes the role at
 // the default regional STS endpoint with the configured session name, and
 // whose signatures Bedrock accepts.
 func TestEnvCompatAWS(t *testing.T) {
@@ -69,7 +69,7 @@ func TestEnvCompatAWS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cr, ok := cfg.Credential("aws")
+	cr, ok := cfg.Credential("openai")
 	if !ok || cr.TokenURL != "https://sts.eu-west-1.amazonaws.com" || cr.Hosts[0] != "bedrock-runtime.eu-west-1.amazonaws.com" {
 		t.Fatalf("credential = %+v", cr)
 	}
@@ -92,7 +92,7 @@ func TestEnvCompatAWS(t *testing.T) {
 	}
 	c := client.New(cfg.Socket.Path)
 	defer c.Close()
-	st, err := c.Credential(context.Background(), "aws")
+	st, err := c.Credential(context.Background(), "openai")
 	if err != nil || st.State != api.StateReady || !st.NeedsBodySHA256 {
 		t.Fatalf("credential aws: %+v %v", st, err)
 	}
@@ -105,7 +105,7 @@ func TestEnvCompatAWS(t *testing.T) {
 	}
 
 	// The credential's signature, for its default host, passes Bedrock.
-	l, err := c.CreateLease(context.Background(), api.CreateLeaseRequest{Credential: "aws"})
+	l, err := c.CreateLease(context.Background(), api.CreateLeaseRequest{Credential: "openai"})
 	if err != nil {
 		t.Fatal(err)
 	}

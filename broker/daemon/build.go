@@ -134,7 +134,7 @@ func (d *Daemon) provider(c config.Credential, httpc *http.Client) (provider.Pro
 			TokenURL: c.TokenURL, Duration: c.Duration, HTTP: httpc, Logger: d.log.Named("aws"),
 		})
 	case "static":
-		p, err := static.New(static.Config{Header: c.Header, ValueFile: c.ValueFile, ValueEnv: c.ValueEnv, Lookup: d.opts.Lookup})
+		p, err := static.New(static.Config{Header: c.Header, Scheme: c.Scheme, ValueFile: c.ValueFile, ValueEnv: c.ValueEnv, Lookup: d.opts.Lookup})
 		if err != nil || c.API != "anthropic" {
 			return p, err
 		}

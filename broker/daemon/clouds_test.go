@@ -249,7 +249,10 @@ func TestCloudEnvCompat(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Env mode names the cloud credential after its port ("openai");
+			// the dev broker already has one of that name.
 			cr := cfg.Credentials[0]
+			cr.Name = prov
 			switch prov {
 			case "gcp":
 				cr.TokenURL, cr.ImpersonationURL = d.Clouds.GCP.TokenURL(), d.Clouds.GCP.ImpersonationURL()

@@ -49,6 +49,7 @@ func (d *Dev) HCL() string {
 		attr("identity_provider_id", cr.IdentityProviderID)
 		attr("target", cr.Target)
 		attr("api", cr.API)
+		attr("scheme", cr.Scheme)
 		for k, v := range map[string]time.Duration{"duration": cr.Duration, "lifetime": cr.Lifetime} {
 			if v != 0 {
 				attr(k, v.String())

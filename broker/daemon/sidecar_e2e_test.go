@@ -34,7 +34,7 @@ func (s *runningSidecar) url(offset int, path string) string {
 
 // startSidecar runs the sidecar against c; the base port is picked at
 // random and retried when another process holds one of the five ports.
-func startSidecar(t *testing.T, c *client.Client, ups map[string]*url.URL) *runningSidecar {
+func startSidecar(t *testing.T, c *client.Client, ups map[string]*url.URL, pick ...map[string]string) *runningSidecar {
 	t.Helper()
 	for try := 0; try < 20; try++ {
 		s := &runningSidecar{base: 20000 + rand.IntN(40000), done: make(chan error, 1)}
@@ -44,8 +44,8 @@ func startSidecar(t *testing.T, c *client.Client, ups map[string]*url.URL) *runn
 		s.started = time.Now()
 		go func() {
 			s.done <- forward.RunSidecar(ctx, forward.SidecarConfig{
-				Client: c, Bind: "127.0.0.1", BasePort: s.base, Upstreams: ups, MaxWait: 3 * time.Second,
-				Listening: func(string, net.Addr, *url.URL) { opened <- struct{}{} },
+				Client: c, Bind: "127.0.0.1", BasePort: s.base, Upstreams: ups, MaxWait: 3 * time.Second, Credentials: first(pick),
+				Listening: func(string, string, net.Addr, *url.URL) { opened <- struct{}{} },
 			})
 		}()
 		select {
@@ -67,6 +67,13 @@ func startSidecar(t *testing.T, c *client.Client, ups map[string]*url.URL) *runn
 	}
 	t.Fatal("no free run of five ports")
 	return nil
+}
+
+func first(m []map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m[0]
 }
 
 func getJSON(t *testing.T, u string, v any) int {
@@ -107,9 +114,8 @@ func TestSidecarServesTheAPIProxyPorts(t *testing.T) {
 	}
 	// The dev broker has "openai", "anthropic" and "vertex"; "copilot" and "gemini" are not there.
 	deadline := time.Now().Add(5 * time.Second)
-	for !h.Providers["anthropic"] && time.Now().Before(deadline) {
+	for getJSON(t, s.url(1, "/health"), &h); !h.Providers["anthropic"] && time.Now().Before(deadline); getJSON(t, s.url(1, "/health"), &h) {
 		time.Sleep(20 * time.Millisecond)
-		getJSON(t, s.url(1, "/health"), &h)
 	}
 	if h.Service != "awf-api-proxy-anthropic" || !h.Providers["anthropic"] || h.Providers["copilot"] || h.Providers["gemini"] || len(h.Providers) != 5 {
 		t.Errorf("port 10001 /health = %+v", h)
@@ -240,5 +246,36 @@ func TestSidecarRefusesWhatTheCallerMayNotLease(t *testing.T) {
 	const want = `sidecar: --upstream anthropic: refusing port 2: the broker lets this caller lease no credential named "anthropic" (not defined, or not in its allow list)`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
+
+// TestSidecarServesAPortWithAnotherCredential: --credential anthropic=anthropic-key
+// serves port 10001 with the static key; /health reports it by port name.
+func TestSidecarServesAPortWithAnotherCredential(t *testing.T) {
+	b := startBroker(t, brokerOpts{})
+	s := startSidecar(t, b.client, nil, map[string]string{"anthropic": "anthropic-key"})
+	var h healthBody
+	deadline := time.Now().Add(5 * time.Second)
+	for getJSON(t, s.url(1, "/health"), &h); !h.Providers["anthropic"] && time.Now().Before(deadline); getJSON(t, s.url(1, "/health"), &h) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !h.Providers["anthropic"] {
+		t.Fatalf("/health = %+v", h)
+	}
+	resp, err := http.Post(s.url(1, "/v1/messages"), "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// The Messages fake accepts only OIDC bearers: the static key is
+	// refused there, which shows it was the key that went upstream.
+	hs := b.dev.API.Headers()
+	if len(hs) == 0 {
+		t.Fatalf("status %d and nothing reached the upstream", resp.StatusCode)
+	}
+	last := hs[len(hs)-1]
+	if resp.StatusCode != http.StatusUnauthorized || last.Get("X-Api-Key") != b.dev.Env[devKeyEnv] || last.Get("Anthropic-Version") != "2023-06-01" {
+		t.Errorf("status %d; upstream saw the key: %v, anthropic-version %q", resp.StatusCode,
+			last.Get("X-Api-Key") == b.dev.Env[devKeyEnv], last.Get("Anthropic-Version"))
 	}
 }

@@ -26,6 +26,9 @@ type SidecarConfig struct {
 	// BasePort is the openai port; the others follow it. Default
 	// SidecarBasePort (the CLI's --port-offset adds to it).
 	BasePort int
+	// Credentials serves a provider name's port with a credential of
+	// another name (the CLI's --credential openai=bedrock).
+	Credentials map[string]string
 	// Upstreams overrides the upstream of a provider name.
 	Upstreams map[string]*url.URL
 	// Advertise is the host /reflect puts in base_url; default "api-proxy",
@@ -40,9 +43,10 @@ type SidecarConfig struct {
 	MaxWait time.Duration
 	// Logger receives lease events and failures; nil discards.
 	Logger *slog.Logger
-	// Listening, when set, is called once per port with its bound address
-	// and upstream (nil for the management-only port 10000).
-	Listening func(name string, addr net.Addr, upstream *url.URL)
+	// Listening, when set, is called once per port with its provider name,
+	// credential and bound address and upstream (credential "" and upstream
+	// nil for the management-only port 10000).
+	Listening func(name, credential string, addr net.Addr, upstream *url.URL)
 }
 
 // RunSidecar lists the credentials the caller may lease, opens the
@@ -78,12 +82,12 @@ func RunSidecar(ctx context.Context, sc SidecarConfig) error {
 	if err != nil {
 		return fmt.Errorf("sidecar: %w", err)
 	}
-	routes, err := planSidecar(creds, sc.BasePort, sc.Upstreams)
+	routes, err := planSidecar(creds, sc.BasePort, sc.Credentials, sc.Upstreams)
 	if err != nil {
 		return fmt.Errorf("sidecar: %w", err)
 	}
 
-	s := &sidecar{client: sc.Client, routes: routes, advertise: sc.Advertise, fwds: map[string]*Forwarder{}}
+	s := &sidecar{client: sc.Client, routes: routes, advertise: sc.Advertise, fwds: map[string]*Forwarder{}, credOf: map[string]string{}}
 	var lns []net.Listener
 	cleanup := func() {
 		for _, ln := range lns {
@@ -96,7 +100,7 @@ func RunSidecar(ctx context.Context, sc SidecarConfig) error {
 	for _, r := range routes {
 		if r.cred != nil {
 			f, err := New(Config{
-				Client: sc.Client, Credential: r.name, Upstream: r.upstream, Label: sc.Label,
+				Client: sc.Client, Credential: r.cred.Name, Upstream: r.upstream, Label: sc.Label,
 				LeaseTTL: sc.LeaseTTL, MaxWait: sc.MaxWait, Provider: r.errShape, DedupeBasePath: true,
 				Logger: logger.With("port", r.port),
 			})
@@ -104,7 +108,7 @@ func RunSidecar(ctx context.Context, sc SidecarConfig) error {
 				cleanup()
 				return fmt.Errorf("sidecar: port %d: %w", r.port, err)
 			}
-			s.fwds[r.name] = f
+			s.fwds[r.name], s.credOf[r.name] = f, r.cred.Name
 		}
 		ln, err := net.Listen("tcp", net.JoinHostPort(sc.Bind, strconv.Itoa(r.port)))
 		if err != nil {
@@ -121,7 +125,11 @@ func RunSidecar(ctx context.Context, sc SidecarConfig) error {
 	for i, r := range routes {
 		ln, f := lns[i], s.fwds[r.name]
 		if sc.Listening != nil {
-			sc.Listening(r.name, ln.Addr(), r.upstream)
+			cred := ""
+			if r.cred != nil {
+				cred = r.cred.Name
+			}
+			sc.Listening(r.name, cred, ln.Addr(), r.upstream)
 		}
 		logger.Info("sidecar port open", "port", r.port, "provider", r.name, "forwarding", f != nil)
 		srv := NewServer(s.handler(r, f), logger.With("port", r.port))
@@ -140,7 +148,7 @@ func RunSidecar(ctx context.Context, sc SidecarConfig) error {
 		go func() {
 			defer wg.Done()
 			if err := f.Start(ctx); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("sidecar: port %d: no lease on credential %q: %w", r.port, r.name, err)
+				errc <- fmt.Errorf("sidecar: port %d: no lease on credential %q: %w", r.port, r.cred.Name, err)
 				cancel()
 			}
 		}()
@@ -182,6 +190,7 @@ type sidecar struct {
 	routes    []sidecarRoute
 	advertise string
 	fwds      map[string]*Forwarder // by provider name; read-only once serving
+	credOf    map[string]string     // provider name → credential name
 }
 
 // handler answers /health (every port) and /reflect (the openai port)

@@ -39,32 +39,41 @@ type sidecarRoute struct {
 }
 
 // planSidecar decides the sidecar's ports from the credentials the caller
-// may lease (the broker lists only those to a non-admin) and the
+// may lease (the broker lists only those to a non-admin), the --credential
+// choices (a port served by a credential of another name) and the
 // --upstream overrides. Port base always listens, for /health and
-// /reflect, even without an openai credential. It refuses an override
-// for a name that is not an api-proxy provider, or whose credential the
-// caller may not lease, and a credential with no single target.
-func planSidecar(creds []api.Credential, base int, overrides map[string]*url.URL) ([]sidecarRoute, error) {
+// /reflect, even without an openai credential. It refuses a choice or an
+// override for a name that is not an api-proxy provider, or whose
+// credential the caller may not lease, and a credential with no single
+// target.
+func planSidecar(creds []api.Credential, base int, choices map[string]string, overrides map[string]*url.URL) ([]sidecarRoute, error) {
 	byName := make(map[string]*api.Credential, len(creds))
 	for i := range creds {
 		byName[creds[i].Name] = &creds[i]
 	}
-	names := make([]string, 0, len(overrides))
-	for n := range overrides {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		if sidecarPort(n) < 0 {
-			return nil, fmt.Errorf("--upstream %s: not an api-proxy provider (want one of %s)", n, strings.Join(SidecarPorts[:], ", "))
+	credOf := func(n string) string {
+		if c := choices[n]; c != "" {
+			return c
 		}
-		if byName[n] == nil {
-			return nil, fmt.Errorf("--upstream %s: refusing port %d: the broker lets this caller lease no credential named %q (not defined, or not in its allow list)", n, base+sidecarPort(n), n)
+		return n
+	}
+	for _, flag := range []struct {
+		name  string
+		names []string
+	}{{"--credential", keys(choices)}, {"--upstream", keys(overrides)}} {
+		for _, n := range flag.names {
+			if sidecarPort(n) < 0 {
+				return nil, fmt.Errorf("%s %s: not an api-proxy provider (want one of %s)", flag.name, n, strings.Join(SidecarPorts[:], ", "))
+			}
+			if byName[credOf(n)] == nil {
+				return nil, fmt.Errorf("%s %s: refusing port %d: the broker lets this caller lease no credential named %q (not defined, or not in its allow list)",
+					flag.name, n, base+sidecarPort(n), credOf(n))
+			}
 		}
 	}
 	var out []sidecarRoute
 	for i, n := range SidecarPorts {
-		r := sidecarRoute{name: n, port: base + i, cred: byName[n]}
+		r := sidecarRoute{name: n, port: base + i, cred: byName[credOf(n)]}
 		if r.cred == nil {
 			if i == 0 {
 				r.errShape = ProviderOpenAI
@@ -73,9 +82,9 @@ func planSidecar(creds []api.Credential, base int, overrides map[string]*url.URL
 			continue
 		}
 		r.errShape = errShape(n, r.cred.Provider)
-		u, err := sidecarUpstream(r.cred, overrides[n])
+		u, err := sidecarUpstream(n, r.cred, overrides[n])
 		if err != nil {
-			return nil, fmt.Errorf("port %d (credential %q): %w", r.port, n, err)
+			return nil, fmt.Errorf("port %d (credential %q): %w", r.port, r.cred.Name, err)
 		}
 		r.upstream = u
 		out = append(out, r)
@@ -87,12 +96,12 @@ func planSidecar(creds []api.Credential, base int, overrides map[string]*url.URL
 // api-proxy sends the public OpenAI endpoint's unversioned paths
 // (Codex's /responses) to /v1; a bare https://api.openai.com target gets
 // the same base path.
-func sidecarUpstream(c *api.Credential, override *url.URL) (*url.URL, error) {
+func sidecarUpstream(name string, c *api.Credential, override *url.URL) (*url.URL, error) {
 	if override != nil {
 		return override, nil
 	}
 	if c.Target == "" {
-		return nil, fmt.Errorf("no single target host (hosts %s); give --upstream %s=URL", strings.Join(c.Hosts, ", "), c.Name)
+		return nil, fmt.Errorf("no single target host (hosts %s); give --upstream %s=URL", strings.Join(c.Hosts, ", "), name)
 	}
 	t := c.Target
 	if t == "https://api.openai.com" {
@@ -140,4 +149,26 @@ func ParseSidecarUpstream(s string) (string, *url.URL, error) {
 		return "", nil, fmt.Errorf("--upstream %q: %w", s, err)
 	}
 	return name, u, nil
+}
+
+// keys returns a map's keys, sorted.
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ParseSidecarCredential parses the sidecar's --credential NAME=CREDENTIAL.
+func ParseSidecarCredential(s string) (string, string, error) {
+	name, cred, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return "", "", fmt.Errorf("--credential %q: want NAME=CREDENTIAL, e.g. openai=bedrock", s)
+	}
+	if err := checkCredentialName(cred); err != nil {
+		return "", "", fmt.Errorf("--credential %q: %w", s, err)
+	}
+	return name, cred, nil
 }

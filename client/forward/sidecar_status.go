@@ -34,7 +34,7 @@ const healthBudget = time.Second
 // a lease on a credential whose token the broker can serve now. It answers
 // at once at start, with false for what is not ready yet.
 func (s *sidecar) serveHealth(w http.ResponseWriter, req *http.Request, r sidecarRoute) {
-	usable := map[string]bool{}
+	usable := map[string]bool{} // by credential name
 	ctx, cancel := context.WithTimeout(req.Context(), healthBudget)
 	creds, err := s.client.Credentials(ctx)
 	cancel()
@@ -49,7 +49,7 @@ func (s *sidecar) serveHealth(w http.ResponseWriter, req *http.Request, r sideca
 	}
 	for _, n := range SidecarPorts {
 		ready := false
-		if f := s.fwds[n]; f != nil && usable[n] {
+		if f := s.fwds[n]; f != nil && usable[s.credOf[n]] {
 			_, lerr := f.leases.status()
 			ready = lerr == nil
 		}

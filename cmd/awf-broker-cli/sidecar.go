@@ -18,7 +18,7 @@ import (
 func sidecarCmd(g *globals) *cobra.Command {
 	var bind, label, advertise string
 	var offset int
-	var upstreams []string
+	var upstreams, credentials []string
 	var leaseTTL, maxWait time.Duration
 	cmd := &cobra.Command{
 		Use:   "sidecar",
@@ -43,26 +43,38 @@ credential's target. Every port answers GET /health; port 10000 also GET /reflec
 				}
 				ups[name] = u
 			}
+			creds := map[string]string{}
+			for _, s := range credentials {
+				name, cred, err := forward.ParseSidecarCredential(s)
+				if err != nil {
+					return usageError{err}
+				}
+				if creds[name] != "" {
+					return usageError{fmt.Errorf("--credential %s given twice", name)}
+				}
+				creds[name] = cred
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			c := client.New(g.socket, client.WithUserAgent("awf-broker-sidecar/"+version))
 			defer c.Close()
 			return forward.RunSidecar(ctx, forward.SidecarConfig{
-				Client: c, Bind: bind, BasePort: forward.SidecarBasePort + offset, Upstreams: ups,
+				Client: c, Bind: bind, BasePort: forward.SidecarBasePort + offset, Credentials: creds, Upstreams: ups,
 				Advertise: advertise, Label: label, LeaseTTL: leaseTTL, MaxWait: maxWait,
 				Logger: slog.New(slog.NewTextHandler(g.env.stderr, nil)),
-				Listening: func(name string, addr net.Addr, up *url.URL) {
+				Listening: func(name, cred string, addr net.Addr, up *url.URL) {
 					if up == nil {
 						fmt.Fprintf(g.env.stdout, "serving http://%s (%s: /health and /reflect only; no credential)\n", addr, name)
 						return
 					}
-					fmt.Fprintf(g.env.stdout, "forwarding http://%s → %s (credential %s)\n", addr, up, name)
+					fmt.Fprintf(g.env.stdout, "forwarding http://%s → %s (credential %s)\n", addr, up, cred)
 				},
 			})
 		}}
 	f := cmd.Flags()
 	f.StringVar(&bind, "bind", "0.0.0.0", "address to listen on")
 	f.IntVar(&offset, "port-offset", 0, "added to every port (10000+N …)")
+	f.StringArrayVar(&credentials, "credential", nil, "NAME=CREDENTIAL: serve NAME's port with a credential of another name, e.g. openai=bedrock (repeatable)")
 	f.StringArrayVar(&upstreams, "upstream", nil, "NAME=URL: forward NAME's port to URL instead of the credential's target (repeatable)")
 	f.StringVar(&advertise, "advertise", "api-proxy", "host name /reflect puts in base_url")
 	f.StringVar(&label, "label", "sidecar", "label recorded on the leases")

@@ -38,12 +38,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		cfgPath  = fs.String("config", "", "HCL config `file` (default: build one from the environment)")
-		check    = fs.String("check-config", "", "validate the config `file` and exit (2 on problems)")
+		check    = &checkFlag{}
 		socket   = fs.String("socket", "", "socket `path` (overrides the config)")
 		logLevel = fs.String("log-level", "", "trace | debug | info | warn | error (overrides the config)")
 		dev      = fs.Bool("dev", false, "run against in-process fakes, socket ./awf-broker.sock")
 		showVer  = fs.Bool("version", false, "print the version and exit")
 	)
+	fs.Var(check, "check-config", "validate the config `file` (none: the environment) and exit (2 on problems)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -51,14 +52,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "awf-brokerd", version)
 		return 0
 	}
-	if *check != "" {
-		cfg, err := config.Load(*check)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 2
-		}
-		fmt.Fprintln(stdout, "ok:", cfg.Summary())
-		return 0
+	if check.set {
+		return checkConfig(check.file(fs.Args()), stdout, stderr)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected argument %q\n", fs.Arg(0))
+		return 2
 	}
 	// A core dump of this process would hold every token; not dumpable
 	// also keeps other processes of our uid out of /proc/self/mem.
@@ -115,6 +114,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Name: "awf-brokerd", Level: hclog.LevelFromString(cfg.Log.Level), JSONFormat: cfg.Log.Format == "json", Output: stderr,
 	})
 	opts.Logger = log
+	for _, n := range cfg.Notes {
+		log.Info("environment read differently from the api-proxy", "note", n)
+	}
 	if opts.Listener, err = inheritedListener(); err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1

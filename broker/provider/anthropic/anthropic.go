@@ -31,6 +31,10 @@ const (
 	DefaultVersion = "2023-06-01"
 	// MaxLifetime clamps absurd expires_in values.
 	MaxLifetime = 24 * time.Hour
+	// DefaultLifetime is a token's lifetime when the answer has no
+	// expires_in: the gh-aw api-proxy's assumption, harmless since an
+	// early 401 re-exchanges.
+	DefaultLifetime = time.Hour
 	// maxAssertion is the SDK's and the endpoint's limit.
 	maxAssertion = 16 << 10
 	userAgent    = "awf-broker"
@@ -115,12 +119,14 @@ func (p *Provider) exchangeOnce(ctx context.Context, subject provider.Subject) (
 	if err != nil {
 		return provider.Token{}, p.classify(err, capture)
 	}
-	if creds.ExpiresAt == nil {
-		return provider.Token{}, &provider.Error{Kind: provider.Transient, Op: "exchange", Code: "malformed_response", RequestID: capture.requestID, Detail: "answer has no expires_in"}
+	lifetime := DefaultLifetime
+	if creds.ExpiresAt != nil {
+		// ExpiresAt = the SDK's time.Now() at parse + expires_in; rounding up
+		// the remainder to the second recovers expires_in exactly.
+		lifetime = time.Duration(math.Ceil(time.Until(*creds.ExpiresAt).Seconds())) * time.Second
+	} else {
+		p.log.Debug("answer has no expires_in; assuming an hour", "request_id", capture.requestID)
 	}
-	// ExpiresAt = the SDK's time.Now() at parse + expires_in; rounding up
-	// the remainder to the second recovers expires_in exactly.
-	lifetime := time.Duration(math.Ceil(time.Until(*creds.ExpiresAt).Seconds())) * time.Second
 	if lifetime <= 0 {
 		return provider.Token{}, &provider.Error{Kind: provider.Transient, Op: "exchange", Code: "malformed_response", RequestID: capture.requestID, Detail: "expires_in is zero or negative"}
 	}

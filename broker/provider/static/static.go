@@ -20,6 +20,9 @@ type Config struct {
 	Header    string
 	ValueFile string
 	ValueEnv  string
+	// Scheme, when set, prefixes the value ("Bearer" → "Bearer KEY"); a
+	// scheme already pasted before the key is not doubled.
+	Scheme string
 	// Lookup reads the environment (default os.LookupEnv).
 	Lookup func(string) (string, bool)
 }
@@ -74,10 +77,23 @@ func (p *Provider) Exchange(_ context.Context, _ provider.Subject) (provider.Tok
 			return provider.Token{}, &provider.Error{Kind: provider.Permanent, Op: "read", Code: "value_env", Detail: "environment variable " + p.cfg.ValueEnv + " is unset or empty"}
 		}
 	}
+	if p.cfg.Scheme != "" {
+		v = p.cfg.Scheme + " " + stripScheme(strings.TrimSpace(v))
+	}
 	return provider.Token{Value: secret.New(v)}, nil
 }
 
 // Headers sets the configured header to the value.
 func (p *Provider) Headers(tok *provider.Token, _ *provider.Request) (provider.Grant, error) {
 	return provider.Grant{Set: map[string]string{p.header: tok.Value.Reveal()}, Remove: p.remove}, nil
+}
+
+// stripScheme drops a "Bearer " or "token " before a key.
+func stripScheme(v string) string {
+	for _, p := range []string{"bearer ", "token "} {
+		if len(v) >= len(p) && strings.EqualFold(v[:len(p)], p) {
+			return strings.TrimSpace(v[len(p):])
+		}
+	}
+	return v
 }

@@ -65,3 +65,25 @@ func TestErrorsNameTheSourceNotTheValue(t *testing.T) {
 		t.Errorf("authorization grant = %+v", g)
 	}
 }
+
+func TestSchemePrefixesOnce(t *testing.T) {
+	for _, c := range []struct{ scheme, value, want string }{
+		{"Bearer", "k1", "Bearer k1"},
+		{"Bearer", "Bearer k1", "Bearer k1"},
+		{"token", " TOKEN k1\n", "token k1"},
+		{"", "k1", "k1"},
+	} {
+		p, err := New(Config{Header: "authorization", Scheme: c.scheme, ValueEnv: "K", Lookup: func(string) (string, bool) { return c.value, true }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := p.Exchange(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := p.Headers(&tok, &provider.Request{})
+		if g.Set["authorization"] != c.want || len(g.Remove) != 0 {
+			t.Errorf("scheme %q value %q: grant %+v, want authorization %q", c.scheme, c.value, g, c.want)
+		}
+	}
+}

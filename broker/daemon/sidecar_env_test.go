@@ -1,0 +1,178 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/awf-broker/awf-broker/broker/config"
+	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/client/forward"
+)
+
+// TestSidecarPortsMatchConfig keeps config's port table (for
+// --check-config) and the sidecar's in step.
+func TestSidecarPortsMatchConfig(t *testing.T) {
+	for i, n := range forward.SidecarPorts {
+		if p := config.APIProxyPort(n); p != forward.SidecarBasePort+i {
+			t.Errorf("%s: config says port %d, the sidecar %d", n, p, forward.SidecarBasePort+i)
+		}
+	}
+}
+
+// recorder is an upstream that keeps what each request carried.
+type recorder struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	seen map[string]http.Header // by path
+}
+
+func newRecorder(t *testing.T) *recorder {
+	r := &recorder{seen: map[string]http.Header{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.seen[req.URL.Path] = req.Header.Clone()
+		r.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *recorder) at(path string) http.Header {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seen[path]
+}
+
+func newKey(t *testing.T) string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return "k-" + hex.EncodeToString(b)
+}
+
+// TestEnvThroughBrokerAndSidecar: an api-proxy environment with every
+// static key and its targets, copied unchanged into the broker, comes out
+// of the sidecar as the api-proxy's providers on the api-proxy's ports,
+// each request upstream carrying exactly its provider's header.
+func TestEnvThroughBrokerAndSidecar(t *testing.T) {
+	up := newRecorder(t)
+	host := strings.TrimPrefix(up.srv.URL, "http://")
+	keys := map[string]string{"OPENAI_API_KEY": newKey(t), "ANTHROPIC_API_KEY": newKey(t), "COPILOT_GITHUB_TOKEN": newKey(t),
+		"GEMINI_API_KEY": newKey(t), "GOOGLE_API_KEY": newKey(t)}
+	env := map[string]string{
+		"AWF_AUTH_TYPE": "api-key", "AWF_AUTH_PROVIDER": "anthropic",
+		"OPENAI_API_TARGET": "http://" + host, "OPENAI_API_BASE_PATH": "/openai",
+		"ANTHROPIC_API_TARGET": "http://" + host + "/anthropic",
+		"COPILOT_API_TARGET":   "http://" + host + "/copilot",
+		"GEMINI_API_TARGET":    "http://" + host + "/gemini", "VERTEX_API_TARGET": "http://" + host + "/vertex",
+	}
+	for k, v := range keys {
+		env[k] = v
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := config.FromEnv(lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Socket.Path = filepath.Join(t.TempDir(), "broker.sock")
+	d, err := New(Options{Config: cfg, Lookup: lookup, Logger: hclog.NewNullLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	c := client.New(cfg.Socket.Path)
+	t.Cleanup(func() { c.Close() })
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if r, err := c.Ready(ctx); err == nil && r.Ready {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("broker not ready: %v %+v", err, r)
+		}
+	}
+	s := startSidecar(t, c, nil)
+
+	cases := []struct {
+		port         int
+		path, sent   string // the agent's path; where the upstream saw it
+		header, want string
+	}{
+		{0, "/v1/chat/completions", "/openai/v1/chat/completions", "Authorization", "Bearer " + keys["OPENAI_API_KEY"]},
+		{1, "/v1/messages", "/anthropic/v1/messages", "X-Api-Key", keys["ANTHROPIC_API_KEY"]},
+		{2, "/chat/completions", "/copilot/chat/completions", "Authorization", "Bearer " + keys["COPILOT_GITHUB_TOKEN"]},
+		{3, "/v1beta/models/m:generateContent", "/gemini/v1beta/models/m:generateContent", "X-Goog-Api-Key", keys["GEMINI_API_KEY"]},
+		{4, "/v1/projects/p/x", "/vertex/v1/projects/p/x", "X-Goog-Api-Key", keys["GOOGLE_API_KEY"]},
+	}
+	for _, tc := range cases {
+		req, _ := http.NewRequest(http.MethodPost, s.url(tc.port, tc.path), strings.NewReader(`{}`))
+		req.Header.Set("Authorization", "Bearer placeholder-from-the-agent")
+		req.Header.Set("X-Api-Key", "placeholder-from-the-agent")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("port +%d %s: %d %s", tc.port, tc.path, resp.StatusCode, body)
+			continue
+		}
+		h := up.at(tc.sent)
+		if h == nil {
+			t.Errorf("port +%d: the upstream never saw %s", tc.port, tc.sent)
+			continue
+		}
+		if got := h.Values(tc.header); len(got) != 1 || got[0] != tc.want {
+			t.Errorf("port +%d: upstream %s = %q, want the provider's key", tc.port, tc.header, got)
+		}
+		for _, other := range []string{"Authorization", "X-Api-Key", "X-Goog-Api-Key"} {
+			if other != tc.header && h.Get(other) != "" {
+				t.Errorf("port +%d: upstream also saw %s", tc.port, other)
+			}
+		}
+		if v := h.Get("Anthropic-Version"); (tc.port == 1) != (v == "2023-06-01") {
+			t.Errorf("port +%d: anthropic-version %q", tc.port, v)
+		}
+	}
+}
+
+// TestEnvGHESRequestURLAccepted: a GitHub Enterprise Server runner's own
+// request URL, from the api-proxy environment, is accepted at start (the
+// identity's allowed hosts admit it), where GitHub.com's pattern alone
+// would refuse it.
+func TestEnvGHESRequestURLAccepted(t *testing.T) {
+	env := map[string]string{
+		"AWF_AUTH_TYPE": "github-oidc", "AWF_AUTH_PROVIDER": "anthropic",
+		"AWF_AUTH_ANTHROPIC_FEDERATION_RULE_ID": "fdrl_1", "AWF_AUTH_ANTHROPIC_ORGANIZATION_ID": "org_1",
+		"ACTIONS_ID_TOKEN_REQUEST_URL":   "https://ghes.example.com/_services/pipelines/idtoken?api-version=2.0",
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": newKey(t),
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := config.FromEnv(lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Socket.Path = filepath.Join(t.TempDir(), "broker.sock")
+	if _, err := New(Options{Config: cfg, Lookup: lookup, Logger: hclog.NewNullLogger()}); err != nil {
+		t.Fatalf("GHES request URL refused: %v", err)
+	}
+	id, _ := cfg.Identity("github")
+	id.AllowedRequestHosts = id.AllowedRequestHosts[:1]
+	if _, err := New(Options{Config: cfg, Lookup: lookup, Logger: hclog.NewNullLogger()}); err == nil {
+		t.Fatal("without the env's host the request URL was accepted; the test proves nothing")
+	}
+}
