@@ -121,14 +121,16 @@ func (a *agentProxy) url(name string) string {
 }
 
 // startAgentSidecar runs `awf-broker-cli sidecar` on loopback at a free
-// port offset (never the fixed 10000s: other tests run beside this one)
-// and waits until /health says every provider in want is ready.
-func startAgentSidecar(t *testing.T, pb *procBroker, want ...string) *agentProxy {
+// port offset (never the fixed 10000s: other tests run beside this one),
+// with extra flags, and waits until /health says every provider in want
+// is ready.
+func startAgentSidecar(t *testing.T, pb *procBroker, want []string, extra ...string) *agentProxy {
 	t.Helper()
 	for attempt := 0; attempt < 5; attempt++ {
 		offset := freeOffset(t)
-		p, err := procs.Start(bins(t).CLI, []string{"--socket", pb.sock, "sidecar", "--bind", "127.0.0.1",
-			"--port-offset", strconv.Itoa(offset), "--label", "agents"}, nil)
+		args := append([]string{"--socket", pb.sock, "sidecar", "--bind", "127.0.0.1",
+			"--port-offset", strconv.Itoa(offset), "--label", "agents"}, extra...)
+		p, err := procs.Start(bins(t).CLI, args, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

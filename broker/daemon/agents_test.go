@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/internal/agents"
 )
@@ -37,7 +36,7 @@ func TestClaudeCodeThroughSidecar(t *testing.T) {
 	ag := requireAgents(t)
 	t.Parallel()
 	pb := startProcBroker(t, time.Hour)
-	sc := startAgentSidecar(t, pb, "anthropic")
+	sc := startAgentSidecar(t, pb, []string{"anthropic"})
 	out := agentRun{bin: ag.Claude, args: []string{"-p", "Say hello."}, env: []string{
 		"ANTHROPIC_BASE_URL=" + sc.url("anthropic"),
 		"ANTHROPIC_API_KEY=sk-ant-api03-dummy-not-a-key",
@@ -61,23 +60,10 @@ func TestClaudeCodeThroughSidecar(t *testing.T) {
 	checkAgentLeaks(t, pb, out, sc)
 }
 
-// awsOnOpenAIPort gives the --dev "bedrock" credential the name env mode
-// gives an AWF_AUTH_PROVIDER=aws credential, "openai", so the sidecar
-// serves it on the api-proxy's port 10000 (the cloud OIDC providers'
-// port), in place of the OpenAI credential.
-func awsOnOpenAIPort(c *config.Config) {
-	creds := c.Credentials[:0]
-	for _, cr := range c.Credentials {
-		switch {
-		case cr.Name == "openai":
-			continue
-		case cr.Name == "bedrock":
-			cr.Name = "openai"
-		}
-		creds = append(creds, cr)
-	}
-	c.Credentials = creds
-}
+// bedrockOnOpenAIPort serves the --dev "bedrock" credential on the
+// sidecar's port 10000, where the api-proxy (and env mode) serves a cloud
+// OIDC credential.
+var bedrockOnOpenAIPort = []string{"--credential", "openai=bedrock"}
 
 // TestClaudeCodeOnBedrockThroughSidecar: Claude Code in Bedrock mode
 // (CLAUDE_CODE_USE_BEDROCK, no signing of its own) at the sidecar's port
@@ -87,9 +73,9 @@ func awsOnOpenAIPort(c *config.Config) {
 func TestClaudeCodeOnBedrockThroughSidecar(t *testing.T) {
 	ag := requireAgents(t)
 	t.Parallel()
-	pb := startProcBrokerWith(t, time.Hour, awsOnOpenAIPort)
+	pb := startProcBroker(t, time.Hour)
 	br := pb.dev.AWS.Bedrock
-	sc := startAgentSidecar(t, pb, "openai")
+	sc := startAgentSidecar(t, pb, []string{"openai"}, bedrockOnOpenAIPort...)
 	out := agentRun{bin: ag.Claude, args: []string{"-p", "Say hello."}, env: []string{
 		"CLAUDE_CODE_USE_BEDROCK=1", "CLAUDE_CODE_SKIP_BEDROCK_AUTH=1",
 		"ANTHROPIC_BEDROCK_BASE_URL=" + sc.url("openai"), "AWS_REGION=us-east-1",
@@ -146,7 +132,7 @@ func TestCodexThroughSidecar(t *testing.T) {
 	ag := requireAgents(t)
 	t.Parallel()
 	pb := startProcBroker(t, time.Hour)
-	sc := startAgentSidecar(t, pb, "openai")
+	sc := startAgentSidecar(t, pb, []string{"openai"})
 	out, word := runCodex(t, ag, sc.url("openai"), false)
 	if !strings.Contains(out, fake.ResponsesReply) {
 		t.Errorf("codex did not print the fake's answer %q; it printed:\n%s", fake.ResponsesReply, out)
@@ -169,7 +155,7 @@ func TestCodexOverWebSocketThroughSidecar(t *testing.T) {
 	ag := requireAgents(t)
 	t.Parallel()
 	pb := startProcBroker(t, time.Hour)
-	sc := startAgentSidecar(t, pb, "openai")
+	sc := startAgentSidecar(t, pb, []string{"openai"})
 	out, word := runCodex(t, ag, sc.url("openai"), true)
 	if !strings.Contains(out, fake.ResponsesReply) {
 		t.Errorf("codex did not print the fake's answer %q; it printed:\n%s", fake.ResponsesReply, out)
@@ -192,9 +178,9 @@ func TestCodexOverWebSocketThroughSidecar(t *testing.T) {
 func TestBedrockSDKForJavaScriptOverH2C(t *testing.T) {
 	ag := requireAgents(t)
 	t.Parallel()
-	pb := startProcBrokerWith(t, time.Hour, awsOnOpenAIPort)
+	pb := startProcBroker(t, time.Hour)
 	br := pb.dev.AWS.Bedrock
-	sc := startAgentSidecar(t, pb, "openai")
+	sc := startAgentSidecar(t, pb, []string{"openai"}, bedrockOnOpenAIPort...)
 	out := agentRun{bin: ag.Node, args: []string{filepath.Join(ag.Dir, "bedrock-sdk.mjs")}, dir: ag.Dir,
 		env: []string{"BEDROCK_ENDPOINT=" + sc.url("openai")}}.run(t, ag)
 	for _, want := range []string{

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/internal/procs"
 )
@@ -59,13 +58,6 @@ type procBroker struct {
 
 func startProcBroker(t *testing.T, lifetime time.Duration) *procBroker {
 	t.Helper()
-	return startProcBrokerWith(t, lifetime, nil)
-}
-
-// startProcBrokerWith is startProcBroker with edit applied to the --dev
-// config before the daemon reads it.
-func startProcBrokerWith(t *testing.T, lifetime time.Duration, edit func(*config.Config)) *procBroker {
-	t.Helper()
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "broker.sock")
 	dev, err := StartDev(sock, lifetime)
@@ -74,9 +66,6 @@ func startProcBrokerWith(t *testing.T, lifetime time.Duration, edit func(*config
 	}
 	t.Cleanup(dev.Close)
 	dev.Config.Log.Level = "trace"
-	if edit != nil {
-		edit(dev.Config)
-	}
 	cfg := filepath.Join(dir, "broker.hcl")
 	if err := os.WriteFile(cfg, []byte(dev.HCL()), 0o600); err != nil {
 		t.Fatal(err)
