@@ -5,7 +5,7 @@ PKGS      := ./...
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build test test-short lint fmt-check vet staticcheck run bench bench-go fuzz soak clean verify-units
+.PHONY: all build agents test test-short lint fmt-check vet staticcheck run bench bench-go fuzz soak clean verify-units
 
 all: build
 
@@ -14,8 +14,13 @@ build:
 	$(GO) build -o $(BIN)/awf-brokerd ./cmd/awf-brokerd
 	$(GO) build -o $(BIN)/awf-broker-cli ./cmd/awf-broker-cli
 
-## test: go vet, then every test with the race detector (the README's test command)
-test: vet
+## agents: install the real agents pinned in testdata/agents (npm ci when the
+## install is missing or stale); without node it says the agent tests will skip
+agents:
+	$(GO) run ./internal/cmd/awf-agents -dir testdata/agents
+
+## test: go vet, the agents, then every test with the race detector (the README's test command)
+test: vet agents
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 ## test-short: the same without the race detector, for a quick loop

@@ -118,5 +118,5 @@ identity + per-request SigV4) are leasable by you. Nothing here is a real secret
   %[2]s forward --listen 127.0.0.1:10002 --credential bedrock --upstream %[4]s
 %[5]s
 Stop with Ctrl-C.
-`, sock, cli, u.String(), d.AWS.Bedrock.URL(), devCloudBanner)
+`, sock, cli, u.String(), d.AWS.Bedrock.URL(), fmt.Sprintf(devCloudBanner, d.Clouds.Responses.URL()))
 }

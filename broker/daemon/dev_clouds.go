@@ -18,11 +18,14 @@ const (
 	devOpenAIAccount  = "svcacct_01DEVACCOUNT"
 )
 
-// CloudFakes are the --dev fakes of the GCP, Entra and OpenAI token endpoints.
+// CloudFakes are the --dev fakes of the GCP, Entra and OpenAI token
+// endpoints, and of OpenAI's Responses API.
 type CloudFakes struct {
 	GCP    *fake.GCP
 	Azure  *fake.Azure
 	OpenAI *fake.OpenAI
+	// Responses accepts only bearers OpenAI minted.
+	Responses *fake.Responses
 }
 
 // startCloudFakes starts the cloud fakes trusting gh and returns one
@@ -35,6 +38,7 @@ func startCloudFakes(gh *fake.GitHub, uid uint32) (*CloudFakes, []config.Credent
 		Azure:  fake.NewAzure(fake.AzureOptions{GitHub: gh, TenantID: devAzureTenant, ClientID: devAzureClient}),
 		OpenAI: fake.NewOpenAI(fake.OpenAIOptions{GitHub: gh, IdentityProviderID: devOpenAIProvider, ServiceAccountID: devOpenAIAccount}),
 	}
+	f.Responses = fake.NewResponses(f.OpenAI.Valid)
 	allow := config.Allow{UIDs: []uint32{uid}}
 	const ttl = 15 * time.Minute
 	return f, []config.Credential{
@@ -46,22 +50,25 @@ func startCloudFakes(gh *fake.GitHub, uid uint32) (*CloudFakes, []config.Credent
 			Audience: "api://AzureADTokenExchange", Scope: "https://cognitiveservices.azure.com/.default", TokenURL: f.Azure.TokenURL(),
 			Hosts: []string{devAzureHost}, Target: "https://" + devAzureHost, LeaseTTL: ttl, Allow: allow},
 		{Name: "openai", Provider: "openai", Identity: "github", IdentityProviderID: devOpenAIProvider, ServiceAccountID: devOpenAIAccount,
-			Audience: "https://api.openai.com/v1", TokenURL: f.OpenAI.TokenURL(), Hosts: []string{"api.openai.com"}, Target: "https://api.openai.com", LeaseTTL: ttl, Allow: allow},
+			Audience: "https://api.openai.com/v1", TokenURL: f.OpenAI.TokenURL(), Hosts: []string{f.Responses.Host(), "api.openai.com"},
+			Target: f.Responses.URL() + "/v1", LeaseTTL: ttl, Allow: allow},
 	}
 }
 
 // Close stops the cloud fakes.
 func (f *CloudFakes) Close() {
+	f.Responses.Close()
 	f.GCP.Close()
 	f.Azure.Close()
 	f.OpenAI.Close()
 }
 
-// devCloudBanner is the --dev banner's paragraph on the cloud credentials.
+// devCloudBanner is the --dev banner's paragraph on the cloud credentials;
+// %s is the Responses fake's URL.
 const devCloudBanner = `Also leasable, against fakes of their token endpoints: "vertex" (GCP STS +
 IAM Credentials impersonation; hosts aiplatform.googleapis.com, *-aiplatform…),
 "azure-openai" (Entra; host ` + devAzureHost + `) and "openai" (OpenAI workload
-identity federation; host api.openai.com). No fake model API stands behind
-them; see their grants with  awf-broker-cli lease create vertex  and then
+identity federation; host api.openai.com, and a fake Responses API at
+%s, e.g. for codex). See the grants with  awf-broker-cli lease create vertex  and then
 awf-broker-cli headers ID --secret-env VAR --url https://us-central1-aiplatform.googleapis.com/v1/x
 `

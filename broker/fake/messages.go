@@ -11,9 +11,15 @@ import (
 	"time"
 )
 
+// MessagesReply is the text every answer of the Messages fake carries.
+const MessagesReply = "Hello from the fake."
+
 // AnthropicAPI fakes the Messages API: it accepts only a currently valid
-// bearer minted by its token endpoint fake, with the OAuth beta, and
-// answers like the real API (JSON, or SSE when asked to stream).
+// bearer minted by its token endpoint fake, with the OAuth beta, checks
+// the body as the real API does (model, max_tokens, messages), and answers
+// like the real API (JSON, or SSE when asked to stream). It also serves
+// count_tokens and the unauthenticated HEAD /api/hello connectivity check
+// Claude Code starts with.
 type AnthropicAPI struct {
 	srv    *httptest.Server
 	tokens *Anthropic
@@ -24,6 +30,16 @@ type AnthropicAPI struct {
 	unauthorizeNext bool
 	eventDelay      time.Duration
 	headers         []http.Header
+	calls           []MessagesCall
+}
+
+// MessagesCall is what one authenticated Messages request carried.
+type MessagesCall struct {
+	Model  string
+	Stream bool
+	// Tools is the number of tools the request offered (Claude Code
+	// offers its whole tool set on every turn).
+	Tools int
 }
 
 // NewAnthropicAPI starts the fake on a loopback port.
@@ -31,7 +47,9 @@ func NewAnthropicAPI(tokens *Anthropic) *AnthropicAPI {
 	a := &AnthropicAPI{tokens: tokens}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/messages", a.serveMessages)
+	mux.HandleFunc("POST /v1/messages/count_tokens", a.serveCountTokens)
 	mux.HandleFunc("GET /v1/models", a.serveModels)
+	mux.HandleFunc("HEAD /api/hello", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	a.srv = httptest.NewServer(mux)
 	return a
 }
@@ -57,6 +75,13 @@ func (a *AnthropicAPI) Headers() []http.Header {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]http.Header(nil), a.headers...)
+}
+
+// Calls returns what every authenticated Messages request carried.
+func (a *AnthropicAPI) Calls() []MessagesCall {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]MessagesCall(nil), a.calls...)
 }
 
 // SetUnauthorizedOnce answers the next authenticated request with 401.
@@ -99,24 +124,64 @@ func (a *AnthropicAPI) serveModels(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"data": []map[string]string{{"type": "model", "id": "claude-fake-1", "display_name": "Claude Fake"}}, "has_more": false})
 }
 
+// messagesRequest is the part of a Messages body the fake checks.
+type messagesRequest struct {
+	Model     string            `json:"model"`
+	MaxTokens int               `json:"max_tokens"`
+	Messages  []json.RawMessage `json:"messages"`
+	Tools     []json.RawMessage `json:"tools"`
+	Stream    bool              `json:"stream"`
+}
+
+// decodeMessages reads and checks a Messages body as the API does; it
+// answers 400 itself and reports false when the body is refused. For
+// count_tokens, max_tokens is not required.
+func decodeMessages(w http.ResponseWriter, r *http.Request, needMaxTokens bool) (messagesRequest, bool) {
+	var req messagesRequest
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, 32<<20))
+	msg := ""
+	switch {
+	case json.Unmarshal(raw, &req) != nil:
+		msg = "There was an issue with your request body: it is not valid JSON"
+	case req.Model == "":
+		msg = "model: Field required"
+	case needMaxTokens && req.MaxTokens <= 0:
+		msg = "max_tokens: Field required"
+	case len(req.Messages) == 0:
+		msg = "messages: at least one message is required"
+	}
+	if msg != "" {
+		writeJSON(w, http.StatusBadRequest, apiError("invalid_request_error", msg))
+		return req, false
+	}
+	return req, true
+}
+
+func (a *AnthropicAPI) serveCountTokens(w http.ResponseWriter, r *http.Request) {
+	if !a.authorize(w, r) {
+		return
+	}
+	if _, ok := decodeMessages(w, r, false); ok {
+		writeJSON(w, http.StatusOK, map[string]int{"input_tokens": 12})
+	}
+}
+
 func (a *AnthropicAPI) serveMessages(w http.ResponseWriter, r *http.Request) {
 	if !a.authorize(w, r) {
 		return
 	}
-	var req struct {
-		Model  string `json:"model"`
-		Stream bool   `json:"stream"`
-	}
-	raw, _ := io.ReadAll(io.LimitReader(r.Body, 32<<20))
-	if err := json.Unmarshal(raw, &req); err != nil || req.Model == "" {
-		writeJSON(w, http.StatusBadRequest, apiError("invalid_request_error", "model: field required"))
+	req, ok := decodeMessages(w, r, true)
+	if !ok {
 		return
 	}
+	a.mu.Lock()
+	a.calls = append(a.calls, MessagesCall{Model: req.Model, Stream: req.Stream, Tools: len(req.Tools)})
+	a.mu.Unlock()
 	id := "msg_" + randomHex(8)
 	if !req.Stream {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"id": id, "type": "message", "role": "assistant", "model": req.Model,
-			"content":     []map[string]string{{"type": "text", "text": "Hello from the fake."}},
+			"content":     []map[string]string{{"type": "text", "text": MessagesReply}},
 			"stop_reason": "end_turn", "usage": map[string]int{"input_tokens": 3, "output_tokens": 5},
 		})
 		return
