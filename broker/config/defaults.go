@@ -19,6 +19,7 @@ func (d *draft) defaults() {
 	if c.WaitForToken == 0 {
 		c.WaitForToken = DefaultWaitForToken
 	}
+	c.Limits.defaults()
 	for i := range c.Credentials {
 		credentialDefaults(&c.Credentials[i])
 	}
@@ -33,6 +34,9 @@ func credentialDefaults(c *Credential) {
 	}
 	if c.LeaseTTL == 0 {
 		c.LeaseTTL = DefaultLeaseTTL
+	}
+	if c.LeaseMaxLifetime == 0 {
+		c.LeaseMaxLifetime = max(DefaultLeaseMaxLifetime, c.LeaseTTL)
 	}
 	for i, h := range c.Hosts {
 		c.Hosts[i] = strings.ToLower(h)
@@ -84,5 +88,17 @@ func azureCloud(cloud string) (login, audience, scope string) {
 		return "login.chinacloudapi.cn", "api://AzureADTokenExchangeChina", "https://cognitiveservices.azure.cn/.default"
 	default:
 		return "login.microsoftonline.com", "api://AzureADTokenExchange", "https://cognitiveservices.azure.com/.default"
+	}
+}
+
+func (l *Limits) defaults() {
+	if l.LeasesPerUID == 0 {
+		l.LeasesPerUID = DefaultLeasesPerUID
+	}
+	if l.SubscribersPerUID == 0 {
+		l.SubscribersPerUID = DefaultSubscribersPerUID
+	}
+	if l.ConnectionsPerUID == 0 {
+		l.ConnectionsPerUID = DefaultConnectionsPerUID
 	}
 }

@@ -18,6 +18,7 @@ const (
 	kString kind = iota
 	kStrings
 	kUints
+	kCount // a whole number from 1 to 2^31-1
 )
 
 // blockSpec is the schema of one block type.
@@ -38,11 +39,13 @@ var schema = &blockSpec{
 		"log":     {attrs: map[string]kind{"level": kString, "format": kString}, once: true},
 		"admin":   {attrs: map[string]kind{"uids": kUints, "gids": kUints}, once: true},
 		"metrics": {attrs: map[string]kind{"listen": kString}, once: true},
+		"limits": {attrs: map[string]kind{"leases_per_uid": kCount, "subscribers_per_uid": kCount, "connections_per_uid": kCount},
+			once: true},
 		"identity": {labels: 1, attrs: map[string]kind{"type": kString, "allowed_request_hosts": kStrings, "path": kString},
 			blocks: map[string]*blockSpec{"allow": allowSpec}},
 		"credential": {labels: 1, attrs: map[string]kind{
 			"provider": kString, "identity": kString, "audience": kString, "token_url": kString,
-			"hosts": kStrings, "lease_ttl": kString,
+			"hosts": kStrings, "lease_ttl": kString, "lease_max_lifetime": kString,
 			"federation_rule_id": kString, "organization_id": kString, "service_account_id": kString, "workspace_id": kString,
 			"header": kString, "value_file": kString, "value_env": kString,
 			"role_arn": kString, "region": kString, "session_name": kString, "duration": kString,
@@ -67,6 +70,7 @@ type value struct {
 	s   string
 	ss  []string
 	us  []uint32
+	n   int
 }
 
 // Load reads and parses the file at path.
@@ -185,6 +189,13 @@ func decodeValue(e *errs, attr *hclsyntax.Attribute, k kind, where string, pos P
 			return nil, false
 		}
 		out.s = v.AsString()
+	case kCount:
+		n, ok := uint32Of(v)
+		if !ok || n == 0 || n > 1<<31-1 {
+			e.add(pos, where, attr.Name, "must be a whole number of at least 1")
+			return nil, false
+		}
+		out.n = int(n)
 	case kStrings, kUints:
 		if v.IsNull() || !(v.Type().IsListType() || v.Type().IsTupleType()) {
 			e.add(pos, where, attr.Name, "must be a list")

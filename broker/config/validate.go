@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/url"
@@ -116,6 +117,13 @@ func (d *draft) validateCredential(cr Credential, idents, seen map[string]bool) 
 		d.add(key, where, "lease_ttl", "must be positive")
 	} else if cr.LeaseTTL > MaxLeaseTTL {
 		d.add(key, where, "lease_ttl", "must be at most 24h (got %s)", cr.LeaseTTL)
+	}
+	if d.failed[where+"/lease_max_lifetime"] {
+		// already reported as unparsable
+	} else if cr.LeaseMaxLifetime < 0 || (cr.LeaseMaxLifetime == 0 && d.pos[key+"/lease_max_lifetime"] != (Pos{})) {
+		d.add(key, where, "lease_max_lifetime", "must be positive")
+	} else if ttl := cmp.Or(cr.LeaseTTL, DefaultLeaseTTL); cr.LeaseMaxLifetime > 0 && cr.LeaseMaxLifetime < ttl {
+		d.add(key, where, "lease_max_lifetime", "must be at least lease_ttl (%s), got %s", ttl, cr.LeaseMaxLifetime)
 	}
 	for _, f := range []struct{ name, val string }{{"token_url", cr.TokenURL}, {"impersonation_url", cr.ImpersonationURL}} {
 		if f.val != "" {

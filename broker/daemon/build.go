@@ -15,6 +15,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/provider/gcp"
 	"github.com/awf-broker/awf-broker/broker/provider/openai"
 	"github.com/awf-broker/awf-broker/broker/provider/static"
+	"github.com/awf-broker/awf-broker/broker/reload"
 	"github.com/awf-broker/awf-broker/broker/secret"
 	"github.com/awf-broker/awf-broker/broker/server"
 	"github.com/awf-broker/awf-broker/broker/tokens"
@@ -42,9 +43,7 @@ func (d *Daemon) build() error {
 		}
 		creds[c.Name] = cr
 	}
-	d.ids = &identities{d: d}
 	d.ids.cur.Store(&ids)
-	d.creds = &credSet{}
 	d.creds.cur.Store(newCredSnap(creds))
 	return nil
 }
@@ -52,7 +51,7 @@ func (d *Daemon) build() error {
 // newIdentity makes one identity. A github-actions identity takes its
 // request URL and token from the daemon's environment when set there.
 func (d *Daemon) newIdentity(id config.Identity) (*identEntry, error) {
-	e := &identEntry{cfg: id}
+	e := &identEntry{fingerprint: identityFingerprint(id)}
 	switch id.Type {
 	case "github-actions":
 		reqURL, _ := d.opts.Lookup("ACTIONS_ID_TOKEN_REQUEST_URL")
@@ -64,14 +63,32 @@ func (d *Daemon) newIdentity(id config.Identity) (*identEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("identity %q: ACTIONS_ID_TOKEN_REQUEST_URL: %w", id.Name, err)
 		}
-		e.subject, e.generation = gh, gh.Generation
-		e.runtime = &runtimeIdentity{name: id.Name, gh: gh, allowUIDs: id.Allow.UIDs, allowGIDs: id.Allow.GIDs}
+		e.subject, e.generation, e.runtime = gh, gh.Generation, gh
 	case "file":
 		e.subject = identity.NewFile(id.Path)
 	default:
 		return nil, fmt.Errorf("identity %q: type %q is not supported", id.Name, id.Type)
 	}
 	return e, nil
+}
+
+// planOf is what a reload plan compares of credential c of the config,
+// exchanging identity id (nil for none).
+func planOf(c config.Credential, id *identEntry, wait time.Duration, needsSHA bool) (reload.Credential, error) {
+	var idFP, binding string
+	if id != nil {
+		idFP = id.fingerprint
+		if id.runtime != nil {
+			binding = c.Identity + "#" + id.fingerprint
+		}
+	}
+	fp, err := credentialFingerprint(c, wait, idFP)
+	if err != nil {
+		return reload.Credential{}, err
+	}
+	return reload.Credential{Name: c.Name, Fingerprint: fp, Binding: binding,
+		Shape: c.Provider + "/" + strconv.FormatBool(needsSHA), Hosts: c.Hosts,
+		LeaseTTL: c.LeaseTTL, LeaseMaxLifetime: c.LeaseMaxLifetime}, nil
 }
 
 // newCredential makes one credential's provider and token cache.
@@ -87,8 +104,13 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, 
 	}
 	var subject provider.Subject
 	var generation func() uint64
-	if id, ok := ids[c.Identity]; ok {
+	id := ids[c.Identity]
+	if id != nil {
 		subject, generation = id.subject, id.generation
+	}
+	rc, err := planOf(c, id, wait, prov.NeedsBodySHA256())
+	if err != nil {
+		return nil, err
 	}
 	cache := tokens.New(tokens.Config{
 		Name: c.Name, Provider: c.Provider, Exchanger: prov, Subject: subject,
@@ -96,10 +118,10 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, 
 		OnChange: d.obs.credentialChanged, OnExchange: d.obs.exchanged,
 	})
 	return &credential{
-		cache: cache, prov: prov, identity: c.Identity, cfg: c,
+		cache: cache, prov: prov, identity: c.Identity, plan: rc,
 		info: server.CredentialInfo{
 			Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, LeaseTTL: c.LeaseTTL,
-			AllowUIDs: c.Allow.UIDs, AllowGIDs: c.Allow.GIDs, NeedsBodySHA256: prov.NeedsBodySHA256(),
+			LeaseMaxLifetime: c.LeaseMaxLifetime, NeedsBodySHA256: prov.NeedsBodySHA256(),
 		},
 	}, nil
 }

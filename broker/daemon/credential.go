@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
-	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/reload"
 	"github.com/awf-broker/awf-broker/broker/server"
 	"github.com/awf-broker/awf-broker/broker/tokens"
 )
@@ -22,8 +22,8 @@ type credential struct {
 	prov  provider.Provider
 	// identity is the name of the identity it exchanges, "" for static.
 	identity string
-	// cfg is the config it was built from; a reload compares it.
-	cfg config.Credential
+	// plan is what a reload compares of it.
+	plan reload.Credential
 	// stop ends its refresh loop (nil until the loop starts).
 	stop context.CancelFunc
 }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/user"
-	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/access"
 	"github.com/awf-broker/awf-broker/broker/clock"
 	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/lease"
@@ -55,6 +55,7 @@ type Options struct {
 type Daemon struct {
 	opts   Options
 	cfg    atomic.Pointer[config.Config] // swapped by a reload
+	pol    atomic.Pointer[access.Policy] // the config's, swapped with it
 	log    hclog.Logger
 	uid    uint32
 	creds  *credSet
@@ -93,15 +94,20 @@ func New(opts Options) (*Daemon, error) {
 			return nil, err
 		}
 	}
-	d := &Daemon{opts: opts, log: opts.Logger, uid: uint32(os.Getuid()), firstRound: make(chan struct{})}
+	d := &Daemon{opts: opts, log: opts.Logger, uid: uint32(os.Getuid()), firstRound: make(chan struct{}), creds: &credSet{}}
 	d.cfg.Store(opts.Config)
-	d.obs = newObserver(d)
-	d.leases = lease.New(lease.Config{Clock: opts.Clock, Logger: opts.Logger, OnEvent: d.obs.publish})
+	d.pol.Store(policyOf(opts.Config, d.uid))
+	pol := &d.pol
+	d.obs = newObserver(opts.Version, opts.Clock, opts.Logger, d.creds)
+	d.leases = lease.New(lease.Config{Clock: opts.Clock, Logger: opts.Logger, OnEvent: d.obs.publish,
+		Admit: func(c peer.Cred, held int) error { return pol.Load().MayAddLease(c, held) }})
+	d.obs.leases = d.leases
+	d.ids = &identities{mu: &d.mu, creds: d.creds, leases: d.leases, announce: d.obs.identityChanged}
 	if err := d.build(); err != nil {
 		return nil, err
 	}
 	d.server = server.New(server.Config{
-		Credentials: d.creds, Leases: d.leases, Admin: d.isAdmin, Identities: d.ids,
+		Credentials: d.creds, Leases: d.leases, Policy: d.pol.Load, Identities: d.ids,
 		Version: opts.Version, Logger: opts.Logger, Clock: opts.Clock,
 		Events: d.obs.events, Metrics: d.obs.metrics.Handler(), OnGrant: d.obs.metrics.Grant,
 	})
@@ -111,14 +117,13 @@ func New(opts Options) (*Daemon, error) {
 // config returns the current config.
 func (d *Daemon) config() *config.Config { return d.cfg.Load() }
 
-// isAdmin: uid 0, the daemon's own uid, and the config's admin uids/gids.
-func (d *Daemon) isAdmin(c peer.Cred) bool {
-	return isAdminIn(d.config(), d.uid, c)
-}
+// Publish sends an event to the subscribers of GET /v1/events (a reload,
+// for one) and returns it numbered. It never blocks.
+func (d *Daemon) Publish(ev api.Event) api.Event { return d.obs.bus.Publish(ev) }
 
-func isAdminIn(cfg *config.Config, self uint32, c peer.Cred) bool {
-	return c.UID == 0 || c.UID == self || slices.Contains(cfg.Admin.UIDs, c.UID) || slices.Contains(cfg.Admin.GIDs, c.GID)
-}
+// MetricsAddr returns the TCP metrics listener's address, nil when there
+// is none (or Run has not opened it yet).
+func (d *Daemon) MetricsAddr() net.Addr { return d.obs.listenAddr() }
 
 // Handler returns the API handler (for in-process tests).
 func (d *Daemon) Handler() http.Handler { return d.server.Handler() }
@@ -134,7 +139,7 @@ func (d *Daemon) FirstRound() <-chan struct{} { return d.firstRound }
 // every refresh loop before returning.
 func (d *Daemon) Run(ctx context.Context) error {
 	cfg := d.config()
-	stopObserve, err := d.obs.start()
+	stopObserve, err := d.obs.start(cfg.Metrics.Listen)
 	if err != nil {
 		return err
 	}

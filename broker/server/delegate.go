@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/access"
 	"github.com/awf-broker/awf-broker/broker/peer"
 )
 
@@ -14,6 +15,9 @@ type Caller struct {
 	peer.Cred
 	// Admin reports whether the caller is an admin.
 	Admin bool
+	// Policy is the access policy the request was decided by; the
+	// delegate asks it what the caller may see.
+	Policy *access.Policy
 }
 
 type callerKey struct{}
@@ -26,7 +30,7 @@ func CallerFromContext(ctx context.Context) (Caller, bool) {
 
 // delegate hands the request to h with the caller in its context.
 func (s *Server) delegate(c *call, h http.Handler) {
-	ctx := context.WithValue(c.r.Context(), callerKey{}, Caller{Cred: c.caller, Admin: c.admin})
+	ctx := context.WithValue(c.r.Context(), callerKey{}, Caller{Cred: c.caller, Admin: c.admin, Policy: c.pol})
 	h.ServeHTTP(c.w, c.r.WithContext(ctx))
 }
 
@@ -41,6 +45,11 @@ func (s *Server) serveEvents(c *call) error {
 			return err
 		}
 	}
+	done, err := s.subs.add(c.caller, c.pol.MayAddSubscriber)
+	if err != nil {
+		return err
+	}
+	defer done()
 	s.delegate(c, s.cfg.Events)
 	return nil
 }
