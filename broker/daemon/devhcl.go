@@ -18,7 +18,12 @@ func (d *Dev) HCL() string {
 	fmt.Fprintf(&b, "socket {\n  path = %q\n  mode = %q\n}\n", c.Socket.Path, fmt.Sprintf("0%o", c.Socket.Mode))
 	fmt.Fprintf(&b, "log {\n  level = %q\n  format = %q\n}\n", c.Log.Level, c.Log.Format)
 	for _, id := range c.Identities {
-		fmt.Fprintf(&b, "identity %q {\n  type = %q\n  allow {\n    uids = %s\n  }\n}\n", id.Name, id.Type, uids(id.Allow.UIDs))
+		hosts := make([]string, len(id.AllowedRequestHosts))
+		for i, h := range id.AllowedRequestHosts {
+			hosts[i] = strconv.Quote(h)
+		}
+		fmt.Fprintf(&b, "identity %q {\n  type = %q\n  allowed_request_hosts = [%s]\n  allow {\n    uids = %s\n  }\n}\n",
+			id.Name, id.Type, strings.Join(hosts, ", "), uids(id.Allow.UIDs))
 	}
 	for _, cr := range c.Credentials {
 		fmt.Fprintf(&b, "credential %q {\n  provider = %q\n", cr.Name, cr.Provider)
