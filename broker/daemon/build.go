@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/awf-broker/awf-broker/broker/catalog"
 	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/identity"
 	"github.com/awf-broker/awf-broker/broker/provider"
@@ -27,7 +28,7 @@ func (d *Daemon) build() error {
 		d.opts.HTTP = provider.NewHTTPClient(provider.HTTPConfig{})
 	}
 	cfg := d.config()
-	ids := map[string]*identEntry{}
+	ids := map[string]*catalog.IdentityEntry{}
 	for _, id := range cfg.Identities {
 		e, err := d.newIdentity(id)
 		if err != nil {
@@ -35,7 +36,7 @@ func (d *Daemon) build() error {
 		}
 		ids[id.Name] = e
 	}
-	creds := map[string]*credential{}
+	creds := map[string]*catalog.Entry{}
 	for _, c := range cfg.Credentials {
 		cr, err := d.newCredential(c, ids, cfg.WaitForToken)
 		if err != nil {
@@ -43,15 +44,15 @@ func (d *Daemon) build() error {
 		}
 		creds[c.Name] = cr
 	}
-	d.ids.cur.Store(&ids)
-	d.creds.cur.Store(newCredSnap(creds))
+	d.ids.Store(ids)
+	d.creds.Store(catalog.NewSnapshot(creds))
 	return nil
 }
 
 // newIdentity makes one identity. A github-actions identity takes its
 // request URL and token from the daemon's environment when set there.
-func (d *Daemon) newIdentity(id config.Identity) (*identEntry, error) {
-	e := &identEntry{fingerprint: identityFingerprint(id)}
+func (d *Daemon) newIdentity(id config.Identity) (*catalog.IdentityEntry, error) {
+	e := &catalog.IdentityEntry{Fingerprint: identityFingerprint(id)}
 	switch id.Type {
 	case "github-actions":
 		reqURL, _ := d.opts.Lookup("ACTIONS_ID_TOKEN_REQUEST_URL")
@@ -63,9 +64,9 @@ func (d *Daemon) newIdentity(id config.Identity) (*identEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("identity %q: ACTIONS_ID_TOKEN_REQUEST_URL: %w", id.Name, err)
 		}
-		e.subject, e.generation, e.runtime = gh, gh.Generation, gh
+		e.Subject, e.Generation, e.Runtime = gh, gh.Generation, gh
 	case "file":
-		e.subject = identity.NewFile(id.Path)
+		e.Subject = identity.NewFile(id.Path)
 	default:
 		return nil, fmt.Errorf("identity %q: type %q is not supported", id.Name, id.Type)
 	}
@@ -74,12 +75,12 @@ func (d *Daemon) newIdentity(id config.Identity) (*identEntry, error) {
 
 // planOf is what a reload plan compares of credential c of the config,
 // exchanging identity id (nil for none).
-func planOf(c config.Credential, id *identEntry, wait time.Duration, needsSHA bool) (reload.Credential, error) {
+func planOf(c config.Credential, id *catalog.IdentityEntry, wait time.Duration, needsSHA bool) (reload.Credential, error) {
 	var idFP, binding string
 	if id != nil {
-		idFP = id.fingerprint
-		if id.runtime != nil {
-			binding = c.Identity + "#" + id.fingerprint
+		idFP = id.Fingerprint
+		if id.Runtime != nil {
+			binding = c.Identity + "#" + id.Fingerprint
 		}
 	}
 	fp, err := credentialFingerprint(c, wait, idFP)
@@ -92,7 +93,7 @@ func planOf(c config.Credential, id *identEntry, wait time.Duration, needsSHA bo
 }
 
 // newCredential makes one credential's provider and token cache.
-func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, wait time.Duration) (*credential, error) {
+func (d *Daemon) newCredential(c config.Credential, ids map[string]*catalog.IdentityEntry, wait time.Duration) (*catalog.Entry, error) {
 	if c.ValueFile != "" {
 		if err := checkPrivateFile(c.ValueFile, "credential "+strconv.Quote(c.Name)+" value_file"); err != nil {
 			return nil, err
@@ -106,7 +107,7 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, 
 	var generation func() uint64
 	id := ids[c.Identity]
 	if id != nil {
-		subject, generation = id.subject, id.generation
+		subject, generation = id.Subject, id.Generation
 	}
 	rc, err := planOf(c, id, wait, prov.NeedsBodySHA256())
 	if err != nil {
@@ -117,13 +118,11 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, 
 		Clock: d.opts.Clock, Logger: d.log, WaitForToken: wait, Generation: generation,
 		OnChange: d.obs.credentialChanged, OnExchange: d.obs.exchanged,
 	})
-	return &credential{
-		cache: cache, prov: prov, identity: c.Identity, plan: rc,
-		info: server.CredentialInfo{
-			Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, LeaseTTL: c.LeaseTTL,
-			LeaseMaxLifetime: c.LeaseMaxLifetime, NeedsBodySHA256: prov.NeedsBodySHA256(),
-		},
-	}, nil
+	info := server.CredentialInfo{
+		Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, LeaseTTL: c.LeaseTTL,
+		LeaseMaxLifetime: c.LeaseMaxLifetime, NeedsBodySHA256: prov.NeedsBodySHA256(),
+	}
+	return catalog.NewEntry(info, cache, prov, c.Identity, rc), nil
 }
 
 // provider makes the exchanger of one credential.

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/user"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/access"
+	"github.com/awf-broker/awf-broker/broker/catalog"
 	"github.com/awf-broker/awf-broker/broker/clock"
 	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/lease"
@@ -58,9 +58,9 @@ type Daemon struct {
 	pol    atomic.Pointer[access.Policy] // the config's, swapped with it
 	log    hclog.Logger
 	uid    uint32
-	creds  *credSet
+	creds  *catalog.Set
 	leases *lease.Store
-	ids    *identities
+	ids    *catalog.Identities
 	server *server.Server
 	obs    *observer // events and metrics (observe.go)
 
@@ -94,7 +94,7 @@ func New(opts Options) (*Daemon, error) {
 			return nil, err
 		}
 	}
-	d := &Daemon{opts: opts, log: opts.Logger, uid: uint32(os.Getuid()), firstRound: make(chan struct{}), creds: &credSet{}}
+	d := &Daemon{opts: opts, log: opts.Logger, uid: uint32(os.Getuid()), firstRound: make(chan struct{}), creds: &catalog.Set{}}
 	d.cfg.Store(opts.Config)
 	d.pol.Store(policyOf(opts.Config, d.uid))
 	pol := &d.pol
@@ -102,7 +102,7 @@ func New(opts Options) (*Daemon, error) {
 	d.leases = lease.New(lease.Config{Clock: opts.Clock, Logger: opts.Logger, OnEvent: d.obs.publish,
 		Admit: func(c peer.Cred, held int) error { return pol.Load().MayAddLease(c, held) }})
 	d.obs.leases = d.leases
-	d.ids = &identities{mu: &d.mu, creds: d.creds, leases: d.leases, announce: d.obs.identityChanged}
+	d.ids = catalog.NewIdentities(catalog.IdentitiesConfig{Mu: &d.mu, Credentials: d.creds, Leases: d.leases, Announce: d.obs.identityChanged})
 	if err := d.build(); err != nil {
 		return nil, err
 	}
@@ -162,8 +162,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	loops, stopLoops := context.WithCancel(context.Background())
 	d.mu.Lock()
 	d.loops = loops
-	creds := d.creds.load()
-	for _, c := range creds.byName {
+	creds := d.creds.Load()
+	for _, c := range creds.ByName {
 		d.startLoopLocked(c)
 	}
 	d.mu.Unlock()
@@ -180,7 +180,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); w.run(loops, lost) }()
 	}
 
-	d.log.Info("serving", "socket", l.Addr().String(), "credentials", len(creds.byName), "version", d.opts.Version)
+	d.log.Info("serving", "socket", l.Addr().String(), "credentials", len(creds.ByName), "version", d.opts.Version)
 	err = d.server.Serve(ctx, l)
 	if cause := context.Cause(ctx); err == nil && errors.Is(cause, ErrSocketGone) {
 		err = cause
@@ -205,14 +205,11 @@ func (d *Daemon) watchSocket(l net.Listener) *socketWatch {
 
 // startLoopLocked starts c's refresh loop when Run is running; d.mu is
 // held. A loop started after Run has begun stopping returns at once.
-func (d *Daemon) startLoopLocked(c *credential) {
+func (d *Daemon) startLoopLocked(c *catalog.Entry) {
 	if d.loops == nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(d.loops)
-	c.stop = cancel
-	d.loopsWG.Add(1)
-	go func() { defer d.loopsWG.Done(); c.cache.Run(ctx) }()
+	c.Start(d.loops, &d.loopsWG)
 }
 
 // awaitFirstRound closes firstRound once no credential is pending.
@@ -220,9 +217,8 @@ func (d *Daemon) awaitFirstRound(ctx context.Context) {
 	defer close(d.firstRound)
 	for {
 		pending := false
-		for _, c := range d.creds.load().byName {
-			st := c.cache.Status()
-			if st.State == api.StatePending && st.Failures == 0 {
+		for _, c := range d.creds.Load().ByName {
+			if c.Pending() {
 				pending = true
 				break
 			}
@@ -250,17 +246,4 @@ func lookupGroup(name string) (int, error) {
 		return -1, fmt.Errorf("socket group %q: %w", name, err)
 	}
 	return strconv.Atoi(g.Gid)
-}
-
-func sortedCreds(m map[string]*credential) []server.Credential {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make([]server.Credential, len(names))
-	for i, n := range names {
-		out[i] = m[n]
-	}
-	return out
 }

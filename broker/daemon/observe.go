@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/catalog"
 	"github.com/awf-broker/awf-broker/broker/clock"
 	"github.com/awf-broker/awf-broker/broker/events"
 	"github.com/awf-broker/awf-broker/broker/lease"
@@ -25,7 +26,7 @@ import (
 // events; exchanges and header grants are counted.
 type observer struct {
 	log     hclog.Logger
-	creds   *credSet
+	creds   *catalog.Set
 	leases  *lease.Store // set by New before anything runs
 	bus     *events.Bus
 	metrics *metrics.Metrics
@@ -38,7 +39,7 @@ type observer struct {
 	addr   net.Addr // the TCP metrics listener's address, once listening
 }
 
-func newObserver(version string, clk clock.Clock, log hclog.Logger, creds *credSet) *observer {
+func newObserver(version string, clk clock.Clock, log hclog.Logger, creds *catalog.Set) *observer {
 	o := &observer{log: log.Named("observe"), creds: creds, previous: map[string]string{}}
 	o.metrics = metrics.New(metrics.Config{
 		Version:      version,

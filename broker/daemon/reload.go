@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/catalog"
 	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/reload"
 )
@@ -86,11 +87,11 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 		return ReloadSummary{}, fmt.Errorf("reload refused, the old config stays: %w", err)
 	}
 
-	oldIDs := d.ids.load()
-	newIDs := make(map[string]*identEntry, len(cfg.Identities))
+	oldIDs := d.ids.Load()
+	newIDs := make(map[string]*catalog.IdentityEntry, len(cfg.Identities))
 	var rebuiltIDs []string
 	for _, id := range cfg.Identities {
-		if prev, ok := oldIDs[id.Name]; ok && prev.fingerprint == identityFingerprint(id) {
+		if prev, ok := oldIDs[id.Name]; ok && prev.Fingerprint == identityFingerprint(id) {
 			newIDs[id.Name] = prev // keeps its registration
 			continue
 		}
@@ -104,12 +105,12 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 		}
 	}
 
-	oldCreds := d.creds.load()
+	oldCreds := d.creds.Load()
 	next := reload.State{Policy: policyOf(cfg, d.uid)}
 	for _, c := range cfg.Credentials {
 		needsSHA := false
-		if prev, ok := oldCreds.byName[c.Name]; ok {
-			needsSHA = prev.info.NeedsBodySHA256 // a provider change changes the shape anyway
+		if prev, ok := oldCreds.ByName[c.Name]; ok {
+			needsSHA = prev.Info().NeedsBodySHA256 // a provider change changes the shape anyway
 		}
 		rc, err := planOf(c, newIDs[c.Identity], cfg.WaitForToken, needsSHA)
 		if err != nil {
@@ -118,8 +119,8 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 		next.Credentials = append(next.Credentials, rc)
 	}
 	prev := reload.State{Policy: d.pol.Load()}
-	for _, c := range oldCreds.byName {
-		prev.Credentials = append(prev.Credentials, c.plan)
+	for _, c := range oldCreds.ByName {
+		prev.Credentials = append(prev.Credentials, c.Plan())
 	}
 	var leases []reload.Lease
 	for _, l := range d.leases.Snapshot() {
@@ -128,11 +129,11 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	}
 	plan := reload.Plan(prev, next, leases, d.opts.Clock.Now())
 
-	newCreds := make(map[string]*credential, len(cfg.Credentials))
-	var started []*credential
+	newCreds := make(map[string]*catalog.Entry, len(cfg.Credentials))
+	var started []*catalog.Entry
 	for _, c := range cfg.Credentials {
 		if !slices.Contains(plan.Start, c.Name) {
-			newCreds[c.Name] = oldCreds.byName[c.Name]
+			newCreds[c.Name] = oldCreds.ByName[c.Name]
 			continue
 		}
 		cr, err := d.newCredential(c, newIDs, cfg.WaitForToken)
@@ -161,10 +162,10 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	}
 	d.cfg.Store(cfg)
 	d.pol.Store(next.Policy)
-	d.ids.cur.Store(&newIDs)
-	d.creds.cur.Store(newCredSnap(newCreds))
+	d.ids.Store(newIDs)
+	d.creds.Store(catalog.NewSnapshot(newCreds))
 	for _, name := range plan.Stop {
-		retire(oldCreds.byName[name])
+		oldCreds.ByName[name].Retire()
 	}
 	for _, name := range plan.Removed {
 		d.obs.metrics.Forget(name)
@@ -189,15 +190,6 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 		d.log.Warn("setting changed; it applies after a restart (systemctl restart awf-brokerd)", "setting", what)
 	}
 	return sum, nil
-}
-
-// retire stops a credential's refresh loop and drops its token, so a
-// request still holding it gets a retryable 503 and looks again.
-func retire(c *credential) {
-	if c.stop != nil {
-		c.stop()
-	}
-	c.cache.Purge()
 }
 
 // restartNeeded names the settings that differ and apply only at start.

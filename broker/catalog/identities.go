@@ -1,4 +1,4 @@
-package daemon
+package catalog
 
 import (
 	"context"
@@ -15,43 +15,65 @@ import (
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
-// identEntry is one configured identity.
-type identEntry struct {
-	// fingerprint stands for its config but its allow list: a reload
+// IdentityEntry is one configured identity.
+type IdentityEntry struct {
+	// Fingerprint stands for its config but its allow list: a reload
 	// keeps an entry (and its registration) whose fingerprint is equal.
-	fingerprint string
-	subject     provider.Subject
-	// generation is the registration's generation (github-actions only).
-	generation func() uint64
-	// runtime is set for github-actions identities, which jobs register.
-	runtime *identity.GitHubActions
+	Fingerprint string
+	Subject     provider.Subject
+	// Generation is the registration's generation (github-actions only).
+	Generation func() uint64
+	// Runtime is set for github-actions identities, which jobs register.
+	Runtime *identity.GitHubActions
 }
 
-// identities implements server.IdentitySource and binds tokens to
+// IdentitiesConfig configures Identities.
+type IdentitiesConfig struct {
+	// Mu is held by registrations; the daemon's reloads hold it too, so
+	// the two take turns.
+	Mu *sync.Mutex
+	// Credentials are searched for those exchanging an identity.
+	Credentials *Set
+	Leases      *lease.Store
+	// Announce publishes identity.registered and identity.cleared.
+	Announce func(typ string, id api.Identity)
+}
+
+// NewIdentities returns the identities, with none configured until Store.
+func NewIdentities(cfg IdentitiesConfig) *Identities {
+	ids := &Identities{mu: cfg.Mu, creds: cfg.Credentials, leases: cfg.Leases, announce: cfg.Announce}
+	ids.Store(map[string]*IdentityEntry{})
+	return ids
+}
+
+// Identities implements server.IdentitySource and binds tokens to
 // registrations: a change purges the tokens and revokes the leases of the
 // credentials that exchange the identity (DESIGN §5, Identity binding).
 // Who may register is the access policy's answer, asked by the server
 // before these run. A reload swaps the whole map.
-type identities struct {
-	// mu is the daemon's: registrations and reloads take turns.
+type Identities struct {
 	mu       *sync.Mutex
-	cur      atomic.Pointer[map[string]*identEntry]
-	creds    *credSet
+	cur      atomic.Pointer[map[string]*IdentityEntry]
+	creds    *Set
 	leases   *lease.Store
 	announce func(typ string, id api.Identity)
 }
 
-func (ids *identities) load() map[string]*identEntry { return *ids.cur.Load() }
+// Load returns the current identities by name.
+func (ids *Identities) Load() map[string]*IdentityEntry { return *ids.cur.Load() }
 
-func (ids *identities) find(name string) (*identity.GitHubActions, error) {
-	if e, ok := ids.load()[name]; ok && e.runtime != nil {
-		return e.runtime, nil
+// Store makes m the current identities; m is never modified afterwards.
+func (ids *Identities) Store(m map[string]*IdentityEntry) { ids.cur.Store(&m) }
+
+func (ids *Identities) find(name string) (*identity.GitHubActions, error) {
+	if e, ok := ids.Load()[name]; ok && e.Runtime != nil {
+		return e.Runtime, nil
 	}
 	return nil, &api.Problem{Status: http.StatusNotFound, Code: api.CodeUnknownIdentity, Detail: fmt.Sprintf("no github-actions identity %q", name)}
 }
 
 // Register installs a job's request URL and token.
-func (ids *identities) Register(_ context.Context, name string, _ peer.Cred, reg api.IdentityRegistration) (api.Identity, error) {
+func (ids *Identities) Register(_ context.Context, name string, _ peer.Cred, reg api.IdentityRegistration) (api.Identity, error) {
 	ids.mu.Lock()
 	defer ids.mu.Unlock()
 	gh, err := ids.find(name)
@@ -75,7 +97,7 @@ func (ids *identities) Register(_ context.Context, name string, _ peer.Cred, reg
 }
 
 // Clear forgets the registration.
-func (ids *identities) Clear(_ context.Context, name string, _ peer.Cred) (api.Identity, error) {
+func (ids *Identities) Clear(_ context.Context, name string, _ peer.Cred) (api.Identity, error) {
 	ids.mu.Lock()
 	defer ids.mu.Unlock()
 	gh, err := ids.find(name)
@@ -91,8 +113,8 @@ func (ids *identities) Clear(_ context.Context, name string, _ peer.Cred) (api.I
 }
 
 // revoke revokes the leases of the credentials that exchange the identity.
-func (ids *identities) revoke(name, reason string) {
-	for _, c := range ids.creds.load().byName {
+func (ids *Identities) revoke(name, reason string) {
+	for _, c := range ids.creds.Load().ByName {
 		if c.identity == name {
 			ids.leases.RevokeCredential(c.info.Name, reason)
 		}
@@ -101,8 +123,8 @@ func (ids *identities) revoke(name, reason string) {
 
 // purge drops the tokens of the credentials that exchange the identity
 // (the generation change already keeps them from being served).
-func (ids *identities) purge(name string) {
-	for _, c := range ids.creds.load().byName {
+func (ids *Identities) purge(name string) {
+	for _, c := range ids.creds.Load().ByName {
 		if c.identity == name {
 			c.cache.Purge()
 		}
