@@ -314,3 +314,31 @@ func TestUnreadBodyTimeout(t *testing.T) {
 		t.Errorf("the connection stayed open: %v", err)
 	}
 }
+
+// TestUnidentifiedCaller: a caller the broker could not identify gets
+// only the routes anyone may call.
+func TestUnidentifiedCaller(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	rows := []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/v1/health", 200},
+		{"GET", "/v1/ready", 200},
+		{"GET", "/v1/credentials", 403},
+		{"GET", "/v1/leases", 403},
+		{"POST", "/v1/leases", 403},
+		{"GET", "/metrics", 403},
+	}
+	for _, r := range rows {
+		req, _ := http.NewRequest(r.method, "http://unix"+r.path, strings.NewReader(`{"credential":"open"}`))
+		rec := newRecorder()
+		h.srv.Handler().ServeHTTP(rec, req) // no peer in the context
+		if rec.Code != r.status {
+			t.Errorf("%s %s unidentified: %d %s, want %d", r.method, r.path, rec.Code, rec.Body, r.status)
+		}
+		if r.status == 403 && !strings.Contains(rec.Body.String(), "the broker could not identify the caller") {
+			t.Errorf("%s %s: %s", r.method, r.path, rec.Body)
+		}
+	}
+}
