@@ -19,8 +19,7 @@ import (
 // allowed when optional.
 func (s *Server) decode(c *call, v any, optional bool) error {
 	err := decode(c.w, c.r, v, optional)
-	var p *api.Problem
-	if errors.As(err, &p) && p.Code == api.CodeBadRequest && p.Detail == errBodyTimeout {
+	if err != nil && isBodyTimeout(err) {
 		// The deadline stays passed, so the server does not wait for
 		// the rest of the body either: it closes the connection.
 		c.w.Header().Set("Connection", "close")
@@ -69,8 +68,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if err != nil && isTimeout(err) {
 		return problem(http.StatusBadRequest, api.CodeBadRequest, "%s", errBodyTimeout)
 	}
 	if errors.Is(err, io.EOF) {
@@ -116,3 +114,16 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 // connection's read deadline (as http.ResponseController does, without
 // allocating one).
 type readDeadliner interface{ SetReadDeadline(time.Time) error }
+
+// isBodyTimeout reports whether decode's err says the body timed out.
+// (Apart from the hot path: errors.As's target escapes to the heap.)
+func isBodyTimeout(err error) bool {
+	var p *api.Problem
+	return errors.As(err, &p) && p.Code == api.CodeBadRequest && p.Detail == errBodyTimeout
+}
+
+// isTimeout reports whether err is a read that hit its deadline.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
