@@ -26,7 +26,8 @@ func (p *Policy) MayLease(c peer.Cred, credential string) error {
 // /v1/credentials, its readiness, its events): exactly when it may lease
 // it. A credential c may not see answers 404 as if it did not exist.
 func (p *Policy) MaySee(c peer.Cred, credential string) bool {
-	return p.MayLease(c, credential) == nil
+	cr, ok := p.creds[credential]
+	return ok && (p.IsAdmin(c) || cr.Allow.Admits(c))
 }
 
 // SeeCredential answers GET /v1/credentials/{name}: 404 unknown_credential

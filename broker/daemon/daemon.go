@@ -98,7 +98,7 @@ func New(opts Options) (*Daemon, error) {
 	d.cfg.Store(opts.Config)
 	d.pol.Store(policyOf(opts.Config, d.uid))
 	pol := &d.pol
-	d.obs = newObserver(opts.Version, opts.Clock, opts.Logger, d.creds)
+	d.obs = newObserver(opts.Version, opts.Clock, opts.Logger, d.creds, pol.Load)
 	d.leases = lease.New(lease.Config{Clock: opts.Clock, Logger: opts.Logger, OnEvent: d.obs.publish,
 		Admit: func(c peer.Cred, held int) error { return pol.Load().MayAddLease(c, held) }})
 	d.obs.leases = d.leases

@@ -196,3 +196,52 @@ func selfStartTime(t *testing.T) uint64 {
 	}
 	return st
 }
+
+// TestReloadNarrowsSubscription: a reload that takes a credential away
+// from a subscriber applies to its open event stream too: it no longer
+// sees that credential's events.
+func TestReloadNarrowsSubscription(t *testing.T) {
+	var dev *Dev
+	var sock string
+	block := func(name, uids string) string {
+		return `credential "` + name + `" {
+  provider  = "static"
+  header    = "x-api-key"
+  value_env = "` + devKeyEnv + `"
+  hosts     = ["api.anthropic.com"]
+  allow {
+    uids = [` + uids + `]
+  }
+}
+`
+	}
+	text := func(sharedUIDs string) string {
+		return configText(dev, sock, "", block("shared", sharedUIDs)+block("mine", "65534"))
+	}
+	fb := startFileBroker(t, func(d *Dev, s string) string { dev, sock = d, s; return text("65534") })
+	ctx := context.Background()
+	nobodyC := fb.as(t, peer.Cred{UID: nobody, GID: nobody, PID: 1, StartTime: 1})
+	w, err := nobodyC.Watch(ctx, client.WatchOptions{Types: []string{api.EventCredentialRefreshed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	waitFor(t, "the subscription", func() bool { return fb.d.obs.bus.Subscribers() == 1 })
+	if _, err := fb.reload(t, text("")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"shared", "mine"} {
+		if _, err := fb.client.Refresh(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ev, err := w.Next(wctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Credential != "mine" {
+		t.Errorf("first event after the reload is about %q, want \"mine\": the stream still shows a credential taken away", ev.Credential)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/access"
 	"github.com/awf-broker/awf-broker/broker/catalog"
 	"github.com/awf-broker/awf-broker/broker/clock"
 	"github.com/awf-broker/awf-broker/broker/events"
@@ -28,6 +29,8 @@ type observer struct {
 	log     hclog.Logger
 	creds   *catalog.Set
 	leases  *lease.Store // set by New before anything runs
+	// policy is the current access policy (a reload swaps it).
+	policy func() *access.Policy
 	bus     *events.Bus
 	metrics *metrics.Metrics
 	events  *events.Handler
@@ -39,8 +42,8 @@ type observer struct {
 	addr   net.Addr // the TCP metrics listener's address, once listening
 }
 
-func newObserver(version string, clk clock.Clock, log hclog.Logger, creds *catalog.Set) *observer {
-	o := &observer{log: log.Named("observe"), creds: creds, previous: map[string]string{}}
+func newObserver(version string, clk clock.Clock, log hclog.Logger, creds *catalog.Set, policy func() *access.Policy) *observer {
+	o := &observer{log: log.Named("observe"), creds: creds, policy: policy, previous: map[string]string{}}
 	o.metrics = metrics.New(metrics.Config{
 		Version:      version,
 		Credentials:  o.snapshots,
@@ -110,14 +113,15 @@ func (o *observer) identityChanged(typ string, id api.Identity) {
 	o.bus.Publish(api.Event{Type: typ, Identity: id.Name, Detail: map[string]any{"generation": id.Generation, "registered": id.Registered}})
 }
 
-// access is what a GET /v1/events caller sees: the access policy's event
-// filter for it, as of the subscription.
+// access is what a GET /v1/events caller sees: what the access policy
+// lets it see, asked of the current policy at each event, so that a
+// reload that narrows what a subscriber may see applies to its stream too.
 func (o *observer) access(r *http.Request) func(api.Event) bool {
 	c, ok := server.CallerFromContext(r.Context())
-	if !ok || c.Policy == nil {
+	if !ok {
 		return func(api.Event) bool { return false }
 	}
-	return c.Policy.EventFilter(c.Cred)
+	return func(ev api.Event) bool { return o.policy().MaySeeEvent(c.Cred, ev) }
 }
 
 func (o *observer) snapshots() []metrics.CredentialSnapshot {

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/awf-broker/awf-broker/api"
-	"github.com/awf-broker/awf-broker/broker/access"
 	"github.com/awf-broker/awf-broker/broker/peer"
 )
 
@@ -15,9 +14,6 @@ type Caller struct {
 	peer.Cred
 	// Admin reports whether the caller is an admin.
 	Admin bool
-	// Policy is the access policy the request was decided by; the
-	// delegate asks it what the caller may see.
-	Policy *access.Policy
 }
 
 type callerKey struct{}
@@ -30,7 +26,7 @@ func CallerFromContext(ctx context.Context) (Caller, bool) {
 
 // delegate hands the request to h with the caller in its context.
 func (s *Server) delegate(c *call, h http.Handler) {
-	ctx := context.WithValue(c.r.Context(), callerKey{}, Caller{Cred: c.caller, Admin: c.admin, Policy: c.pol})
+	ctx := context.WithValue(c.r.Context(), callerKey{}, Caller{Cred: c.caller, Admin: c.admin})
 	h.ServeHTTP(c.w, c.r.WithContext(ctx))
 }
 
