@@ -26,11 +26,11 @@ import (
 // hooks of the token caches, the lease store and the identities publish
 // events; exchanges and header grants are counted.
 type observer struct {
-	log     hclog.Logger
-	creds   *catalog.Set
-	leases  *lease.Store // set by New before anything runs
+	log    hclog.Logger
+	creds  *catalog.Set
+	leases *lease.Store // set by New before anything runs
 	// policy is the current access policy (a reload swaps it).
-	policy func() *access.Policy
+	policy  func() *access.Policy
 	bus     *events.Bus
 	metrics *metrics.Metrics
 	events  *events.Handler
