@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/client"
 )
@@ -243,5 +245,62 @@ func TestReloadNarrowsSubscription(t *testing.T) {
 	}
 	if ev.Credential != "mine" {
 		t.Errorf("first event after the reload is about %q, want \"mine\": the stream still shows a credential taken away", ev.Credential)
+	}
+}
+
+// TestNonAdminReadyAndRegistration, through the daemon: GET /v1/ready
+// shows a non-admin only the credentials it may lease (before: every
+// credential's name and last error), and a non-admin allowed to register
+// the identity may not aim it at a loopback port the config does not list
+// (before: loopback was always accepted).
+func TestNonAdminReadyAndRegistration(t *testing.T) {
+	var dev *Dev
+	var sock string
+	text := func(extra string) string {
+		return fmt.Sprintf(`socket {
+  path = %q
+  mode = "0666"
+}
+identity "github" {
+  type = "github-actions"
+  allowed_request_hosts = ["*.actions.githubusercontent.com"]
+  allow {
+    uids = [65534]
+  }
+}
+credential "mine" {
+  provider  = "static"
+  header    = "x-api-key"
+  value_env = %q
+  hosts     = ["api.anthropic.com"]
+  allow {
+    uids = [65534]
+  }
+}
+%s`, sock, devKeyEnv, extra)
+	}
+	fb := startFileBroker(t, func(d *Dev, s string) string { dev, sock = d, s; return text("") })
+	ctx := context.Background()
+	// "broken", added by a reload, fails its first exchange for good.
+	fb.dev.Anthropic.Fail(fake.FaultInvalidGrant, -1)
+	if _, err := fb.reload(t, text(anthropicBlock(dev, "broken", `hosts = ["api.anthropic.com"]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "broken to fail", func() bool {
+		c, err := fb.client.Credential(ctx, "broken")
+		return err == nil && c.State == api.StateFailed
+	})
+	nobodyC := fb.as(t, peer.Cred{UID: nobody, GID: nobody, PID: 1, StartTime: 1})
+	r, err := nobodyC.Ready(ctx)
+	if err != nil || r == nil || r.Ready || len(r.NotReady) != 0 {
+		t.Errorf("ready as nobody: %+v %v, want not ready and no credential named", r, err)
+	}
+	r, err = fb.client.Ready(ctx)
+	if r == nil || len(r.NotReady) != 1 || r.NotReady[0].Credential != "broken" {
+		t.Errorf("ready as admin: %+v %v, want broken named", r, err)
+	}
+	_, err = nobodyC.RegisterIdentity(ctx, "github", api.IdentityRegistration{RequestURL: fb.dev.GitHub.RequestURL(), RequestToken: "t"})
+	if !client.IsCode(err, api.CodeForbidden) {
+		t.Errorf("nobody registering a loopback request URL: %v, want forbidden", err)
 	}
 }
