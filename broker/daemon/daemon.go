@@ -28,6 +28,10 @@ import (
 	"github.com/awf-broker/awf-broker/broker/server"
 )
 
+// ErrSocketGone is the cause Run stops with when its socket file was
+// deleted or replaced while serving (peer.ErrSocketGone).
+var ErrSocketGone = peer.ErrSocketGone
+
 // Options configures a daemon.
 type Options struct {
 	Config *config.Config
@@ -177,7 +181,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer lost(nil)
 	if w := d.watchSocket(l); w != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); w.run(loops, lost) }()
+		go func() { defer wg.Done(); w.Run(loops, lost) }()
 	}
 
 	d.log.Info("serving", "socket", l.Addr().String(), "credentials", len(creds.ByName), "version", d.opts.Version)
@@ -196,11 +200,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 // watchSocket returns the watch of the socket file Run created, nil for an
 // inherited listener (its file belongs to the service manager).
-func (d *Daemon) watchSocket(l net.Listener) *socketWatch {
+func (d *Daemon) watchSocket(l net.Listener) *peer.SocketWatch {
 	if d.opts.Listener != nil {
 		return nil
 	}
-	return newSocketWatch(d.config().Socket.Path, l, d.log)
+	return peer.NewSocketWatch(d.config().Socket.Path, l, d.log)
 }
 
 // startLoopLocked starts c's refresh loop when Run is running; d.mu is
