@@ -3,12 +3,13 @@ package config
 import (
 	"fmt"
 	"math/big"
-	"os"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/awf-broker/awf-broker/broker/filetrust"
 )
 
 // kind is the type an attribute must have.
@@ -19,6 +20,7 @@ const (
 	kStrings
 	kUints
 	kCount // a whole number from 1 to 2^31-1
+	kBool
 )
 
 // blockSpec is the schema of one block type.
@@ -38,7 +40,7 @@ var schema = &blockSpec{
 		"socket":  {attrs: map[string]kind{"path": kString, "mode": kString, "group": kString}, once: true},
 		"log":     {attrs: map[string]kind{"level": kString, "format": kString}, once: true},
 		"admin":   {attrs: map[string]kind{"uids": kUints, "gids": kUints}, once: true},
-		"metrics": {attrs: map[string]kind{"listen": kString}, once: true},
+		"metrics": {attrs: map[string]kind{"listen": kString, "allow_remote": kBool}, once: true},
 		"limits": {attrs: map[string]kind{"leases_per_uid": kCount, "subscribers_per_uid": kCount, "connections_per_uid": kCount},
 			once: true},
 		"identity": {labels: 1, attrs: map[string]kind{"type": kString, "allowed_request_hosts": kStrings, "path": kString},
@@ -67,17 +69,20 @@ type node struct {
 
 type value struct {
 	pos Pos
+	b   bool
 	s   string
 	ss  []string
 	us  []uint32
 	n   int
 }
 
-// Load reads and parses the file at path.
+// Load reads and parses the file at path. The file must pass the config
+// file's trust rule (filetrust.Config: owned by root or the daemon's uid,
+// writable by no one else), checked on the descriptor it is read from.
 func Load(path string) (*Config, error) {
-	src, err := os.ReadFile(path)
+	src, err := filetrust.Config().Read(path)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+		return nil, err // it starts "config file", and names path
 	}
 	return Parse(src, path)
 }
@@ -196,6 +201,12 @@ func decodeValue(e *errs, attr *hclsyntax.Attribute, k kind, where string, pos P
 			return nil, false
 		}
 		out.n = int(n)
+	case kBool:
+		if v.IsNull() || v.Type() != cty.Bool {
+			e.add(pos, where, attr.Name, "must be true or false")
+			return nil, false
+		}
+		out.b = v.True()
 	case kStrings, kUints:
 		if v.IsNull() || !(v.Type().IsListType() || v.Type().IsTupleType()) {
 			e.add(pos, where, attr.Name, "must be a list")

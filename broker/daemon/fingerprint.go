@@ -5,15 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"github.com/awf-broker/awf-broker/broker/config"
+	"github.com/awf-broker/awf-broker/broker/provider/static"
 )
-
-// maxValueFile bounds what a value_file fingerprint reads.
-const maxValueFile = 64 << 10
 
 // identityFingerprint stands for what an identity is built from, but its
 // allow list (who may register it is the access policy's business and
@@ -32,9 +28,11 @@ func credentialFingerprint(c config.Credential, wait time.Duration, identity str
 	c.Allow = config.Allow{}
 	var file string
 	if c.ValueFile != "" {
-		sum, err := fileDigest(c.ValueFile)
+		// Read through the file-trust rule; the value itself never
+		// leaves the provider package, only its SHA-256.
+		sum, err := static.FileFingerprint(c.ValueFile)
 		if err != nil {
-			return "", fmt.Errorf("credential %q value_file: %w", c.Name, err)
+			return "", fmt.Errorf("credential %q: %w", c.Name, err)
 		}
 		file = sum
 	}
@@ -44,19 +42,6 @@ func credentialFingerprint(c config.Credential, wait time.Duration, identity str
 		Identity   string
 		File       string
 	}{c, wait, identity, file}), nil
-}
-
-func fileDigest(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, io.LimitReader(f, maxValueFile)); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // digest is the SHA-256 of v's JSON form (config structs encode fully
