@@ -119,11 +119,7 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	for _, c := range oldCreds.ByName {
 		prev.Credentials = append(prev.Credentials, c.Plan())
 	}
-	var leases []reload.Lease
-	for _, l := range d.leases.Snapshot() {
-		leases = append(leases, reload.Lease{ID: l.ID, Credential: l.Credential, Holder: l.Holder.Cred,
-			Hosts: l.Scope.Hosts, CreatedAt: l.CreatedAt, ExpiresAt: l.ExpiresAt()})
-	}
+	leases, seen := d.activeLeases(nil)
 	plan := reload.Plan(prev, next, leases, d.opts.Clock.Now())
 
 	newCreds := make(map[string]*catalog.Entry, len(cfg.Credentials))
@@ -145,22 +141,16 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	// credentials exist, so none of them is ever served a token it would
 	// not be granted now.
 	sum := ReloadSummary{Added: plan.Added, Removed: plan.Removed, Changed: plan.Changed, Unchanged: plan.Keep}
-	for _, r := range plan.Revoke {
-		if l, err := d.leases.Revoke(r.Lease, reasonReload); err == nil && l != nil {
-			sum.Revoked++
-			d.log.Info("lease revoked by reload", "lease", r.Lease, "credential", r.Credential, "why", r.Why)
-		}
-	}
-	for _, s := range plan.Shorten {
-		if d.leases.Shorten(s.Lease, s.Until, reasonReload) {
-			sum.Shortened++
-			d.log.Info("lease shortened by reload", "lease", s.Lease, "credential", s.Credential, "why", s.Why)
-		}
-	}
+	d.endLeases(plan, &sum)
 	d.cfg.Store(cfg)
 	d.pol.Store(next.Policy)
 	d.ids.Store(newIDs)
 	d.creds.Store(catalog.NewSnapshot(newCreds))
+	// A lease created while this ran was granted under the old config:
+	// check the late ones against the new one too.
+	if late, _ := d.activeLeases(seen); len(late) > 0 {
+		d.endLeases(reload.Plan(next, next, late, d.opts.Clock.Now()), &sum)
+	}
 	for _, name := range plan.Stop {
 		oldCreds.ByName[name].Retire()
 	}
@@ -187,6 +177,39 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 		d.log.Warn("setting changed; it applies after a restart (systemctl restart awf-brokerd)", "setting", what)
 	}
 	return sum, nil
+}
+
+// activeLeases returns the active leases as the plan sees them, but
+// those in skip, and the ids of all of them.
+func (d *Daemon) activeLeases(skip map[string]bool) ([]reload.Lease, map[string]bool) {
+	var out []reload.Lease
+	ids := map[string]bool{}
+	for _, l := range d.leases.Snapshot() {
+		ids[l.ID] = true
+		if skip[l.ID] {
+			continue
+		}
+		out = append(out, reload.Lease{ID: l.ID, Credential: l.Credential, Holder: l.Holder.Cred,
+			Hosts: l.Scope.Hosts, CreatedAt: l.CreatedAt, ExpiresAt: l.ExpiresAt()})
+	}
+	return out, ids
+}
+
+// endLeases revokes and shortens the leases plan says, counting them in
+// sum, with an audit line saying why.
+func (d *Daemon) endLeases(plan reload.Result, sum *ReloadSummary) {
+	for _, r := range plan.Revoke {
+		if l, err := d.leases.Revoke(r.Lease, reasonReload); err == nil && l != nil {
+			sum.Revoked++
+			d.log.Info("lease revoked by reload", "lease", r.Lease, "credential", r.Credential, "why", r.Why)
+		}
+	}
+	for _, s := range plan.Shorten {
+		if d.leases.Shorten(s.Lease, s.Until, reasonReload) {
+			sum.Shortened++
+			d.log.Info("lease shortened by reload", "lease", s.Lease, "credential", s.Credential, "why", s.Why)
+		}
+	}
 }
 
 // restartNeeded names the settings that differ and apply only at start.
