@@ -85,11 +85,11 @@ func (s *Server) wrap(rt route) http.Handler {
 }
 
 // logRequest writes one debug line per request, and an info line for each
-// refusal (401, 403), the audit trail of who was turned away. Lease changes
+// refusal (401, 403, 429), the audit trail of who was turned away. Lease changes
 // have their own info lines from the lease store. Never the Authorization
 // header, never a body.
 func (s *Server) logRequest(rt route, c *call, start time.Time) {
-	refused := c.status == http.StatusUnauthorized || c.status == http.StatusForbidden
+	refused := c.status == http.StatusUnauthorized || c.status == http.StatusForbidden || c.status == http.StatusTooManyRequests
 	if !refused && !s.log.IsDebug() {
 		return
 	}
