@@ -176,6 +176,9 @@ func TestLeaseQuota(t *testing.T) {
 		p.Detail != "uid 0 already has 2 leases (limits.leases_per_uid = 2)" {
 		t.Errorf("3rd lease: %d %s (Retry-After %q)", r.status, r.body, r.header.Get("Retry-After"))
 	}
+	if !strings.Contains(h.logs.String(), `"code":"quota_exceeded"`) || !strings.Contains(h.logs.String(), `"@message":"request refused"`) {
+		t.Errorf("no audit line for the quota refusal:\n%s", h.logs.String())
+	}
 	if r := h.do("DELETE", "/v1/leases/"+a.ID, "", ""); r.status != 200 {
 		t.Fatalf("revoke: %d %s", r.status, r.body)
 	}
