@@ -141,6 +141,15 @@ type LeaseList struct {
 	Leases []Lease `json:"leases"`
 }
 
+// RenewedLease is the 200 body of POST /v1/leases/{id}/renew.
+type RenewedLease struct {
+	Lease
+	// Capped reports that the renewal was shortened to the lease's
+	// maximum lifetime (created_at + the credential's lease_max_lifetime):
+	// expires_at is as far as this lease goes; acquire a new one after it.
+	Capped bool `json:"capped"`
+}
+
 // RenewLeaseRequest is the (optional) body of POST /v1/leases/{id}/renew.
 type RenewLeaseRequest struct {
 	// TTL is a Go duration string; empty means the lease's own TTL.

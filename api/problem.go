@@ -29,7 +29,12 @@ const (
 	CodeInsecureURL           = "insecure_url"
 	CodeCredentialUnavailable = "credential_unavailable"
 	CodeCredentialFailed      = "credential_failed"
-	CodeInternal              = "internal"
+	// CodeQuotaExceeded (429): the caller's uid is at one of its limits.
+	CodeQuotaExceeded = "quota_exceeded"
+	// CodeProcessNotVisible (400): the caller's pid is not visible to the
+	// broker (another pid namespace), so bind "process" cannot hold.
+	CodeProcessNotVisible = "process_not_visible"
+	CodeInternal          = "internal"
 )
 
 // Problem is an RFC 9457 problem+json body with a stable machine code.

@@ -59,9 +59,10 @@ var stringFields = map[string]func(*Credential) *string{
 
 // durationFields maps a credential's duration attribute to its field.
 var durationFields = map[string]func(*Credential) *time.Duration{
-	"lease_ttl": func(c *Credential) *time.Duration { return &c.LeaseTTL },
-	"duration":  func(c *Credential) *time.Duration { return &c.Duration },
-	"lifetime":  func(c *Credential) *time.Duration { return &c.Lifetime },
+	"lease_ttl":          func(c *Credential) *time.Duration { return &c.LeaseTTL },
+	"lease_max_lifetime": func(c *Credential) *time.Duration { return &c.LeaseMaxLifetime },
+	"duration":           func(c *Credential) *time.Duration { return &c.Duration },
+	"lifetime":           func(c *Credential) *time.Duration { return &c.Lifetime },
 }
 
 // build turns the decoded file into a validated Config.
@@ -86,6 +87,10 @@ func build(root *node, file string) (*Config, error) {
 	}
 	if n := first(root, "admin"); n != nil {
 		d.cfg.Admin = Admin{UIDs: uints(n, "uids"), GIDs: uints(n, "gids")}
+	}
+	if n := first(root, "limits"); n != nil {
+		d.cfg.Limits = Limits{LeasesPerUID: count(n, "leases_per_uid"), SubscribersPerUID: count(n, "subscribers_per_uid"),
+			ConnectionsPerUID: count(n, "connections_per_uid")}
 	}
 	if n := first(root, "metrics"); n != nil {
 		d.pos["metrics"] = n.pos
@@ -191,4 +196,11 @@ func uints(n *node, name string) []uint32 {
 		return v.us
 	}
 	return nil
+}
+
+func count(n *node, name string) int {
+	if v := n.attrs[name]; v != nil {
+		return v.n
+	}
+	return 0
 }

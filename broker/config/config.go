@@ -22,6 +22,13 @@ const (
 	DefaultLeaseTTL     = 15 * time.Minute
 	MaxLeaseTTL         = 24 * time.Hour
 	DefaultWaitForToken = 10 * time.Second
+	// DefaultLeaseMaxLifetime is how long a lease may live, renewals
+	// included, unless the credential says otherwise.
+	DefaultLeaseMaxLifetime = 24 * time.Hour
+	// Defaults of the limits block (DESIGN §5).
+	DefaultLeasesPerUID      = 256
+	DefaultSubscribersPerUID = 16
+	DefaultConnectionsPerUID = 1024
 )
 
 // Config is a validated configuration with defaults applied.
@@ -32,6 +39,7 @@ type Config struct {
 	Log          Log
 	Admin        Admin
 	Metrics      Metrics
+	Limits       Limits
 	WaitForToken time.Duration
 	Identities   []Identity
 	Credentials  []Credential
@@ -69,6 +77,11 @@ type Metrics struct {
 	AllowRemote bool
 }
 
+// Limits are the per-uid quotas of the socket, admins included.
+type Limits struct {
+	LeasesPerUID, SubscribersPerUID, ConnectionsPerUID int
+}
+
 // Allow lists who may use something.
 type Allow struct {
 	UIDs, GIDs []uint32
@@ -97,7 +110,9 @@ type Credential struct {
 	// when that host is not a wildcard.
 	Target   string
 	LeaseTTL time.Duration
-	Allow    Allow
+	// LeaseMaxLifetime caps a lease's life, renewals included.
+	LeaseMaxLifetime time.Duration
+	Allow            Allow
 
 	// anthropic (ServiceAccountID also openai)
 	FederationRuleID, OrganizationID, ServiceAccountID, WorkspaceID string

@@ -19,6 +19,7 @@ func (d *draft) defaults() {
 	if c.WaitForToken == 0 {
 		c.WaitForToken = DefaultWaitForToken
 	}
+	c.Limits.defaults()
 	for i := range c.Credentials {
 		credentialDefaults(&c.Credentials[i])
 	}
@@ -28,6 +29,9 @@ func (d *draft) defaults() {
 func credentialDefaults(c *Credential) {
 	if c.LeaseTTL == 0 {
 		c.LeaseTTL = DefaultLeaseTTL
+	}
+	if c.LeaseMaxLifetime == 0 {
+		c.LeaseMaxLifetime = max(DefaultLeaseMaxLifetime, c.LeaseTTL)
 	}
 	for i, h := range c.Hosts {
 		c.Hosts[i] = strings.ToLower(h)
@@ -40,4 +44,16 @@ func credentialDefaults(c *Credential) {
 		c.Target = defaultTarget(c.Hosts)
 	}
 	c.Target = strings.TrimSuffix(c.Target, "/")
+}
+
+func (l *Limits) defaults() {
+	if l.LeasesPerUID == 0 {
+		l.LeasesPerUID = DefaultLeasesPerUID
+	}
+	if l.SubscribersPerUID == 0 {
+		l.SubscribersPerUID = DefaultSubscribersPerUID
+	}
+	if l.ConnectionsPerUID == 0 {
+		l.ConnectionsPerUID = DefaultConnectionsPerUID
+	}
 }

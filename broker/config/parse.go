@@ -19,6 +19,7 @@ const (
 	kString kind = iota
 	kStrings
 	kUints
+	kCount // a whole number from 1 to 2^31-1
 	kBool
 )
 
@@ -40,11 +41,14 @@ var schema = &blockSpec{
 		"log":     {attrs: map[string]kind{"level": kString, "format": kString}, once: true},
 		"admin":   {attrs: map[string]kind{"uids": kUints, "gids": kUints}, once: true},
 		"metrics": {attrs: map[string]kind{"listen": kString, "allow_remote": kBool}, once: true},
+		"limits": {attrs: map[string]kind{"leases_per_uid": kCount, "subscribers_per_uid": kCount, "connections_per_uid": kCount},
+			once: true},
 		"identity": {labels: 1, attrs: map[string]kind{"type": kString, "allowed_request_hosts": kStrings, "path": kString},
 			blocks: map[string]*blockSpec{"allow": allowSpec}},
 		"credential": {labels: 1, attrs: map[string]kind{
 			"provider": kString, "identity": kString, "audience": kString, "token_url": kString,
-			"hosts": kStrings, "target": kString, "api": kString, "scheme": kString, "lease_ttl": kString,
+			"hosts": kStrings, "target": kString, "api": kString, "scheme": kString,
+			"lease_ttl": kString, "lease_max_lifetime": kString,
 			"federation_rule_id": kString, "organization_id": kString, "service_account_id": kString, "workspace_id": kString,
 			"header": kString, "value_file": kString, "value_env": kString,
 			"role_arn": kString, "region": kString, "session_name": kString, "duration": kString,
@@ -70,6 +74,7 @@ type value struct {
 	s   string
 	ss  []string
 	us  []uint32
+	n   int
 }
 
 // Load reads and parses the file at path. The file must pass the config
@@ -190,6 +195,13 @@ func decodeValue(e *errs, attr *hclsyntax.Attribute, k kind, where string, pos P
 			return nil, false
 		}
 		out.s = v.AsString()
+	case kCount:
+		n, ok := uint32Of(v)
+		if !ok || n == 0 || n > 1<<31-1 {
+			e.add(pos, where, attr.Name, "must be a whole number of at least 1")
+			return nil, false
+		}
+		out.n = int(n)
 	case kBool:
 		if v.IsNull() || v.Type() != cty.Bool {
 			e.add(pos, where, attr.Name, "must be true or false")

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -105,6 +106,13 @@ func (d *draft) validateCredential(cr Credential, idents, seen map[string]bool) 
 		if msg := checkTarget(cr.Target); msg != "" {
 			d.add(key, where, "target", "%s", msg)
 		}
+	}
+	if d.failed[where+"/lease_max_lifetime"] {
+		// already reported as unparsable
+	} else if cr.LeaseMaxLifetime < 0 || (cr.LeaseMaxLifetime == 0 && d.pos[key+"/lease_max_lifetime"] != (Pos{})) {
+		d.add(key, where, "lease_max_lifetime", "must be positive")
+	} else if ttl := cmp.Or(cr.LeaseTTL, DefaultLeaseTTL); cr.LeaseMaxLifetime > 0 && cr.LeaseMaxLifetime < ttl {
+		d.add(key, where, "lease_max_lifetime", "must be at least lease_ttl (%s), got %s", ttl, cr.LeaseMaxLifetime)
 	}
 	for _, h := range cr.Hosts {
 		if !settings.ValidHost(h) {

@@ -38,6 +38,17 @@ func Write(cfg *Config) []byte {
 			m.SetAttributeValue("allow_remote", cty.True)
 		}
 	}
+	if l := cfg.Limits; l != (Limits{}) {
+		lb := root.AppendNewBlock("limits", nil).Body()
+		for _, a := range []struct {
+			name string
+			n    int
+		}{{"leases_per_uid", l.LeasesPerUID}, {"subscribers_per_uid", l.SubscribersPerUID}, {"connections_per_uid", l.ConnectionsPerUID}} {
+			if a.n != 0 {
+				lb.SetAttributeValue(a.name, cty.NumberIntVal(int64(a.n)))
+			}
+		}
+	}
 	for _, id := range cfg.Identities {
 		root.AppendNewline()
 		b := root.AppendNewBlock("identity", []string{id.Name}).Body()

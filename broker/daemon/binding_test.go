@@ -169,7 +169,7 @@ func TestNoTokenForALeaseRevokedWhileWaiting(t *testing.T) {
 	l, _ := b.grant(ctx, "anthropic", "waiting")
 	b.dev.Anthropic.SetDelay(time.Second)
 	b.dev.Anthropic.Fail(fake.FaultSlow, 1)
-	cache := b.d.creds.load().byName["anthropic"].cache
+	cache := b.d.creds.Load().ByName["anthropic"].Cache()
 	cache.Purge() // no token: the next exchange is slow
 	res := make(chan error, 1)
 	go func() { _, err := b.tryBearer(ctx, l); res <- err }()

@@ -3,8 +3,10 @@ package daemon
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
+	"github.com/awf-broker/awf-broker/broker/catalog"
 	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/identity"
 	"github.com/awf-broker/awf-broker/broker/provider"
@@ -14,6 +16,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/provider/gcp"
 	"github.com/awf-broker/awf-broker/broker/provider/openai"
 	"github.com/awf-broker/awf-broker/broker/provider/static"
+	"github.com/awf-broker/awf-broker/broker/reload"
 	"github.com/awf-broker/awf-broker/broker/secret"
 	"github.com/awf-broker/awf-broker/broker/server"
 	"github.com/awf-broker/awf-broker/broker/tokens"
@@ -25,7 +28,7 @@ func (d *Daemon) build() error {
 		d.opts.HTTP = provider.NewHTTPClient(provider.HTTPConfig{})
 	}
 	cfg := d.config()
-	ids := map[string]*identEntry{}
+	ids := map[string]*catalog.IdentityEntry{}
 	for _, id := range cfg.Identities {
 		e, err := d.newIdentity(id)
 		if err != nil {
@@ -33,7 +36,7 @@ func (d *Daemon) build() error {
 		}
 		ids[id.Name] = e
 	}
-	creds := map[string]*credential{}
+	creds := map[string]*catalog.Entry{}
 	for _, c := range cfg.Credentials {
 		cr, err := d.newCredential(c, ids, cfg.WaitForToken)
 		if err != nil {
@@ -41,17 +44,15 @@ func (d *Daemon) build() error {
 		}
 		creds[c.Name] = cr
 	}
-	d.ids = &identities{d: d}
-	d.ids.cur.Store(&ids)
-	d.creds = &credSet{}
-	d.creds.cur.Store(newCredSnap(creds))
+	d.ids.Store(ids)
+	d.creds.Store(catalog.NewSnapshot(creds))
 	return nil
 }
 
 // newIdentity makes one identity. A github-actions identity takes its
 // request URL and token from the daemon's environment when set there.
-func (d *Daemon) newIdentity(id config.Identity) (*identEntry, error) {
-	e := &identEntry{cfg: id}
+func (d *Daemon) newIdentity(id config.Identity) (*catalog.IdentityEntry, error) {
+	e := &catalog.IdentityEntry{Fingerprint: identityFingerprint(id)}
 	switch id.Type {
 	case "github-actions":
 		reqURL, _ := d.opts.Lookup("ACTIONS_ID_TOKEN_REQUEST_URL")
@@ -63,39 +64,60 @@ func (d *Daemon) newIdentity(id config.Identity) (*identEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("identity %q: ACTIONS_ID_TOKEN_REQUEST_URL: %w", id.Name, err)
 		}
-		e.subject, e.generation = gh, gh.Generation
-		e.runtime = &runtimeIdentity{name: id.Name, gh: gh, allowUIDs: id.Allow.UIDs, allowGIDs: id.Allow.GIDs}
+		e.Subject, e.Generation, e.Runtime = gh, gh.Generation, gh
 	case "file":
-		e.subject = identity.NewFile(id.Path)
+		e.Subject = identity.NewFile(id.Path)
 	default:
 		return nil, fmt.Errorf("identity %q: type %q is not supported", id.Name, id.Type)
 	}
 	return e, nil
 }
 
+// planOf is what a reload plan compares of credential c of the config,
+// exchanging identity id (nil for none).
+func planOf(c config.Credential, id *catalog.IdentityEntry, wait time.Duration, needsSHA bool) (reload.Credential, error) {
+	var idFP, binding string
+	if id != nil {
+		idFP = id.Fingerprint
+		if id.Runtime != nil {
+			binding = c.Identity + "#" + id.Fingerprint
+		}
+	}
+	fp, err := credentialFingerprint(c, wait, idFP)
+	if err != nil {
+		return reload.Credential{}, err
+	}
+	return reload.Credential{Name: c.Name, Fingerprint: fp, Binding: binding,
+		Shape: c.Provider + "/" + strconv.FormatBool(needsSHA), Hosts: c.Hosts,
+		LeaseTTL: c.LeaseTTL, LeaseMaxLifetime: c.LeaseMaxLifetime}, nil
+}
+
 // newCredential makes one credential's provider and token cache.
-func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, wait time.Duration) (*credential, error) {
+func (d *Daemon) newCredential(c config.Credential, ids map[string]*catalog.IdentityEntry, wait time.Duration) (*catalog.Entry, error) {
 	prov, err := d.provider(c, d.opts.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("credential %q: %w", c.Name, err)
 	}
 	var subject provider.Subject
 	var generation func() uint64
-	if id, ok := ids[c.Identity]; ok {
-		subject, generation = id.subject, id.generation
+	id := ids[c.Identity]
+	if id != nil {
+		subject, generation = id.Subject, id.Generation
+	}
+	rc, err := planOf(c, id, wait, prov.NeedsBodySHA256())
+	if err != nil {
+		return nil, err
 	}
 	cache := tokens.New(tokens.Config{
 		Name: c.Name, Provider: c.Provider, Exchanger: prov, Subject: subject,
 		Clock: d.opts.Clock, Logger: d.log, WaitForToken: wait, Generation: generation,
 		OnChange: d.obs.credentialChanged, OnExchange: d.obs.exchanged,
 	})
-	return &credential{
-		cache: cache, prov: prov, identity: c.Identity, cfg: c, valueFingerprint: fingerprintOf(prov),
-		info: server.CredentialInfo{
-			Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, Target: c.Target, LeaseTTL: c.LeaseTTL,
-			AllowUIDs: c.Allow.UIDs, AllowGIDs: c.Allow.GIDs, NeedsBodySHA256: prov.NeedsBodySHA256(),
-		},
-	}, nil
+	info := server.CredentialInfo{
+		Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, Target: c.Target, LeaseTTL: c.LeaseTTL,
+		LeaseMaxLifetime: c.LeaseMaxLifetime, NeedsBodySHA256: prov.NeedsBodySHA256(),
+	}
+	return catalog.NewEntry(info, cache, prov, c.Identity, rc), nil
 }
 
 // provider makes the exchanger of one credential; its settings are the

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/client"
@@ -194,6 +195,24 @@ func TestContract(t *testing.T) {
 	other.RegisterIdentity(ctx, "github", api.IdentityRegistration{RequestURL: "x", RequestToken: "y"})
 	other.ClearIdentity(ctx, "github")
 	other.Metrics(ctx)
+
+	// 429 past the quotas, here set to 1 by a reload.
+	lowered := *b.d.config()
+	lowered.Limits = config.Limits{LeasesPerUID: 1, SubscribersPerUID: 1, ConnectionsPerUID: 1024}
+	if _, err := b.d.Reload(&lowered); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateLease(ctx, api.CreateLeaseRequest{Credential: "anthropic-key"}); !client.IsCode(err, api.CodeQuotaExceeded) {
+		t.Errorf("a lease past leases_per_uid: %v", err)
+	}
+	w1, err := c.Watch(ctx, client.WatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Watch(ctx, client.WatchOptions{}); !client.IsCode(err, api.CodeQuotaExceeded) {
+		t.Errorf("a subscriber past subscribers_per_uid: %v", err)
+	}
+	w1.Close()
 	if v := spec.Violations(); len(v) > 0 {
 		t.Fatalf("%d answers break api/openapi.yaml:\n%s", len(v), apitest.Summary(v))
 	}

@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/user"
-	"slices"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -21,12 +19,18 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/access"
+	"github.com/awf-broker/awf-broker/broker/catalog"
 	"github.com/awf-broker/awf-broker/broker/clock"
 	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/lease"
 	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/broker/server"
 )
+
+// ErrSocketGone is the cause Run stops with when its socket file was
+// deleted or replaced while serving (peer.ErrSocketGone).
+var ErrSocketGone = peer.ErrSocketGone
 
 // Options configures a daemon.
 type Options struct {
@@ -55,11 +59,12 @@ type Options struct {
 type Daemon struct {
 	opts   Options
 	cfg    atomic.Pointer[config.Config] // swapped by a reload
+	pol    atomic.Pointer[access.Policy] // the config's, swapped with it
 	log    hclog.Logger
 	uid    uint32
-	creds  *credSet
+	creds  *catalog.Set
 	leases *lease.Store
-	ids    *identities
+	ids    *catalog.Identities
 	server *server.Server
 	obs    *observer // events and metrics (observe.go)
 
@@ -88,15 +93,20 @@ func New(opts Options) (*Daemon, error) {
 	if opts.Lookup == nil {
 		opts.Lookup = os.LookupEnv
 	}
-	d := &Daemon{opts: opts, log: opts.Logger, uid: uint32(os.Getuid()), firstRound: make(chan struct{})}
+	d := &Daemon{opts: opts, log: opts.Logger, uid: uint32(os.Getuid()), firstRound: make(chan struct{}), creds: &catalog.Set{}}
 	d.cfg.Store(opts.Config)
-	d.obs = newObserver(d)
-	d.leases = lease.New(lease.Config{Clock: opts.Clock, Logger: opts.Logger, OnEvent: d.obs.publish})
+	d.pol.Store(policyOf(opts.Config, d.uid))
+	pol := &d.pol
+	d.obs = newObserver(opts.Version, opts.Clock, opts.Logger, d.creds, pol.Load)
+	d.leases = lease.New(lease.Config{Clock: opts.Clock, Logger: opts.Logger, OnEvent: d.obs.publish,
+		Admit: func(c peer.Cred, held int) error { return pol.Load().MayAddLease(c, held) }})
+	d.obs.leases = d.leases
+	d.ids = catalog.NewIdentities(catalog.IdentitiesConfig{Mu: &d.mu, Credentials: d.creds, Leases: d.leases, Announce: d.obs.identityChanged})
 	if err := d.build(); err != nil {
 		return nil, err
 	}
 	d.server = server.New(server.Config{
-		Credentials: d.creds, Leases: d.leases, Admin: d.isAdmin, Identities: d.ids,
+		Credentials: d.creds, Leases: d.leases, Policy: d.pol.Load, Identities: d.ids,
 		Version: opts.Version, Logger: opts.Logger, Clock: opts.Clock,
 		Events: d.obs.events, Metrics: d.obs.metrics.Handler(), OnGrant: d.obs.metrics.Grant,
 	})
@@ -106,14 +116,13 @@ func New(opts Options) (*Daemon, error) {
 // config returns the current config.
 func (d *Daemon) config() *config.Config { return d.cfg.Load() }
 
-// isAdmin: uid 0, the daemon's own uid, and the config's admin uids/gids.
-func (d *Daemon) isAdmin(c peer.Cred) bool {
-	return isAdminIn(d.config(), d.uid, c)
-}
+// Publish sends an event to the subscribers of GET /v1/events (a reload,
+// for one) and returns it numbered. It never blocks.
+func (d *Daemon) Publish(ev api.Event) api.Event { return d.obs.bus.Publish(ev) }
 
-func isAdminIn(cfg *config.Config, self uint32, c peer.Cred) bool {
-	return c.UID == 0 || c.UID == self || slices.Contains(cfg.Admin.UIDs, c.UID) || slices.Contains(cfg.Admin.GIDs, c.GID)
-}
+// MetricsAddr returns the TCP metrics listener's address, nil when there
+// is none (or Run has not opened it yet).
+func (d *Daemon) MetricsAddr() net.Addr { return d.obs.listenAddr() }
 
 // Handler returns the API handler (for in-process tests).
 func (d *Daemon) Handler() http.Handler { return d.server.Handler() }
@@ -129,7 +138,7 @@ func (d *Daemon) FirstRound() <-chan struct{} { return d.firstRound }
 // every refresh loop before returning.
 func (d *Daemon) Run(ctx context.Context) error {
 	cfg := d.config()
-	stopObserve, err := d.obs.start()
+	stopObserve, err := d.obs.start(cfg.Metrics.Listen)
 	if err != nil {
 		return err
 	}
@@ -152,8 +161,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	loops, stopLoops := context.WithCancel(context.Background())
 	d.mu.Lock()
 	d.loops = loops
-	creds := d.creds.load()
-	for _, c := range creds.byName {
+	creds := d.creds.Load()
+	for _, c := range creds.ByName {
 		d.startLoopLocked(c)
 	}
 	d.mu.Unlock()
@@ -167,10 +176,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer lost(nil)
 	if w := d.watchSocket(l); w != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); w.run(loops, lost) }()
+		go func() { defer wg.Done(); w.Run(loops, lost) }()
 	}
 
-	d.log.Info("serving", "socket", l.Addr().String(), "credentials", len(creds.byName), "version", d.opts.Version)
+	d.log.Info("serving", "socket", l.Addr().String(), "credentials", len(creds.ByName), "version", d.opts.Version)
 	err = d.server.Serve(ctx, l)
 	if cause := context.Cause(ctx); err == nil && errors.Is(cause, ErrSocketGone) {
 		err = cause
@@ -186,23 +195,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 // watchSocket returns the watch of the socket file Run created, nil for an
 // inherited listener (its file belongs to the service manager).
-func (d *Daemon) watchSocket(l net.Listener) *socketWatch {
+func (d *Daemon) watchSocket(l net.Listener) *peer.SocketWatch {
 	if d.opts.Listener != nil {
 		return nil
 	}
-	return newSocketWatch(d.config().Socket.Path, l, d.log)
+	return peer.NewSocketWatch(d.config().Socket.Path, l, d.log)
 }
 
 // startLoopLocked starts c's refresh loop when Run is running; d.mu is
 // held. A loop started after Run has begun stopping returns at once.
-func (d *Daemon) startLoopLocked(c *credential) {
+func (d *Daemon) startLoopLocked(c *catalog.Entry) {
 	if d.loops == nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(d.loops)
-	c.stop = cancel
-	d.loopsWG.Add(1)
-	go func() { defer d.loopsWG.Done(); c.cache.Run(ctx) }()
+	c.Start(d.loops, &d.loopsWG)
 }
 
 // awaitFirstRound closes firstRound once no credential is pending.
@@ -210,9 +216,8 @@ func (d *Daemon) awaitFirstRound(ctx context.Context) {
 	defer close(d.firstRound)
 	for {
 		pending := false
-		for _, c := range d.creds.load().byName {
-			st := c.cache.Status()
-			if st.State == api.StatePending && st.Failures == 0 {
+		for _, c := range d.creds.Load().ByName {
+			if c.Pending() {
 				pending = true
 				break
 			}
@@ -240,17 +245,4 @@ func lookupGroup(name string) (int, error) {
 		return -1, fmt.Errorf("socket group %q: %w", name, err)
 	}
 	return strconv.Atoi(g.Gid)
-}
-
-func sortedCreds(m map[string]*credential) []server.Credential {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make([]server.Credential, len(names))
-	for i, n := range names {
-		out[i] = m[n]
-	}
-	return out
 }

@@ -59,7 +59,10 @@ func StartDev(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
 		Socket:       config.Socket{Path: socketPath, Mode: 0o600},
 		Log:          config.Log{Level: "info", Format: "text"},
 		WaitForToken: 10 * time.Second,
-		Identities:   []config.Identity{{Name: "github", Type: "github-actions", Allow: config.Allow{UIDs: []uint32{uid}}}},
+		// The GitHub fake is on loopback: listed, so that a job may
+		// register it without being an admin (loopback is never implied).
+		Identities: []config.Identity{{Name: "github", Type: "github-actions", Allow: config.Allow{UIDs: []uint32{uid}},
+			AllowedRequestHosts: []string{"127.0.0.1"}}},
 		Credentials: []config.Credential{
 			{Name: "anthropic", Provider: "anthropic", Identity: "github", Audience: "https://api.anthropic.com",
 				TokenURL: tok.TokenURL(), Hosts: []string{apiHost, "api.anthropic.com"}, Target: apiFake.URL(), LeaseTTL: 15 * time.Minute,

@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/access"
+	"github.com/awf-broker/awf-broker/broker/catalog"
+	"github.com/awf-broker/awf-broker/broker/clock"
 	"github.com/awf-broker/awf-broker/broker/events"
+	"github.com/awf-broker/awf-broker/broker/lease"
 	"github.com/awf-broker/awf-broker/broker/metrics"
 	"github.com/awf-broker/awf-broker/broker/server"
 	"github.com/awf-broker/awf-broker/broker/tokens"
@@ -23,8 +26,11 @@ import (
 // hooks of the token caches, the lease store and the identities publish
 // events; exchanges and header grants are counted.
 type observer struct {
-	d       *Daemon
-	log     hclog.Logger
+	log    hclog.Logger
+	creds  *catalog.Set
+	leases *lease.Store // set by New before anything runs
+	// policy is the current access policy (a reload swaps it).
+	policy  func() *access.Policy
 	bus     *events.Bus
 	metrics *metrics.Metrics
 	events  *events.Handler
@@ -36,29 +42,25 @@ type observer struct {
 	addr   net.Addr // the TCP metrics listener's address, once listening
 }
 
-func newObserver(d *Daemon) *observer {
-	o := &observer{d: d, log: d.log.Named("observe"), previous: map[string]string{}}
+func newObserver(version string, clk clock.Clock, log hclog.Logger, creds *catalog.Set, policy func() *access.Policy) *observer {
+	o := &observer{log: log.Named("observe"), creds: creds, policy: policy, previous: map[string]string{}}
 	o.metrics = metrics.New(metrics.Config{
-		Version:      d.opts.Version,
+		Version:      version,
 		Credentials:  o.snapshots,
-		ActiveLeases: func() map[string]int { return d.leases.ActiveByCredential() },
+		ActiveLeases: func() map[string]int { return o.leases.ActiveByCredential() },
 		Subscribers:  func() int { return o.bus.Subscribers() },
 	})
-	o.bus = events.New(events.Config{Clock: d.opts.Clock, OnDrop: o.metrics.SubscriberDropped})
-	o.events = events.NewHandler(events.HandlerConfig{Bus: o.bus, Access: o.access, Logger: d.log})
+	o.bus = events.New(events.Config{Clock: clk, OnDrop: o.metrics.SubscriberDropped})
+	o.events = events.NewHandler(events.HandlerConfig{Bus: o.bus, Access: o.access, Logger: log})
 	return o
 }
 
-// Publish sends an event to the subscribers of GET /v1/events (a reload,
-// for one) and returns it numbered. It never blocks.
-func (d *Daemon) Publish(ev api.Event) api.Event { return d.obs.bus.Publish(ev) }
-
-// MetricsAddr returns the TCP metrics listener's address, nil when there
-// is none (or Run has not opened it yet).
-func (d *Daemon) MetricsAddr() net.Addr {
-	d.obs.addrMu.Lock()
-	defer d.obs.addrMu.Unlock()
-	return d.obs.addr
+// listenAddr returns the TCP metrics listener's address, nil when there
+// is none (or it is not open yet).
+func (o *observer) listenAddr() net.Addr {
+	o.addrMu.Lock()
+	defer o.addrMu.Unlock()
+	return o.addr
 }
 
 func (o *observer) publish(ev api.Event) { o.bus.Publish(ev) }
@@ -111,35 +113,19 @@ func (o *observer) identityChanged(typ string, id api.Identity) {
 	o.bus.Publish(api.Event{Type: typ, Identity: id.Name, Detail: map[string]any{"generation": id.Generation, "registered": id.Registered}})
 }
 
-// access decides what a GET /v1/events caller sees: admins everything;
-// others the events of their own leases and of the credentials they may
-// lease. Identity and reload events are for admins.
+// access is what a GET /v1/events caller sees: what the access policy
+// lets it see, asked of the current policy at each event, so that a
+// reload that narrows what a subscriber may see applies to its stream too.
 func (o *observer) access(r *http.Request) func(api.Event) bool {
 	c, ok := server.CallerFromContext(r.Context())
 	if !ok {
 		return func(api.Event) bool { return false }
 	}
-	if c.Admin {
-		return nil
-	}
-	return func(ev api.Event) bool {
-		if ev.Lease != "" {
-			return ev.Holder != nil && ev.Holder.UID == c.UID
-		}
-		if ev.Credential == "" {
-			return false
-		}
-		cr, ok := o.d.creds.Get(ev.Credential)
-		if !ok {
-			return false
-		}
-		info := cr.Info()
-		return slices.Contains(info.AllowUIDs, c.UID) || slices.Contains(info.AllowGIDs, c.GID)
-	}
+	return func(ev api.Event) bool { return o.policy().MaySeeEvent(c.Cred, ev) }
 }
 
 func (o *observer) snapshots() []metrics.CredentialSnapshot {
-	all := o.d.creds.All()
+	all := o.creds.All()
 	out := make([]metrics.CredentialSnapshot, 0, len(all))
 	for _, c := range all {
 		st := c.Status()
@@ -152,15 +138,16 @@ func (o *observer) snapshots() []metrics.CredentialSnapshot {
 	return out
 }
 
-// start opens the optional TCP metrics listener and returns the function
-// that stops it and closes every event subscription (Run defers it).
-func (o *observer) start() (stop func(), err error) {
-	for _, c := range o.d.creds.All() {
+// start opens the optional TCP metrics listener on addr ("" for none)
+// and returns the function that stops it and closes every event
+// subscription (Run defers it).
+func (o *observer) start(addr string) (stop func(), err error) {
+	for _, c := range o.creds.All() {
 		o.metrics.Prepare(c.Info().Name)
 	}
 	var srv *http.Server
 	errc := make(chan error, 1)
-	if addr := o.d.config().Metrics.Listen; addr != "" {
+	if addr != "" {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("metrics listener: %w", err)

@@ -10,22 +10,23 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/catalog"
 	"github.com/awf-broker/awf-broker/broker/config"
-	"github.com/awf-broker/awf-broker/broker/lease"
+	"github.com/awf-broker/awf-broker/broker/reload"
 )
 
-// Reasons recorded on the leases a reload revokes.
-const (
-	reasonRemoved  = "credential removed by reload"
-	reasonNarrowed = "credential changed by reload: the lease is outside its new scope"
-	reasonRebound  = "identity changed by reload"
-)
+// reasonReload is the reason of every lease a reload revokes or shortens
+// (its event's detail.reason); the audit log says why.
+const reasonReload = "reload"
 
 // ReloadSummary says what a reload did, by credential name.
 type ReloadSummary struct {
 	Added, Removed, Changed, Unchanged []string
 	// Revoked counts the leases the reload revoked.
 	Revoked int
+	// Shortened counts the leases it shortened (a lower lease_ttl or
+	// lease_max_lifetime).
+	Shortened int
 	// RestartNeeded lists settings that changed but apply only at the
 	// next start (the socket, the metrics listener).
 	RestartNeeded []string
@@ -57,24 +58,19 @@ func (d *Daemon) reloadFile() (ReloadSummary, error) {
 	return d.Reload(cfg)
 }
 
-// Reload applies a new config while serving:
+// Reload applies a new config while serving. What it does is the pure
+// plan of broker/reload (reload.Plan), which this only carries out:
 //
-//   - new credentials start their refresh loop;
-//   - removed ones stop, drop their token, and their leases are revoked;
-//   - changed ones (any field different, or their identity rebuilt) are
-//     rebuilt and exchange afresh; their leases stay unless the change
-//     narrowed what they may do: a lease whose hosts are no longer all
-//     within the credential's hosts, whose holder may no longer lease it,
-//     or whose header shape changed (another provider, or a different
-//     needs_body_sha256) is revoked; when the identity's binding changed
-//     (see below) all its leases are revoked, as on re-registration;
-//   - unchanged ones keep their token, schedule and leases.
-//
-// Identities likewise: an unchanged one keeps its run-time registration;
-// one whose only change is its allow list keeps it too; any other change
-// rebuilds it from the daemon's environment, which ends the binding of a
-// registered job (DESIGN §5): the credentials that use it are rebuilt and
-// their leases revoked.
+//   - new credentials start their refresh loop; removed ones stop and drop
+//     their token; changed ones (another fingerprint: config, key file
+//     contents, identity) are rebuilt and exchange afresh; unchanged ones
+//     keep their token and schedule;
+//   - every active lease is re-checked against the new config and revoked
+//     (reason "reload") or shortened when it no longer fits, so nothing
+//     granted under the old config outlives it;
+//   - an identity whose config changed beyond its allow list is rebuilt
+//     from the daemon's environment, which ends a registered job's
+//     binding: the leases on its credentials are revoked (DESIGN §5).
 //
 // The new config is built in full before anything changes: if any part
 // fails (a provider error, a writable key file) the reload is refused and
@@ -84,119 +80,98 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	old := d.config()
-	var sum ReloadSummary
+	refused := func(err error) (ReloadSummary, error) {
+		return ReloadSummary{}, fmt.Errorf("reload refused, the old config stays: %w", err)
+	}
 
-	oldIDs := d.ids.load()
-	newIDs := make(map[string]*identEntry, len(cfg.Identities))
-	rebound := map[string]bool{} // identities whose binding ended
-	rebuiltID := map[string]bool{}
+	oldIDs := d.ids.Load()
+	newIDs := make(map[string]*catalog.IdentityEntry, len(cfg.Identities))
+	var rebuiltIDs []string
 	for _, id := range cfg.Identities {
-		prev, ok := oldIDs[id.Name]
-		switch {
-		case ok && reflect.DeepEqual(prev.cfg, id):
-			newIDs[id.Name] = prev
-		case ok && prev.cfg.Type == id.Type && onlyAllowDiffers(prev.cfg, id):
-			e := *prev
-			e.cfg = id
-			if prev.runtime != nil {
-				rt := *prev.runtime
-				rt.allowUIDs, rt.allowGIDs = id.Allow.UIDs, id.Allow.GIDs
-				e.runtime = &rt
-			}
-			newIDs[id.Name] = &e
-		default:
-			e, err := d.newIdentity(id)
-			if err != nil {
-				return sum, fmt.Errorf("reload refused, the old config stays: %w", err)
-			}
-			newIDs[id.Name] = e
-			if ok {
-				rebuiltID[id.Name] = true
-				rebound[id.Name] = prev.runtime != nil
-			}
+		if prev, ok := oldIDs[id.Name]; ok && prev.Fingerprint == identityFingerprint(id) {
+			newIDs[id.Name] = prev // keeps its registration
+			continue
+		}
+		e, err := d.newIdentity(id)
+		if err != nil {
+			return refused(err)
+		}
+		newIDs[id.Name] = e
+		if _, ok := oldIDs[id.Name]; ok {
+			rebuiltIDs = append(rebuiltIDs, id.Name)
 		}
 	}
 
-	oldCreds := d.creds.load()
-	newCreds := make(map[string]*credential, len(cfg.Credentials))
-	var started []*credential
+	oldCreds := d.creds.Load()
+	next := reload.State{Policy: policyOf(cfg, d.uid)}
 	for _, c := range cfg.Credentials {
-		prev, ok := oldCreds.byName[c.Name]
-		if ok && reflect.DeepEqual(prev.cfg, c) && !rebuiltID[c.Identity] && cfg.WaitForToken == old.WaitForToken {
-			rotated, err := valueRotated(prev, c)
-			if err != nil {
-				return ReloadSummary{}, fmt.Errorf("reload refused, the old config stays: credential %q: %w", c.Name, err)
-			}
-			if !rotated {
-				newCreds[c.Name] = prev
-				sum.Unchanged = append(sum.Unchanged, c.Name)
-				continue
-			}
+		needsSHA := false
+		if prev, ok := oldCreds.ByName[c.Name]; ok {
+			needsSHA = prev.Info().NeedsBodySHA256 // a provider change changes the shape anyway
+		}
+		rc, err := planOf(c, newIDs[c.Identity], cfg.WaitForToken, needsSHA)
+		if err != nil {
+			return refused(err)
+		}
+		next.Credentials = append(next.Credentials, rc)
+	}
+	prev := reload.State{Policy: d.pol.Load()}
+	for _, c := range oldCreds.ByName {
+		prev.Credentials = append(prev.Credentials, c.Plan())
+	}
+	leases, seen := d.activeLeases(nil)
+	plan := reload.Plan(prev, next, leases, d.opts.Clock.Now())
+
+	newCreds := make(map[string]*catalog.Entry, len(cfg.Credentials))
+	var started []*catalog.Entry
+	for _, c := range cfg.Credentials {
+		if !slices.Contains(plan.Start, c.Name) {
+			newCreds[c.Name] = oldCreds.ByName[c.Name]
+			continue
 		}
 		cr, err := d.newCredential(c, newIDs, cfg.WaitForToken)
 		if err != nil {
-			return ReloadSummary{}, fmt.Errorf("reload refused, the old config stays: %w", err)
+			return refused(err)
 		}
 		newCreds[c.Name] = cr
 		started = append(started, cr)
-		if ok {
-			sum.Changed = append(sum.Changed, c.Name)
-		} else {
-			sum.Added = append(sum.Added, c.Name)
-		}
 	}
 
 	// Commit: from here on nothing fails. Leases end before the new
 	// credentials exist, so none of them is ever served a token it would
 	// not be granted now.
-	var retired []*credential
-	for name, prev := range oldCreds.byName {
-		next, kept := newCreds[name]
-		switch {
-		case !kept:
-			sum.Removed = append(sum.Removed, name)
-			retired = append(retired, prev)
-			sum.Revoked += d.leases.RevokeCredential(name, reasonRemoved)
-		case next != prev:
-			retired = append(retired, prev)
-			if rebound[prev.identity] || rebound[next.identity] {
-				sum.Revoked += d.leases.RevokeCredential(name, reasonRebound)
-			} else {
-				sum.Revoked += d.revokeOutside(prev, next, cfg)
-			}
-		}
-	}
+	sum := ReloadSummary{Added: plan.Added, Removed: plan.Removed, Changed: plan.Changed, Unchanged: plan.Keep}
+	d.endLeases(plan, &sum)
 	d.cfg.Store(cfg)
-	d.ids.cur.Store(&newIDs)
-	d.creds.cur.Store(newCredSnap(newCreds))
-	for _, c := range retired {
-		retire(c)
+	d.pol.Store(next.Policy)
+	d.ids.Store(newIDs)
+	d.creds.Store(catalog.NewSnapshot(newCreds))
+	// A lease created while this ran was granted under the old config:
+	// check the late ones against the new one too.
+	if late, _ := d.activeLeases(seen); len(late) > 0 {
+		d.endLeases(reload.Plan(next, next, late, d.opts.Clock.Now()), &sum)
 	}
-	for _, name := range sum.Removed {
+	for _, name := range plan.Stop {
+		oldCreds.ByName[name].Retire()
+	}
+	for _, name := range plan.Removed {
 		d.obs.metrics.Forget(name)
 	}
 	for _, c := range started {
 		d.startLoopLocked(c)
 	}
 	sum.RestartNeeded = restartNeeded(old, cfg)
-	for _, s := range [][]string{sum.Added, sum.Removed, sum.Changed, sum.Unchanged} {
-		sort.Strings(s)
-	}
 	if lvl := hclog.LevelFromString(cfg.Log.Level); lvl != hclog.NoLevel && cfg.Log.Level != old.Log.Level {
 		d.log.SetLevel(lvl)
 	}
-	var rebuilt []string
-	for name := range rebuiltID {
-		rebuilt = append(rebuilt, name)
-	}
-	sort.Strings(rebuilt)
-	d.log.Info("config reloaded", "source", cfg.Source, "identities_rebuilt", strings.Join(rebuilt, ","),
+	sort.Strings(rebuiltIDs)
+	d.log.Info("config reloaded", "source", cfg.Source, "identities_rebuilt", strings.Join(rebuiltIDs, ","),
 		"added", strings.Join(sum.Added, ","), "removed", strings.Join(sum.Removed, ","),
 		"changed", strings.Join(sum.Changed, ","), "unchanged", strings.Join(sum.Unchanged, ","),
-		"leases_revoked", sum.Revoked)
+		"leases_revoked", sum.Revoked, "leases_shortened", sum.Shortened)
 	d.Publish(api.Event{Type: api.EventReload, Detail: map[string]any{
 		"added": sum.Added, "removed": sum.Removed, "changed": sum.Changed,
-		"leases_revoked": sum.Revoked, "restart_needed": sum.RestartNeeded,
+		"leases_revoked": sum.Revoked, "leases_shortened": sum.Shortened, "restart_needed": sum.RestartNeeded,
 	}})
 	for _, what := range sum.RestartNeeded {
 		d.log.Warn("setting changed; it applies after a restart (systemctl restart awf-brokerd)", "setting", what)
@@ -204,45 +179,37 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	return sum, nil
 }
 
-// retire stops a credential's refresh loop and drops its token, so a
-// request still holding it gets a retryable 503 and looks again.
-func retire(c *credential) {
-	if c.stop != nil {
-		c.stop()
+// activeLeases returns the active leases as the plan sees them, but
+// those in skip, and the ids of all of them.
+func (d *Daemon) activeLeases(skip map[string]bool) ([]reload.Lease, map[string]bool) {
+	var out []reload.Lease
+	ids := map[string]bool{}
+	for _, l := range d.leases.Snapshot() {
+		ids[l.ID] = true
+		if skip[l.ID] {
+			continue
+		}
+		out = append(out, reload.Lease{ID: l.ID, Credential: l.Credential, Holder: l.Holder.Cred,
+			Hosts: l.Scope.Hosts, CreatedAt: l.CreatedAt, ExpiresAt: l.ExpiresAt()})
 	}
-	c.cache.Purge()
+	return out, ids
 }
 
-// revokeOutside revokes the leases on a changed credential that its new
-// definition would not grant, and returns how many.
-func (d *Daemon) revokeOutside(prev, next *credential, cfg *config.Config) int {
-	shapeChanged := prev.info.Provider != next.info.Provider || prev.info.NeedsBodySHA256 != next.info.NeedsBodySHA256
-	var ids []string
-	d.leases.List(func(l *lease.Lease) bool {
-		if l.Credential != next.info.Name || l.State() != api.LeaseActive {
-			return false
-		}
-		holderOK := isAdminIn(cfg, d.uid, l.Holder.Cred) ||
-			slices.Contains(next.info.AllowUIDs, l.Holder.UID) || slices.Contains(next.info.AllowGIDs, l.Holder.GID)
-		if shapeChanged || !holderOK || lease.Subset(l.Scope.Hosts, next.info.Hosts) != nil {
-			ids = append(ids, l.ID)
-		}
-		return false
-	})
-	n := 0
-	for _, id := range ids {
-		if _, err := d.leases.Revoke(id, reasonNarrowed); err == nil {
-			n++
+// endLeases revokes and shortens the leases plan says, counting them in
+// sum, with an audit line saying why.
+func (d *Daemon) endLeases(plan reload.Result, sum *ReloadSummary) {
+	for _, r := range plan.Revoke {
+		if l, err := d.leases.Revoke(r.Lease, reasonReload); err == nil && l != nil {
+			sum.Revoked++
+			d.log.Info("lease revoked by reload", "lease", r.Lease, "credential", r.Credential, "why", r.Why)
 		}
 	}
-	return n
-}
-
-// onlyAllowDiffers reports whether a and b differ in nothing but who may
-// register them.
-func onlyAllowDiffers(a, b config.Identity) bool {
-	a.Allow, b.Allow = config.Allow{}, config.Allow{}
-	return reflect.DeepEqual(a, b)
+	for _, s := range plan.Shorten {
+		if d.leases.Shorten(s.Lease, s.Until, reasonReload) {
+			sum.Shortened++
+			d.log.Info("lease shortened by reload", "lease", s.Lease, "credential", s.Credential, "why", s.Why)
+		}
+	}
 }
 
 // restartNeeded names the settings that differ and apply only at start.

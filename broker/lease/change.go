@@ -7,27 +7,54 @@ import (
 )
 
 // Renew extends an active lease to now+ttl, ttl being a Go duration string
-// of at most the credential's lease_ttl ("" = the lease's own TTL). A
-// revoked or expired lease answers 410.
-func (s *Store) Renew(id, ttl string) (*Lease, error) {
-	l, err := s.Get(id)
+// of at most the credential's lease_ttl as it is now ("" = the lease's own
+// TTL, within that), and never past created_at + the credential's
+// lease_max_lifetime: a renewal that would go past it is shortened to it,
+// and capped reports so. A revoked or expired lease answers 410.
+func (s *Store) Renew(id, ttl string, cred CredentialInfo) (l *Lease, capped bool, err error) {
+	l, err = s.Get(id)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if err := l.usable(s.cfg.Clock.Now()); err != nil {
+	now := s.cfg.Clock.Now()
+	if err := l.usable(now); err != nil {
 		// Past its expiry but not yet swept: record it now.
 		if CodeOf(err) == api.CodeLeaseExpired {
 			s.end(l, stateExpired, api.EventLeaseExpired, "")
 		}
-		return nil, err
+		return nil, false, err
 	}
-	d, err := parseTTL(ttl, l.TTL, l.MaxTTL)
+	d, err := parseTTL(ttl, min(l.TTL, cred.MaxTTL), cred.MaxTTL)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	l.expiresAt.Store(s.cfg.Clock.Now().Add(d).UnixNano())
-	s.changed(l, api.EventLeaseRenewed, "")
-	return l, nil
+	exp, capped := RenewedExpiry(l.CreatedAt, now, d, cred.MaxLifetime)
+	l.setExpiry(exp)
+	reason := ""
+	if capped {
+		reason = reasonLifetime
+	}
+	s.changed(l, api.EventLeaseRenewed, reason)
+	return l, capped, nil
+}
+
+// reasonLifetime marks a renewal the lease's maximum lifetime shortened.
+const reasonLifetime = "capped at the credential's lease_max_lifetime"
+
+// Shorten moves an active lease's expiry earlier, to until (never later:
+// a lease already ending sooner keeps its expiry), announcing it as a
+// lease.renewed event with the reason. It reports whether it changed it.
+func (s *Store) Shorten(id string, until time.Time, reason string) bool {
+	l := s.lookup(id)
+	if l == nil || l.state.Load() != stateActive {
+		return false
+	}
+	if !until.Before(l.CreatedAt.Add(time.Duration(l.expiresAfter.Load()))) {
+		return false
+	}
+	l.setExpiry(until)
+	s.changed(l, api.EventLeaseRenewed, reason)
+	return true
 }
 
 // Revoke ends a lease: later use gets 410 lease_revoked. Revoking a lease
@@ -59,6 +86,7 @@ func (s *Store) end(l *Lease, state int32, event, reason string) bool {
 	if !l.state.CompareAndSwap(stateActive, state) {
 		return false
 	}
+	s.release(l.Holder.UID)
 	l.endedAt.Store(s.cfg.Clock.Now().UnixNano())
 	s.changed(l, event, reason)
 	return true

@@ -6,6 +6,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/access"
+	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
@@ -19,6 +21,7 @@ func (s *Store) Create(cred CredentialInfo, req api.CreateLeaseRequest, holder H
 	if err != nil {
 		return nil, secret.Value{}, err
 	}
+	ttl = min(ttl, maxLifetime(cred.MaxLifetime))
 	bind := req.Bind
 	switch bind {
 	case "":
@@ -27,8 +30,10 @@ func (s *Store) Create(cred CredentialInfo, req api.CreateLeaseRequest, holder H
 	default:
 		return nil, secret.Value{}, errf(400, api.CodeBadRequest, "bind must be %q or %q", api.BindUID, api.BindProcess)
 	}
-	if bind == api.BindProcess && !holder.HasProcess() {
-		return nil, secret.Value{}, errf(400, api.CodeBadRequest, "bind %q needs a caller whose process the broker can see", api.BindProcess)
+	if bind == api.BindProcess {
+		if err := access.MayBindProcess(holder.Cred); err != nil {
+			return nil, secret.Value{}, refusal(err)
+		}
 	}
 	if err := validLabel(req.Label); err != nil {
 		return nil, secret.Value{}, err
@@ -48,7 +53,10 @@ func (s *Store) Create(cred CredentialInfo, req api.CreateLeaseRequest, holder H
 		CreatedAt: now, TTL: ttl, MaxTTL: cred.MaxTTL, NeedsBodySHA256: cred.NeedsBodySHA256,
 		hash: hash,
 	}
-	l.expiresAt.Store(now.Add(ttl).UnixNano())
+	l.setExpiry(now.Add(ttl))
+	if err := s.admit(holder.Cred); err != nil {
+		return nil, secret.Value{}, err
+	}
 	sh := s.shard(l.ID)
 	sh.mu.Lock()
 	sh.m[l.ID] = l
@@ -71,4 +79,27 @@ func parseTTL(s string, def, max time.Duration) (time.Duration, error) {
 		return 0, errf(400, api.CodeBadRequest, "ttl %s exceeds the credential's lease_ttl %s", d, max)
 	}
 	return d, nil
+}
+
+// admit counts one more active lease for holder's uid, unless the quota
+// refuses it.
+func (s *Store) admit(holder peer.Cred) error {
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	if s.cfg.Admit != nil {
+		if err := s.cfg.Admit(holder, s.held[holder.UID]); err != nil {
+			return err // an *api.Problem: 429 with Retry-After
+		}
+	}
+	s.held[holder.UID]++
+	return nil
+}
+
+// release uncounts an active lease that ended.
+func (s *Store) release(uid uint32) {
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	if s.held[uid]--; s.held[uid] <= 0 {
+		delete(s.held, uid)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/access"
 	"github.com/awf-broker/awf-broker/broker/peer"
 )
 
@@ -29,7 +30,10 @@ type Lease struct {
 	Scope      api.Scope
 	Holder     Holder
 	// Bind is api.BindUID or api.BindProcess.
-	Bind      string
+	Bind string
+	// CreatedAt is when it was made, with the clock's monotonic reading:
+	// every lease time is a duration from it on the monotonic clock, so a
+	// wall-clock step neither ends a lease early nor stretches it.
 	CreatedAt time.Time
 	// TTL is the lease's own TTL, the default for a renewal.
 	TTL time.Duration
@@ -37,11 +41,12 @@ type Lease struct {
 	MaxTTL          time.Duration
 	NeedsBodySHA256 bool
 
-	hash      [sha256.Size]byte
-	expiresAt atomic.Int64 // unix nanoseconds
-	state     atomic.Int32
-	endedAt   atomic.Int64 // when it was revoked or expired, unix nanoseconds
-	requests  atomic.Uint64
+	hash [sha256.Size]byte
+	// expiresAfter is when it expires, in nanoseconds after CreatedAt.
+	expiresAfter atomic.Int64
+	state        atomic.Int32
+	endedAt      atomic.Int64 // when it was revoked or expired, unix nanoseconds
+	requests     atomic.Uint64
 }
 
 const (
@@ -51,7 +56,27 @@ const (
 )
 
 // ExpiresAt returns when the lease expires (or expired), in UTC.
-func (l *Lease) ExpiresAt() time.Time { return time.Unix(0, l.expiresAt.Load()).UTC() }
+func (l *Lease) ExpiresAt() time.Time {
+	return l.CreatedAt.Add(time.Duration(l.expiresAfter.Load())).UTC()
+}
+
+// expired reports whether the lease is past its expiry at now.
+func (l *Lease) expired(now time.Time) bool {
+	return now.Sub(l.CreatedAt) >= time.Duration(l.expiresAfter.Load())
+}
+
+// setExpiry makes the lease expire at t (a time of the store's clock).
+func (l *Lease) setExpiry(t time.Time) { l.expiresAfter.Store(int64(t.Sub(l.CreatedAt))) }
+
+// Facts returns what the access policy needs of the lease.
+func (l *Lease) Facts() access.Lease {
+	return access.Lease{ID: l.ID, Holder: l.Holder.Cred, Bind: l.Bind}
+}
+
+// SecretMatches reports whether presented is the lease's secret (constant
+// time), so that a holder may manage a process-bound lease from another
+// process by presenting it.
+func (l *Lease) SecretMatches(presented string) bool { return l.checkSecret(presented) }
 
 // Requests returns how many header requests the lease has authorized.
 func (l *Lease) Requests() uint64 { return l.requests.Load() }
@@ -91,7 +116,7 @@ func (l *Lease) holderError(caller peer.Cred) error {
 	if caller.UID != l.Holder.UID {
 		return errf(403, api.CodeForbidden, "lease %s belongs to another uid", l.ID)
 	}
-	if l.Bind == api.BindProcess && (caller.PID != l.Holder.PID || caller.StartTime != l.Holder.StartTime) {
+	if l.Bind == api.BindProcess && !caller.SameProcess(l.Holder.Cred) {
 		return errf(403, api.CodeForbidden, "lease %s is bound to another process", l.ID)
 	}
 	return nil
@@ -105,7 +130,7 @@ func (l *Lease) usable(now time.Time) error {
 	case stateExpired:
 		return errf(410, api.CodeLeaseExpired, "lease %s has expired", l.ID)
 	}
-	if now.UnixNano() >= l.expiresAt.Load() {
+	if l.expired(now) {
 		return errf(410, api.CodeLeaseExpired, "lease %s has expired", l.ID)
 	}
 	return nil

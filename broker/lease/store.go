@@ -35,6 +35,10 @@ type Config struct {
 	Alive func(pid int32, start uint64) bool
 	// OnEvent, when set, is called outside locks for every lease change.
 	OnEvent func(api.Event)
+	// Admit, when set, answers whether holder may take one more lease
+	// while it holds held active ones (the per-uid quota); its error is
+	// the refusal.
+	Admit func(holder peer.Cred, held int) error
 	// SweepInterval and TombstoneTTL default to DefaultSweepInterval and
 	// DefaultTombstoneTTL.
 	SweepInterval time.Duration
@@ -47,7 +51,10 @@ type CredentialInfo struct {
 	// Hosts is the scope ceiling.
 	Hosts []string
 	// MaxTTL is the longest lease (the credential's lease_ttl).
-	MaxTTL          time.Duration
+	MaxTTL time.Duration
+	// MaxLifetime is the longest a lease lives, renewals included (the
+	// credential's lease_max_lifetime; 0: DefaultMaxLifetime).
+	MaxLifetime     time.Duration
 	NeedsBodySHA256 bool
 }
 
@@ -57,6 +64,10 @@ type Store struct {
 	log    hclog.Logger
 	seed   maphash.Seed
 	shards [shards]shard
+
+	// held counts each uid's active leases, for the quota.
+	heldMu sync.Mutex
+	held   map[uint32]int
 }
 
 type shard struct {
@@ -81,7 +92,7 @@ func New(cfg Config) *Store {
 	if cfg.TombstoneTTL <= 0 {
 		cfg.TombstoneTTL = DefaultTombstoneTTL
 	}
-	s := &Store{cfg: cfg, log: cfg.Logger.Named("lease"), seed: maphash.MakeSeed()}
+	s := &Store{cfg: cfg, log: cfg.Logger.Named("lease"), seed: maphash.MakeSeed(), held: map[uint32]int{}}
 	for i := range s.shards {
 		s.shards[i].m = map[string]*Lease{}
 	}
@@ -142,6 +153,24 @@ func (s *Store) List(keep func(*Lease) bool) []api.Lease {
 	for _, l := range s.all() {
 		if keep == nil || keep(l) {
 			out = append(out, l.API())
+		}
+	}
+	return out
+}
+
+// Held returns how many active leases uid holds.
+func (s *Store) Held(uid uint32) int {
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	return s.held[uid]
+}
+
+// Snapshot returns every active lease, oldest first.
+func (s *Store) Snapshot() []*Lease {
+	var out []*Lease
+	for _, l := range s.all() {
+		if l.state.Load() == stateActive {
+			out = append(out, l)
 		}
 	}
 	return out

@@ -183,7 +183,7 @@ func TestCreate(t *testing.T) {
 		{"garbled ttl", api.CreateLeaseRequest{TTL: "soon"}, me, api.CodeBadRequest, `ttl "soon" is not a positive duration such as "10m"`},
 		{"host outside", api.CreateLeaseRequest{Hosts: []string{"evil.com"}}, me, api.CodeScopeViolation, `host "evil.com" is outside the credential's hosts`},
 		{"bad bind", api.CreateLeaseRequest{Bind: "host"}, me, api.CodeBadRequest, `bind must be "uid" or "process"`},
-		{"process bind, invisible process", api.CreateLeaseRequest{Bind: api.BindProcess}, peer.Cred{UID: 1}, api.CodeBadRequest, `bind "process" needs a caller whose process the broker can see`},
+		{"process bind, invisible process", api.CreateLeaseRequest{Bind: api.BindProcess}, peer.Cred{UID: 1}, api.CodeProcessNotVisible, `bind "process" needs a caller whose process the broker can see (pid 0 is not visible in the broker's pid namespace); ask for bind "uid"`},
 		{"bad prefix", api.CreateLeaseRequest{PathPrefixes: []string{"v1"}}, me, api.CodeBadRequest, `path prefix "v1" must start with / and be at most 512 bytes`},
 		{"bad label", api.CreateLeaseRequest{Label: "a\nb"}, me, api.CodeBadRequest, "label must not contain control characters"},
 	}
@@ -205,19 +205,19 @@ func TestRenewRevokeAndEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Advance(9 * time.Minute)
-	if _, err := s.Renew(l.ID, "20m"); CodeOf(err) != api.CodeBadRequest {
+	if _, _, err := s.Renew(l.ID, "20m", cred); CodeOf(err) != api.CodeBadRequest {
 		t.Errorf("renew past max: %v", err)
 	}
-	if _, err := s.Renew(l.ID, ""); err != nil {
+	if _, _, err := s.Renew(l.ID, "", cred); err != nil {
 		t.Fatal(err)
 	}
 	if !l.ExpiresAt().Equal(clk.Now().Add(10 * time.Minute)) {
 		t.Errorf("renewed with the lease's TTL: expires %v", l.ExpiresAt())
 	}
-	if _, err := s.Renew(l.ID, "15m"); err != nil || !l.ExpiresAt().Equal(clk.Now().Add(15*time.Minute)) {
+	if _, _, err := s.Renew(l.ID, "15m", cred); err != nil || !l.ExpiresAt().Equal(clk.Now().Add(15*time.Minute)) {
 		t.Errorf("renew 15m: %v, expires %v", err, l.ExpiresAt())
 	}
-	if _, err := s.Renew("6b2a0d4e-1111-4000-8000-000000000000", ""); CodeOf(err) != api.CodeUnknownLease {
+	if _, _, err := s.Renew("6b2a0d4e-1111-4000-8000-000000000000", "", cred); CodeOf(err) != api.CodeUnknownLease {
 		t.Errorf("renew unknown: %v", err)
 	}
 	got, err := s.Revoke(l.ID, "revoked by uid 0")
@@ -230,7 +230,7 @@ func TestRenewRevokeAndEvents(t *testing.T) {
 	if _, err := s.Authorize(l.ID, sec.Reveal(), me); CodeOf(err) != api.CodeLeaseRevoked {
 		t.Errorf("after revoke: %v", err)
 	}
-	if _, err := s.Renew(l.ID, ""); CodeOf(err) != api.CodeLeaseRevoked {
+	if _, _, err := s.Renew(l.ID, "", cred); CodeOf(err) != api.CodeLeaseRevoked {
 		t.Errorf("renew after revoke: %v", err)
 	}
 
@@ -238,7 +238,7 @@ func TestRenewRevokeAndEvents(t *testing.T) {
 	// lease_expired and records the expiry.
 	e, _, _ := s.Create(cred, api.CreateLeaseRequest{TTL: "1m"}, Holder{Cred: me})
 	clk.Advance(time.Minute)
-	if _, err := s.Renew(e.ID, ""); CodeOf(err) != api.CodeLeaseExpired {
+	if _, _, err := s.Renew(e.ID, "", cred); CodeOf(err) != api.CodeLeaseExpired {
 		t.Errorf("renew after expiry: %v", err)
 	}
 	if e.State() != api.LeaseExpired {

@@ -39,7 +39,7 @@ func (s *Store) Sweep() {
 	for _, l := range s.all() {
 		switch l.state.Load() {
 		case stateActive:
-			if now.UnixNano() >= l.expiresAt.Load() {
+			if l.expired(now) {
 				s.end(l, stateExpired, api.EventLeaseExpired, "")
 				continue
 			}

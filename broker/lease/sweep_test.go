@@ -158,7 +158,7 @@ func TestConcurrentUse(t *testing.T) {
 			case 0:
 				s.Revoke(p.id, "test")
 			case 1:
-				s.Renew(p.id, "")
+				s.Renew(p.id, "", cred)
 			}
 			s.Sweep()
 			s.List(nil)

@@ -28,6 +28,12 @@ type Cred struct {
 // (pid and start time) to bind a lease to it.
 func (c Cred) HasProcess() bool { return c.PID > 0 && c.StartTime > 0 }
 
+// SameProcess reports whether c and o are the same live process: the same
+// known pid and process start time (so a recycled pid never passes).
+func (c Cred) SameProcess(o Cred) bool {
+	return c.HasProcess() && c.PID == o.PID && c.StartTime == o.StartTime
+}
+
 // FromConn reads the peer credentials of a unix socket connection
 // (SO_PEERCRED) and the start time of the peer's process. A start time that
 // cannot be read (the caller already exited, or lives in a pid namespace the

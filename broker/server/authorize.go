@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/awf-broker/awf-broker/api"
@@ -10,17 +9,19 @@ import (
 )
 
 // authorize enforces perm for c, resolving the route's resources (the
-// {id} lease, the {name} credential) on the way.
+// {id} lease, the {name} credential) on the way. Every decision is the
+// access policy's (broker/access); this only gathers what it needs.
 func (s *Server) authorize(perm Permission, p params, c *call) error {
 	r := c.r
 	c.caller, c.known = peer.FromContext(r.Context())
+	c.pol = s.cfg.Policy()
 	if perm == Anyone {
 		return nil
 	}
 	if !c.known {
 		return problem(http.StatusForbidden, api.CodeForbidden, "the broker could not identify the caller")
 	}
-	c.admin = s.cfg.Admin(c.caller)
+	c.admin = c.pol.IsAdmin(c.caller)
 	if p.id && !validID(r.PathValue("id")) {
 		// Not echoed: a caller who confuses a lease's id and its secret
 		// would get the secret back in the error and the log.
@@ -31,8 +32,8 @@ func (s *Server) authorize(perm Permission, p params, c *call) error {
 	}
 	switch perm {
 	case Admin:
-		if !c.admin {
-			return problem(http.StatusForbidden, api.CodeForbidden, "admin only")
+		if err := c.pol.MayAdminister(c.caller); err != nil {
+			return err
 		}
 		if p.credential {
 			return s.resolveCredential(c, r.PathValue("name"))
@@ -42,7 +43,7 @@ func (s *Server) authorize(perm Permission, p params, c *call) error {
 			return s.resolveCredential(c, r.PathValue("name"))
 		}
 	case CanLease:
-		if err := decode(c.w, c.r, &c.create, false); err != nil {
+		if err := s.decode(c, &c.create, false); err != nil {
 			return err
 		}
 		name := c.create.Credential
@@ -52,12 +53,12 @@ func (s *Server) authorize(perm Permission, p params, c *call) error {
 		if !validName(name) {
 			return problem(http.StatusBadRequest, api.CodeBadRequest, "credential %q is not a valid name", clip(name))
 		}
+		if err := c.pol.MayLease(c.caller, name); err != nil {
+			return err
+		}
 		cr, ok := s.cfg.Credentials.Get(name)
 		if !ok {
 			return problem(http.StatusNotFound, api.CodeUnknownCredential, "no credential %q", name)
-		}
-		if !mayLease(c, cr.Info()) {
-			return problem(http.StatusForbidden, api.CodeForbidden, "uid %d may not lease %q", c.caller.UID, name)
 		}
 		c.cred = cr
 	case AdminOrHolder:
@@ -65,8 +66,9 @@ func (s *Server) authorize(perm Permission, p params, c *call) error {
 		if err != nil {
 			return err
 		}
-		if !c.admin && l.Holder.UID != c.caller.UID {
-			return problem(http.StatusForbidden, api.CodeForbidden, "lease %s belongs to another uid", l.ID)
+		sec, ok := bearer(r)
+		if err := c.pol.MayManageLease(c.caller, l.Facts(), ok && l.SecretMatches(sec)); err != nil {
+			return err
 		}
 		c.lease = l
 	case LeaseSecret:
@@ -81,9 +83,20 @@ func (s *Server) authorize(perm Permission, p params, c *call) error {
 		}
 		c.lease = l
 	case AdminOrIdentityAllowed:
+		name := r.PathValue("name")
 		if s.cfg.Identities == nil {
-			return problem(http.StatusNotFound, api.CodeUnknownIdentity, "no identity %q: none can be registered", r.PathValue("name"))
+			return problem(http.StatusNotFound, api.CodeUnknownIdentity, "no identity %q: none can be registered", name)
 		}
+		if r.Method != http.MethodPut {
+			return c.pol.MayClearIdentity(c.caller, name)
+		}
+		if err := c.pol.MayClearIdentity(c.caller, name); err != nil {
+			return err
+		}
+		if err := s.decode(c, &c.register, false); err != nil {
+			return err
+		}
+		return c.pol.MayRegisterIdentity(c.caller, name, c.register.RequestURL)
 	}
 	return nil
 }
@@ -91,18 +104,15 @@ func (s *Server) authorize(perm Permission, p params, c *call) error {
 // resolveCredential finds the named credential if the caller may see it:
 // one a non-admin may not lease answers 404, as if it did not exist.
 func (s *Server) resolveCredential(c *call, name string) error {
+	if err := c.pol.SeeCredential(c.caller, name); err != nil {
+		return err
+	}
 	cr, ok := s.cfg.Credentials.Get(name)
-	if !ok || !mayLease(c, cr.Info()) {
+	if !ok {
 		return problem(http.StatusNotFound, api.CodeUnknownCredential, "no credential %q", name)
 	}
 	c.cred = cr
 	return nil
-}
-
-// mayLease reports whether the caller may lease (and so see) a credential:
-// an admin, or a caller whose uid or gid the credential allows.
-func mayLease(c *call, info CredentialInfo) bool {
-	return c.admin || slices.Contains(info.AllowUIDs, c.caller.UID) || slices.Contains(info.AllowGIDs, c.caller.GID)
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.

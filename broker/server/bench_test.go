@@ -27,7 +27,7 @@ func benchServer(b *testing.B, opts ...func(*Config)) (*Server, api.CreatedLease
 	b.Helper()
 	creds := stubSource{"anthropic": {info: CredentialInfo{Name: "anthropic", Hosts: []string{"api.anthropic.com"}, LeaseTTL: 24 * 60 * 60e9}}}
 	leases := lease.New(lease.Config{Clock: clock.Real()})
-	cfg := Config{Credentials: creds, Leases: leases, Admin: func(c peer.Cred) bool { return c.UID == 0 },
+	cfg := Config{Credentials: creds, Leases: leases,
 		Logger: hclog.NewNullLogger(), ContainerID: func(int32) string { return "" }}
 	for _, o := range opts {
 		o(&cfg)

@@ -10,7 +10,7 @@ import (
 func (s *Server) serveCredentials(c *call) error {
 	out := api.CredentialList{Credentials: []api.Credential{}}
 	for _, cr := range s.cfg.Credentials.All() {
-		if mayLease(c, cr.Info()) {
+		if c.pol.MaySee(c.caller, cr.Info().Name) {
 			out.Credentials = append(out.Credentials, cr.Status())
 		}
 	}

@@ -4,16 +4,62 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/awf-broker/awf-broker/api"
 )
 
-// decode reads r's JSON body into v: at most MaxBodyBytes (413), no
+// decode reads c's JSON body into v: at most MaxBodyBytes (413), no
 // unknown fields (400 unknown_field naming it), nothing after the value,
-// well-formed and well-typed (400 bad_request). An empty body is allowed
-// when optional.
+// well-formed and well-typed (400 bad_request), and all of it within the
+// body read timeout (400, and the connection is closed). An empty body is
+// allowed when optional.
+func (s *Server) decode(c *call, v any, optional bool) error {
+	err := decode(c.w, c.r, v, optional)
+	if err != nil && isBodyTimeout(err) {
+		// The deadline stays passed, so the server does not wait for
+		// the rest of the body either: it closes the connection.
+		c.w.Header().Set("Connection", "close")
+		return problem(http.StatusBadRequest, api.CodeBadRequest, "the request body did not arrive within %s", s.cfg.BodyReadTimeout)
+	}
+	// The body is read: a handler that now waits (for a token) must not
+	// have its request cancelled by the body's deadline.
+	s.clearBodyDeadline(c)
+	return err
+}
+
+// setBodyDeadline bounds the read of a request's body (wrap calls it for
+// every request that has one, but the event websocket). It is a
+// real-time deadline on the socket, not the injected clock. A body no
+// handler reads is still bounded: the server discards it after the
+// answer, and gives up at the deadline.
+func (s *Server) setBodyDeadline(c *call) {
+	if c.r.ContentLength == 0 {
+		return
+	}
+	if d, ok := c.w.(readDeadliner); ok {
+		_ = d.SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout))
+		c.bodyDeadline = true
+	}
+}
+
+func (s *Server) clearBodyDeadline(c *call) {
+	if !c.bodyDeadline {
+		return
+	}
+	if d, ok := c.w.(readDeadliner); ok {
+		_ = d.SetReadDeadline(time.Time{})
+	}
+	c.bodyDeadline = false
+}
+
+// errBodyTimeout is decode's detail when the body's read timed out.
+const errBodyTimeout = "the request body did not arrive in time"
+
+// decode reads r's JSON body into v (see Server.decode).
 func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
 	if r.ContentLength > MaxBodyBytes {
 		return problem(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "request body exceeds %d bytes", MaxBodyBytes)
@@ -22,6 +68,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
+	if err != nil && isTimeout(err) {
+		return problem(http.StatusBadRequest, api.CodeBadRequest, "%s", errBodyTimeout)
+	}
 	if errors.Is(err, io.EOF) {
 		if optional {
 			return nil
@@ -59,4 +108,22 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 	default:
 		return problem(http.StatusBadRequest, api.CodeBadRequest, "malformed JSON")
 	}
+}
+
+// readDeadliner is the http.Server's ResponseWriter: it sets the
+// connection's read deadline (as http.ResponseController does, without
+// allocating one).
+type readDeadliner interface{ SetReadDeadline(time.Time) error }
+
+// isBodyTimeout reports whether decode's err says the body timed out.
+// (Apart from the hot path: errors.As's target escapes to the heap.)
+func isBodyTimeout(err error) bool {
+	var p *api.Problem
+	return errors.As(err, &p) && p.Code == api.CodeBadRequest && p.Detail == errBodyTimeout
+}
+
+// isTimeout reports whether err is a read that hit its deadline.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

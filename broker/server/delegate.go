@@ -41,6 +41,11 @@ func (s *Server) serveEvents(c *call) error {
 			return err
 		}
 	}
+	done, err := s.subs.add(c.caller, c.pol.MayAddSubscriber)
+	if err != nil {
+		return err
+	}
+	defer done()
 	s.delegate(c, s.cfg.Events)
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/access"
 	"github.com/awf-broker/awf-broker/broker/clock"
 	"github.com/awf-broker/awf-broker/broker/lease"
 	"github.com/awf-broker/awf-broker/broker/peer"
@@ -104,31 +105,33 @@ func (s stubSource) All() []Credential {
 	return out
 }
 
-// stubIdentities allows admins and uid 1001 to register "github".
-type stubIdentities struct{ admin func(peer.Cred) bool }
+// stubIdentities registers anything the policy let through.
+type stubIdentities struct{}
 
-func (s stubIdentities) check(name string, caller peer.Cred) error {
-	if name != "github" {
-		return &api.Problem{Status: 404, Code: api.CodeUnknownIdentity, Detail: "no identity " + name}
-	}
-	if !s.admin(caller) && caller.UID != 1001 {
-		return &api.Problem{Status: 403, Code: api.CodeForbidden, Detail: "not allowed"}
-	}
-	return nil
-}
-
-func (s stubIdentities) Register(_ context.Context, name string, caller peer.Cred, reg api.IdentityRegistration) (api.Identity, error) {
-	if err := s.check(name, caller); err != nil {
-		return api.Identity{}, err
-	}
+func (stubIdentities) Register(_ context.Context, name string, _ peer.Cred, _ api.IdentityRegistration) (api.Identity, error) {
 	return api.Identity{Name: name, Type: "github-actions", Registered: true, Generation: 1}, nil
 }
 
-func (s stubIdentities) Clear(_ context.Context, name string, caller peer.Cred) (api.Identity, error) {
-	if err := s.check(name, caller); err != nil {
-		return api.Identity{}, err
-	}
+func (stubIdentities) Clear(_ context.Context, name string, _ peer.Cred) (api.Identity, error) {
 	return api.Identity{Name: name, Type: "github-actions", Generation: 2}, nil
+}
+
+// harnessPolicy is the access policy of the harness: admins are uid 0
+// (the daemon's own uid too) and those of admin; the credentials' allow
+// lists are the harness's; identity "github" allows uids 1001 and 65534
+// and GitHub's hosts.
+func harnessPolicy(admin access.Allow, limits access.Limits) *access.Policy {
+	return access.New(access.Config{
+		Self: 0, Admin: admin, Limits: limits,
+		Credentials: []access.Credential{
+			{Name: "anthropic", Allow: access.Allow{UIDs: []uint32{1001}}},
+			{Name: "aws", Allow: access.Allow{GIDs: []uint32{1001}}},
+			{Name: "open", Allow: access.Allow{UIDs: []uint32{65534}}},
+			{Name: "restricted", Allow: access.Allow{UIDs: []uint32{1001}}},
+		},
+		Identities: []access.Identity{{Name: "github", Allow: access.Allow{UIDs: []uint32{1001, 65534}},
+			RequestHosts: []string{"*.actions.githubusercontent.com"}}},
+	})
 }
 
 // harness is a server on a real unix socket, with stub credentials:
@@ -152,10 +155,13 @@ type harness struct {
 }
 
 type harnessOpts struct {
-	admin   func(peer.Cred) bool
+	admin   access.Allow
+	limits  access.Limits
 	metrics http.Handler
 	events  http.Handler
 	noIDs   bool
+	// bodyTimeout is the server's BodyReadTimeout (0: the default).
+	bodyTimeout time.Duration
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -171,21 +177,18 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	}
 	h := &harness{t: t, dir: dir, sock: filepath.Join(dir, "broker.sock"), clk: clock.NewFake(start), logs: &testlog.Buffer{}}
 	h.creds = stubSource{
-		"anthropic":  {info: CredentialInfo{Name: "anthropic", Provider: "anthropic", Hosts: []string{"api.anthropic.com", "127.0.0.1"}, LeaseTTL: 15 * time.Minute, AllowUIDs: []uint32{1001}}, validUntil: start.Add(time.Hour)},
-		"aws":        {info: CredentialInfo{Name: "aws", Provider: "aws", Hosts: []string{"*.amazonaws.com"}, LeaseTTL: time.Hour, AllowGIDs: []uint32{1001}, NeedsBodySHA256: true}, validUntil: start.Add(5 * time.Minute)},
-		"open":       {info: CredentialInfo{Name: "open", Provider: "static", Hosts: []string{"api.anthropic.com"}, LeaseTTL: 15 * time.Minute, AllowUIDs: []uint32{65534}}},
-		"restricted": {info: CredentialInfo{Name: "restricted", Provider: "static", Hosts: []string{"api.anthropic.com"}, LeaseTTL: 15 * time.Minute, AllowUIDs: []uint32{1001}}},
+		"anthropic":  {info: CredentialInfo{Name: "anthropic", Provider: "anthropic", Hosts: []string{"api.anthropic.com", "127.0.0.1"}, LeaseTTL: 15 * time.Minute}, validUntil: start.Add(time.Hour)},
+		"aws":        {info: CredentialInfo{Name: "aws", Provider: "aws", Hosts: []string{"*.amazonaws.com"}, LeaseTTL: time.Hour, NeedsBodySHA256: true}, validUntil: start.Add(5 * time.Minute)},
+		"open":       {info: CredentialInfo{Name: "open", Provider: "static", Hosts: []string{"api.anthropic.com"}, LeaseTTL: 15 * time.Minute}},
+		"restricted": {info: CredentialInfo{Name: "restricted", Provider: "static", Hosts: []string{"api.anthropic.com"}, LeaseTTL: 15 * time.Minute}},
 	}
 	logger := hclog.New(&hclog.LoggerOptions{Output: h.logs, Level: hclog.Trace, JSONFormat: true})
-	h.leases = lease.New(lease.Config{Clock: h.clk, Logger: logger})
-	admin := o.admin
-	if admin == nil {
-		admin = func(c peer.Cred) bool { return c.UID == 0 }
-	}
-	cfg := Config{Credentials: h.creds, Leases: h.leases, Admin: admin, Version: "test", Logger: logger, Clock: h.clk,
-		Metrics: o.metrics, Events: o.events, ContainerID: func(int32) string { return "" }}
+	pol := harnessPolicy(o.admin, o.limits)
+	h.leases = lease.New(lease.Config{Clock: h.clk, Logger: logger, Admit: pol.MayAddLease})
+	cfg := Config{Credentials: h.creds, Leases: h.leases, Policy: func() *access.Policy { return pol }, Version: "test", Logger: logger, Clock: h.clk,
+		Metrics: o.metrics, Events: o.events, ContainerID: func(int32) string { return "" }, BodyReadTimeout: o.bodyTimeout}
 	if !o.noIDs {
-		cfg.Identities = stubIdentities{admin: admin}
+		cfg.Identities = stubIdentities{}
 	}
 	h.srv = New(cfg)
 	l, err := peer.Listen(h.sock, 0o666, -1)

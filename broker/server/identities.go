@@ -2,18 +2,13 @@ package server
 
 import (
 	"net/http"
-
-	"github.com/awf-broker/awf-broker/api"
 )
 
-// serveRegisterIdentity installs a job's GitHub request URL and token. The
-// body holds a secret: it is never logged.
+// serveRegisterIdentity installs a job's GitHub request URL and token (the
+// wrapper decoded the body and asked the policy). The body holds a secret:
+// it is never logged.
 func (s *Server) serveRegisterIdentity(c *call) error {
-	var reg api.IdentityRegistration
-	if err := decode(c.w, c.r, &reg, false); err != nil {
-		return err
-	}
-	id, err := s.cfg.Identities.Register(c.r.Context(), c.r.PathValue("name"), c.caller, reg)
+	id, err := s.cfg.Identities.Register(c.r.Context(), c.r.PathValue("name"), c.caller, c.register)
 	if err != nil {
 		return err
 	}

@@ -13,9 +13,7 @@ import (
 func (s *Server) serveCreateLease(c *call) error {
 	info := c.cred.Info()
 	holder := lease.Holder{Cred: c.caller, Container: s.cfg.ContainerID(c.caller.PID)}
-	l, sec, err := s.cfg.Leases.Create(lease.CredentialInfo{
-		Name: info.Name, Hosts: info.Hosts, MaxTTL: info.LeaseTTL, NeedsBodySHA256: info.NeedsBodySHA256,
-	}, c.create, holder)
+	l, sec, err := s.cfg.Leases.Create(leaseInfo(info), c.create, holder)
 	if err != nil {
 		return err
 	}
@@ -27,8 +25,7 @@ func (s *Server) serveCreateLease(c *call) error {
 func (s *Server) serveLeases(c *call) error {
 	var keep func(*lease.Lease) bool
 	if !c.admin {
-		uid := c.caller.UID
-		keep = func(l *lease.Lease) bool { return l.Holder.UID == uid }
+		keep = func(l *lease.Lease) bool { return c.pol.SeesLease(c.caller, l.Facts()) }
 	}
 	return s.writeJSON(c, http.StatusOK, api.LeaseList{Leases: s.cfg.Leases.List(keep)})
 }
@@ -39,14 +36,20 @@ func (s *Server) serveLease(c *call) error {
 
 func (s *Server) serveRenew(c *call) error {
 	var req api.RenewLeaseRequest
-	if err := decode(c.w, c.r, &req, true); err != nil {
+	if err := s.decode(c, &req, true); err != nil {
 		return err
 	}
-	l, err := s.cfg.Leases.Renew(c.lease.ID, req.TTL)
+	// The credential as it is now bounds the renewal (a reload may have
+	// lowered its lease_ttl or lease_max_lifetime).
+	cr, ok := s.cfg.Credentials.Get(c.lease.Credential)
+	if !ok {
+		return problem(http.StatusGone, api.CodeLeaseRevoked, "lease %s: its credential %q no longer exists", c.lease.ID, c.lease.Credential)
+	}
+	l, capped, err := s.cfg.Leases.Renew(c.lease.ID, req.TTL, leaseInfo(cr.Info()))
 	if err != nil {
 		return err
 	}
-	return s.writeJSON(c, http.StatusOK, l.API())
+	return s.writeJSON(c, http.StatusOK, api.RenewedLease{Lease: l.API(), Capped: capped})
 }
 
 // serveRevoke revokes the lease and answers it (200, also when it had
@@ -58,4 +61,10 @@ func (s *Server) serveRevoke(c *call) error {
 		return err
 	}
 	return s.writeJSON(c, http.StatusOK, l.API())
+}
+
+// leaseInfo is what the lease store needs of a credential.
+func leaseInfo(info CredentialInfo) lease.CredentialInfo {
+	return lease.CredentialInfo{Name: info.Name, Hosts: info.Hosts, MaxTTL: info.LeaseTTL,
+		MaxLifetime: info.LeaseMaxLifetime, NeedsBodySHA256: info.NeedsBodySHA256}
 }

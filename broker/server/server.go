@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/awf-broker/awf-broker/broker/access"
 	"github.com/awf-broker/awf-broker/broker/clock"
 	"github.com/awf-broker/awf-broker/broker/lease"
 	"github.com/awf-broker/awf-broker/broker/peer"
@@ -25,7 +26,10 @@ const (
 	MaxBodyBytes      = 64 << 10
 	MaxHeaderBytes    = 64 << 10
 	ReadHeaderTimeout = 5 * time.Second
-	IdleTimeout       = 2 * time.Minute
+	// BodyReadTimeout bounds the read of a request's body (every route
+	// but the event websocket, which reads no body).
+	BodyReadTimeout = 10 * time.Second
+	IdleTimeout     = 2 * time.Minute
 	// DrainTimeout is how long Serve waits for in-flight requests at the
 	// end before closing the remaining connections.
 	DrainTimeout = 10 * time.Second
@@ -35,8 +39,9 @@ const (
 type Config struct {
 	Credentials CredentialSource
 	Leases      *lease.Store
-	// Admin reports whether a caller is an admin.
-	Admin      func(peer.Cred) bool
+	// Policy returns the current access policy (a reload swaps it): every
+	// "may this caller …" answer comes from it.
+	Policy     func() *access.Policy
 	Identities IdentitySource // nil: identity routes answer 404
 	Metrics    http.Handler   // nil: /metrics answers 404
 	// Events serves GET /v1/events; it filters by caller itself
@@ -55,6 +60,9 @@ type Config struct {
 	// ReadHeaderTimeout drops a connection that sends no request headers
 	// in time (default ReadHeaderTimeout).
 	ReadHeaderTimeout time.Duration
+	// BodyReadTimeout answers a request whose body has not arrived in
+	// time with 400 and closes its connection (default BodyReadTimeout).
+	BodyReadTimeout time.Duration
 	// DrainTimeout overrides DrainTimeout when positive.
 	DrainTimeout time.Duration
 }
@@ -63,6 +71,8 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	log     hclog.Logger
+	conns   *conns
+	subs    *subscribers
 	handler http.Handler
 	bufs    sync.Pool // *[]byte for encoding answers
 }
@@ -78,16 +88,20 @@ func New(cfg Config) *Server {
 	if cfg.ContainerID == nil {
 		cfg.ContainerID = peer.ContainerID
 	}
-	if cfg.Admin == nil {
-		cfg.Admin = func(peer.Cred) bool { return false }
+	if cfg.Policy == nil {
+		none := access.New(access.Config{Self: 0})
+		cfg.Policy = func() *access.Policy { return none }
 	}
 	if cfg.ReadHeaderTimeout <= 0 {
 		cfg.ReadHeaderTimeout = ReadHeaderTimeout
 	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = BodyReadTimeout
+	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = DrainTimeout
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.Named("api")}
+	s := &Server{cfg: cfg, log: cfg.Logger.Named("api"), conns: newConns(), subs: newSubscribers()}
 	s.bufs.New = func() any { b := make([]byte, 0, 1024); return &b }
 	s.handler = s.mux()
 	return s
@@ -103,6 +117,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,
 		ConnContext:       s.connContext,
+		ConnState:         s.conns.state,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
@@ -127,11 +142,14 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	return nil
 }
 
-// connContext reads the caller once per connection, at accept.
+// connContext reads the caller once per connection, at accept, and
+// counts the connection against its uid's quota.
 func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {
 	ctx = peer.ConnContext(ctx, c)
 	if err := peer.ContextError(ctx); err != nil {
 		s.log.Warn("cannot identify caller", "error", err)
+		return ctx
 	}
-	return ctx
+	cred, _ := peer.FromContext(ctx)
+	return s.conns.accept(ctx, c, cred, s.cfg.Policy().MayAddConnection)
 }

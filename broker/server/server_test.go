@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/broker/lease"
-	"github.com/awf-broker/awf-broker/broker/peer"
 )
 
 type noCreds struct{}
@@ -67,7 +66,7 @@ func TestServeDrainsInFlight(t *testing.T) {
 		<-release
 		w.Write([]byte("# metrics\n"))
 	})
-	sock, stop := serve(t, Config{Metrics: slow, Admin: func(peer.Cred) bool { return true }})
+	sock, stop := serve(t, Config{Metrics: slow})
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 	}}}

@@ -26,9 +26,9 @@ type CredentialInfo struct {
 	Target string
 	// LeaseTTL is the longest lease it grants.
 	LeaseTTL time.Duration
-	// AllowUIDs and AllowGIDs may lease it (admins always may).
-	AllowUIDs, AllowGIDs []uint32
-	NeedsBodySHA256      bool
+	// LeaseMaxLifetime is the longest a lease lives, renewals included.
+	LeaseMaxLifetime time.Duration
+	NeedsBodySHA256  bool
 }
 
 // Credential is what the server needs of one credential. Errors that are
@@ -48,9 +48,9 @@ type Credential interface {
 	Invalidate(ctx context.Context) (api.Credential, error)
 }
 
-// IdentitySource registers and clears run-time identities. It decides who
-// may (admins and each identity's allowed uids, the AdminOrIdentityAllowed
-// permission) and answers *api.Problem errors (404 unknown_identity, 403).
+// IdentitySource registers and clears run-time identities. Who may is the
+// access policy's answer, asked by the wrapper before these are called;
+// they answer *api.Problem errors (404 unknown_identity, 400 bad_request).
 type IdentitySource interface {
 	Register(ctx context.Context, name string, caller peer.Cred, reg api.IdentityRegistration) (api.Identity, error)
 	Clear(ctx context.Context, name string, caller peer.Cred) (api.Identity, error)

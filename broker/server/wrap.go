@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/access"
 	"github.com/awf-broker/awf-broker/broker/lease"
 	"github.com/awf-broker/awf-broker/broker/peer"
 )
@@ -18,12 +19,18 @@ type call struct {
 	caller peer.Cred
 	known  bool
 	admin  bool
+	// pol is the access policy the request is decided by (one snapshot).
+	pol *access.Policy
 	// lease is the {id} lease (AdminOrHolder, LeaseSecret routes).
 	lease *lease.Lease
 	// cred is the {name} credential, or the one a lease request names.
 	cred Credential
 	// create is the body of POST /v1/leases (CanLease).
 	create api.CreateLeaseRequest
+	// register is the body of PUT /v1/identities/{name}.
+	register api.IdentityRegistration
+	// bodyDeadline reports whether the body's read deadline is set.
+	bodyDeadline bool
 	// status and code are what was answered, for the log (0: delegated).
 	status int
 	code   string
@@ -42,6 +49,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		name:       strings.Contains(rt.path, "{name}"),
 		credential: strings.HasPrefix(rt.path, "/v1/credentials/"),
 	}
+	streams := rt.path == "/v1/events" // a websocket: no body, no deadline
 	onGrant := s.cfg.OnGrant
 	if rt.path != "/v1/leases/{id}/headers" {
 		onGrant = nil
@@ -49,7 +57,16 @@ func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.cfg.Clock.Now()
 		c := &call{w: w, r: r}
-		err := s.authorize(rt.perm, p, c)
+		if !streams {
+			s.setBodyDeadline(c)
+		}
+		err := overQuota(r.Context())
+		if err != nil {
+			// Past its uid's connections_per_uid: answered, then closed.
+			w.Header().Set("Connection", "close")
+		} else {
+			err = s.authorize(rt.perm, p, c)
+		}
 		if err == nil {
 			err = rt.h(s, c)
 		}
@@ -68,11 +85,11 @@ func (s *Server) wrap(rt route) http.Handler {
 }
 
 // logRequest writes one debug line per request, and an info line for each
-// refusal (401, 403), the audit trail of who was turned away. Lease changes
+// refusal (401, 403, 429), the audit trail of who was turned away. Lease changes
 // have their own info lines from the lease store. Never the Authorization
 // header, never a body.
 func (s *Server) logRequest(rt route, c *call, start time.Time) {
-	refused := c.status == http.StatusUnauthorized || c.status == http.StatusForbidden
+	refused := c.status == http.StatusUnauthorized || c.status == http.StatusForbidden || c.status == http.StatusTooManyRequests
 	if !refused && !s.log.IsDebug() {
 		return
 	}

@@ -2,6 +2,8 @@ package forward
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,10 +13,12 @@ import (
 
 // healthBody is the body of GET /healthz.
 type healthBody struct {
-	Status    string     `json:"status"`
-	Lease     string     `json:"lease,omitempty"`
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	Reason    string     `json:"reason,omitempty"`
+	Status string `json:"status"`
+	// LeaseFingerprint names the lease held without giving its id, which
+	// the agent container (that can reach /healthz) has no use for.
+	LeaseFingerprint string     `json:"lease_fingerprint,omitempty"`
+	ExpiresAt        *time.Time `json:"expires_at,omitempty"`
+	Reason           string     `json:"reason,omitempty"`
 }
 
 // serveHealth answers GET /healthz: 200 when a lease is held and the broker
@@ -34,7 +38,7 @@ func (f *Forwarder) serveHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	if s != nil {
 		exp := s.expiresAt()
-		body.Lease, body.ExpiresAt = s.id, &exp
+		body.LeaseFingerprint, body.ExpiresAt = leaseFingerprint(s.id), &exp
 	}
 	if err != nil {
 		body.Status, body.Reason, status = "unavailable", err.Error(), http.StatusServiceUnavailable
@@ -49,4 +53,12 @@ func (f *Forwarder) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(b)
 	}
+}
+
+// leaseFingerprint is a short, stable name for a lease: "sha256:" and the
+// first 12 hex digits of its id's SHA-256. An operator matches it with
+// awf-broker-cli's lease list; it cannot be used to manage the lease.
+func leaseFingerprint(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return "sha256:" + hex.EncodeToString(sum[:6])
 }

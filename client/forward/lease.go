@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/client"
 )
 
 // leaseState is one lease as the forwarder holds it. The pointer stays the
@@ -35,7 +36,9 @@ var (
 // read the current lease with one atomic load; only the keeper's loop talks
 // to the broker about the lease itself.
 type leaseKeeper struct {
-	b        broker
+	b broker
+	// req is what acquire asks for; only the keeper's loop (and Start,
+	// before it) reads or changes it.
 	req      api.CreateLeaseRequest
 	renewTTL string
 	log      *slog.Logger
@@ -193,6 +196,16 @@ func (k *leaseKeeper) acquire(ctx context.Context, stopOnPermanent bool) (*lease
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if k.req.Bind == api.BindProcess && client.IsCode(err, api.CodeProcessNotVisible) {
+			// The broker runs in another pid namespace (a DaemonSet
+			// without hostPID) and cannot tie a lease to this process:
+			// hold a uid-bound lease instead, and say so once.
+			k.req.Bind = api.BindUID
+			k.log.Warn("the broker cannot see this process (another pid namespace); holding a uid-bound lease instead of a process-bound one",
+				"credential", k.req.Credential)
+			attempt--
+			continue
 		}
 		err = fmt.Errorf("create lease for credential %q: %w", k.req.Credential, err)
 		k.setErr(err)

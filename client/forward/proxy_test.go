@@ -289,13 +289,15 @@ func TestHealthz(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	resp, body := h.do("GET", HealthPath, nil, nil)
 	var hb struct {
-		Status    string    `json:"status"`
-		Lease     string    `json:"lease"`
-		ExpiresAt time.Time `json:"expires_at"`
-		Reason    string    `json:"reason"`
+		Status      string    `json:"status"`
+		Fingerprint string    `json:"lease_fingerprint"`
+		ExpiresAt   time.Time `json:"expires_at"`
+		Reason      string    `json:"reason"`
 	}
 	json.Unmarshal(body, &hb)
-	if resp.StatusCode != 200 || hb.Status != "ok" || hb.Lease != "lse_1" || time.Until(hb.ExpiresAt) < 10*time.Minute {
+	if resp.StatusCode != 200 || hb.Status != "ok" || hb.Fingerprint != leaseFingerprint("lse_1") ||
+		!strings.HasPrefix(hb.Fingerprint, "sha256:") || len(hb.Fingerprint) != 19 ||
+		strings.Contains(string(body), "lse_1") || time.Until(hb.ExpiresAt) < 10*time.Minute {
 		t.Errorf("healthz %d %s", resp.StatusCode, body)
 	}
 	h.broker.down()

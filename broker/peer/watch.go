@@ -1,4 +1,4 @@
-package daemon
+package peer
 
 import (
 	"context"
@@ -17,36 +17,37 @@ import (
 // working, but nobody can connect any more.
 const socketWatchInterval = 500 * time.Millisecond
 
-// ErrSocketGone is the cause Run stops with when its socket file was
+// ErrSocketGone is the cause a daemon's Run stops with when its socket file was
 // deleted or replaced while serving. The daemon exits loudly rather than
 // recreating the file: a replaced file may belong to another daemon, and a
 // supervisor (systemd Restart=on-failure) restarting a clean process is
 // easier to reason about than a daemon that rebinds silently.
 var ErrSocketGone = errors.New("the socket file was deleted or replaced while serving; clients can no longer connect")
 
-// socketWatch remembers which file a listener created.
-type socketWatch struct {
+// SocketWatch remembers which file a listener created, and tells when
+// that file is gone.
+type SocketWatch struct {
 	path     string
 	dev, ino uint64
 	l        net.Listener
 	log      hclog.Logger
 }
 
-// newSocketWatch records the identity of the socket file at path, which l
+// NewSocketWatch records the identity of the socket file at path, which l
 // serves. It returns nil when the file cannot be read (nothing to watch).
-func newSocketWatch(path string, l net.Listener, log hclog.Logger) *socketWatch {
+func NewSocketWatch(path string, l net.Listener, log hclog.Logger) *SocketWatch {
 	dev, ino, err := fileID(path)
 	if err != nil {
 		log.Warn("cannot watch the socket file", "path", path, "error", err)
 		return nil
 	}
-	return &socketWatch{path: path, dev: dev, ino: ino, l: l, log: log}
+	return &SocketWatch{path: path, dev: dev, ino: ino, l: l, log: log}
 }
 
-// run checks the socket file until ctx ends; when the file is gone or is
+// Run checks the socket file until ctx ends; when the file is gone or is
 // another file it logs an error and calls stop with an error wrapping
 // ErrSocketGone.
-func (w *socketWatch) run(ctx context.Context, stop context.CancelCauseFunc) {
+func (w *SocketWatch) Run(ctx context.Context, stop context.CancelCauseFunc) {
 	t := time.NewTicker(socketWatchInterval)
 	defer t.Stop()
 	for {
@@ -55,7 +56,7 @@ func (w *socketWatch) run(ctx context.Context, stop context.CancelCauseFunc) {
 			return
 		case <-t.C:
 		}
-		if err := w.check(); err != nil {
+		if err := w.Check(); err != nil {
 			w.log.Error("socket file lost; exiting", "path", w.path, "error", err)
 			stop(err)
 			return
@@ -63,9 +64,9 @@ func (w *socketWatch) run(ctx context.Context, stop context.CancelCauseFunc) {
 	}
 }
 
-// check returns an error wrapping ErrSocketGone when the file at the path
+// Check returns an error wrapping ErrSocketGone when the file at the path
 // is not the socket the daemon listens on.
-func (w *socketWatch) check() error {
+func (w *SocketWatch) Check() error {
 	dev, ino, err := fileID(w.path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
