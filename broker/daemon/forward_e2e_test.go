@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sync"
@@ -23,8 +24,15 @@ import (
 // Messages API, and returns an Anthropic SDK client pointed at it.
 func startForwarder(t *testing.T, b *broker, maxWait time.Duration) anthropic.Client {
 	t.Helper()
+	return startForwarderWith(t, b, maxWait)
+}
+
+// startForwarderWith is startForwarder with options for the forwarder's
+// broker client.
+func startForwarderWith(t *testing.T, b *broker, maxWait time.Duration, opts ...client.Option) anthropic.Client {
+	t.Helper()
 	up, _ := url.Parse(b.dev.API.URL())
-	c := client.New(b.sock)
+	c := client.New(b.sock, opts...)
 	f, err := forward.New(forward.Config{Client: c, Credential: "anthropic", Upstream: up, Label: "e2e", MaxWait: maxWait})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +111,16 @@ func TestSDKThroughForwarderWhileTokensRotate(t *testing.T) {
 // upstream without the broker's headers.
 func TestForwarderSurvivesBrokerRestart(t *testing.T) {
 	b := startBroker(t, brokerOpts{})
-	sdk := startForwarder(t, b, 8*time.Second)
+	var unreachable atomic.Int64 // the forwarder's round trips to the socket that failed
+	sdk := startForwarderWith(t, b, 8*time.Second, client.WithTransport(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := rt.RoundTrip(r)
+			if err != nil {
+				unreachable.Add(1)
+			}
+			return resp, err
+		})
+	}))
 	ctx := context.Background()
 	if _, err := sdk.Messages.New(ctx, e2eParams); err != nil {
 		t.Fatal(err)
@@ -112,11 +129,26 @@ func TestForwarderSurvivesBrokerRestart(t *testing.T) {
 	if err := <-b.done; err != nil {
 		t.Fatal(err)
 	}
+	served := b.dev.API.Served()
 	results := make(chan error, 3)
 	for i := 0; i < 3; i++ {
 		go func() { _, err := sdk.Messages.New(ctx, e2eParams); results <- err }()
 	}
-	time.Sleep(500 * time.Millisecond)
+	// The gap is hit: the forwarder has found the broker gone at least
+	// three times, and no request has been answered or sent upstream.
+	for deadline := time.Now().Add(10 * time.Second); unreachable.Load() < 3; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the forwarder met the stopped broker %d times in 10 s, want 3", unreachable.Load())
+		}
+	}
+	select {
+	case err := <-results:
+		t.Fatalf("a request was answered with no broker running: %v", err)
+	default:
+	}
+	if n := b.dev.API.Served(); n != served {
+		t.Fatalf("%d requests reached the upstream with no broker running", n-served)
+	}
 	d2, err := New(Options{Config: b.dev.Config, Lookup: b.dev.Lookup, Logger: hclog.NewNullLogger(),
 		HTTP: provider.NewHTTPClient(provider.HTTPConfig{RetryMax: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond})})
 	if err != nil {
@@ -172,3 +204,8 @@ func TestForwarderReplaysAfter401AndFailsClosedAfterRevoke(t *testing.T) {
 		t.Errorf("a request reached the upstream after revocation")
 	}
 }
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -61,9 +62,13 @@ func TestSilentClientDropped(t *testing.T) {
 }
 
 // Serve drains: a request in flight when the context ends is answered.
+// The test waits on states, not on time: the request is in the handler,
+// then the server has closed its listener (a new connection is refused)
+// while the request is still unanswered, and only then is it let go.
 func TestServeDrainsInFlight(t *testing.T) {
-	release := make(chan struct{})
+	release, entered := make(chan struct{}), make(chan struct{}, 1)
 	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
 		<-release
 		w.Write([]byte("# metrics\n"))
 	})
@@ -81,10 +86,27 @@ func TestServeDrainsInFlight(t *testing.T) {
 		resp.Body.Close()
 		got <- resp.StatusCode
 	}()
-	time.Sleep(100 * time.Millisecond)
+	<-entered
 	stopped := make(chan struct{})
 	go func() { stop(); close(stopped) }()
-	time.Sleep(100 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			break // shutting down: the listener is closed
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the server still accepts connections 10 s after its context ended")
+		}
+		runtime.Gosched()
+	}
+	select {
+	case code := <-got:
+		t.Fatalf("the in-flight request was answered (%d) before its handler returned", code)
+	case <-stopped:
+		t.Fatal("Serve returned with a request in flight")
+	default:
+	}
 	close(release)
 	if code := <-got; code != http.StatusOK {
 		t.Fatalf("in-flight request got %d during shutdown", code)
