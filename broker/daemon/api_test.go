@@ -12,6 +12,7 @@ import (
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 func apiHost(b *broker) string { return strings.TrimPrefix(b.dev.API.URL(), "http://") }
@@ -177,16 +178,10 @@ func TestUnavailableWhileTokenEndpointDown(t *testing.T) {
 	}
 	// The refresh due at 2 s waits for the 5 s exchange spacing; its
 	// failure is then on record while the token stays expired.
-	var st *api.Credential
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		st, err = b.client.Credential(ctx, "anthropic")
-		if err == nil && st.State == api.StateExpired && st.LastError != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("credential = %+v, %v; want expired with the refresh's error", st, err)
-		}
-	}
+	testharness.WaitFor(t, 10*time.Second, "the credential to be expired with the refresh's error", func() bool {
+		st, err := b.client.Credential(ctx, "anthropic")
+		return err == nil && st.State == api.StateExpired && st.LastError != ""
+	})
 	b.dev.Anthropic.Reset()
 	if _, err := b.client.Refresh(ctx, "anthropic"); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/client/forward"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // startForwarder runs the real forwarder against b's socket and the fake
@@ -136,11 +137,7 @@ func TestForwarderSurvivesBrokerRestart(t *testing.T) {
 	}
 	// The gap is hit: the forwarder has found the broker gone at least
 	// three times, and no request has been answered or sent upstream.
-	for deadline := time.Now().Add(10 * time.Second); unreachable.Load() < 3; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the forwarder met the stopped broker %d times in 10 s, want 3", unreachable.Load())
-		}
-	}
+	testharness.WaitFor(t, 10*time.Second, "the forwarder to meet the stopped broker three times", func() bool { return unreachable.Load() >= 3 })
 	select {
 	case err := <-results:
 		t.Fatalf("a request was answered with no broker running: %v", err)

@@ -7,12 +7,12 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/awf-broker/awf-broker/broker/lease"
 	"github.com/awf-broker/awf-broker/broker/peer"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 type noCreds struct{}
@@ -73,9 +73,7 @@ func TestServeDrainsInFlight(t *testing.T) {
 		w.Write([]byte("# metrics\n"))
 	})
 	sock, stop := serve(t, Config{Metrics: slow, Admin: func(peer.Cred) bool { return true }})
-	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}}
+	hc := testharness.UnixClient(sock)
 	got := make(chan int, 1)
 	go func() {
 		resp, err := hc.Get("http://unix/metrics")
@@ -89,17 +87,13 @@ func TestServeDrainsInFlight(t *testing.T) {
 	<-entered
 	stopped := make(chan struct{})
 	go func() { stop(); close(stopped) }()
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	testharness.WaitFor(t, 10*time.Second, "the server to close its listener", func() bool {
 		c, err := net.Dial("unix", sock)
-		if err != nil {
-			break // shutting down: the listener is closed
+		if err == nil {
+			c.Close()
 		}
-		c.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("the server still accepts connections 10 s after its context ended")
-		}
-		runtime.Gosched()
-	}
+		return err != nil
+	})
 	select {
 	case code := <-got:
 		t.Fatalf("the in-flight request was answered (%d) before its handler returned", code)
