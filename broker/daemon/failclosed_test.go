@@ -10,6 +10,8 @@ import (
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/fake"
+	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/apitest"
 )
 
 // bedrockURL is a Bedrock Runtime request inside the dev credential's hosts.
@@ -174,5 +176,33 @@ func TestFaultGitHubJobCompletedWarm(t *testing.T) {
 	// The static key is no token of the job: it keeps serving.
 	if _, err := grantFor(t, b, "anthropic-key", "")(); err != nil {
 		t.Errorf("the static key stopped serving: %v", err)
+	}
+}
+
+// TestShortLifetimeWarningEvent: a token living under 2 min is announced
+// as a credential.lifetime_warning event (valid against the spec), with
+// the lifetime taken and the floor, and a warn log line.
+func TestShortLifetimeWarningEvent(t *testing.T) {
+	spec, err := apitest.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startBroker(t, brokerOpts{lifetime: 90 * time.Second})
+	w := watch(t, client.New(b.sock, client.WithTransport(spec.Transport)), client.WatchOptions{})
+	if _, err := b.client.Refresh(context.Background(), "anthropic"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev := nextEvent(t, w, spec)
+		if ev.Type != api.EventCredentialLifetimeWarning || ev.Credential != "anthropic" {
+			continue
+		}
+		if ev.Detail["expires_in"] != "1m30s" || ev.Detail["stated_expires_in"] != "1m30s" || ev.Detail["minimum"] != "2m0s" {
+			t.Fatalf("warning detail = %v", ev.Detail)
+		}
+		break
+	}
+	if n := strings.Count(b.logs.String(), "token lifetime out of the expected range"); n == 0 {
+		t.Error("no warn line for the short lifetime")
 	}
 }
