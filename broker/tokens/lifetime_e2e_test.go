@@ -15,6 +15,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/provider/azure"
 	"github.com/awf-broker/awf-broker/broker/provider/gcp"
 	"github.com/awf-broker/awf-broker/broker/provider/openai"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
 // Made-up ids the fakes check.
@@ -50,8 +51,8 @@ func hostileUpstreams(t *testing.T, gh *fake.GitHub, raw string) map[string]host
 	an := fake.NewAnthropic(fake.AnthropicOptions{GitHub: gh, FederationRuleID: ltRule, OrganizationID: ltOrg, ServiceAccountID: ltSvac})
 	t.Cleanup(an.Close)
 	an.SetExpiresInJSON(raw)
-	ap, err := anthropic.New(anthropic.Config{FederationRuleID: ltRule, OrganizationID: ltOrg, ServiceAccountID: ltSvac,
-		Audience: "https://api.anthropic.com", TokenURL: an.TokenURL(), HTTP: noRetryHTTP()})
+	ap, err := anthropic.New(anthropic.Config{Anthropic: settings.Anthropic{FederationRuleID: ltRule, OrganizationID: ltOrg, ServiceAccountID: ltSvac,
+		Audience: "https://api.anthropic.com", TokenURL: an.TokenURL()}, HTTP: noRetryHTTP()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func hostileUpstreams(t *testing.T, gh *fake.GitHub, raw string) map[string]host
 
 	oa := fake.NewOpenAI(fake.OpenAIOptions{GitHub: gh, IdentityProviderID: ltIdP, ServiceAccountID: ltSvac, ExpiresInJSON: raw})
 	t.Cleanup(oa.Close)
-	op, err := openai.New(openai.Config{IdentityProviderID: ltIdP, ServiceAccountID: ltSvac, TokenURL: oa.TokenURL(), HTTP: noRetryHTTP()})
+	op, err := openai.New(openai.Config{OpenAI: settings.OpenAI{IdentityProviderID: ltIdP, ServiceAccountID: ltSvac, TokenURL: oa.TokenURL()}, HTTP: noRetryHTTP()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,8 +68,8 @@ func hostileUpstreams(t *testing.T, gh *fake.GitHub, raw string) map[string]host
 
 	az := fake.NewAzure(fake.AzureOptions{GitHub: gh, TenantID: ltTenant, ClientID: ltClient, ExpiresInJSON: raw})
 	t.Cleanup(az.Close)
-	zp, err := azure.New(azure.Config{ClientID: ltClient, TokenURL: az.TokenURL(), Audience: "api://AzureADTokenExchange",
-		Scope: "https://cognitiveservices.azure.com/.default", HTTP: noRetryHTTP()})
+	zp, err := azure.New(azure.Config{Azure: settings.Azure{TenantID: ltTenant, ClientID: ltClient, TokenURL: az.TokenURL(), Audience: "api://AzureADTokenExchange",
+		Scope: "https://cognitiveservices.azure.com/.default"}, HTTP: noRetryHTTP()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func hostileUpstreams(t *testing.T, gh *fake.GitHub, raw string) map[string]host
 
 	gc := fake.NewGCP(fake.GCPOptions{GitHub: gh, WorkloadIdentityProvider: ltWIP, ExpiresInJSON: raw})
 	t.Cleanup(gc.Close)
-	gp, err := gcp.New(gcp.Config{WorkloadIdentityProvider: ltWIP, TokenURL: gc.TokenURL(), HTTP: noRetryHTTP()})
+	gp, err := gcp.New(gcp.Config{GCP: settings.GCP{WorkloadIdentityProvider: ltWIP, TokenURL: gc.TokenURL()}, HTTP: noRetryHTTP()})
 	if err != nil {
 		t.Fatal(err)
 	}

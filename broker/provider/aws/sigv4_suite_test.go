@@ -13,6 +13,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
@@ -167,7 +168,7 @@ func TestHeadersAgainstOracle(t *testing.T) {
 			"GET\n/\nParam1=value1&Param2=value2\nhost:" + host + "\nx-amz-content-sha256:" + emptySHA256 + "\nx-amz-date:20150830T123600Z\nx-amz-security-token:" + suiteToken +
 				"\n\nhost;x-amz-content-sha256;x-amz-date;x-amz-security-token\n" + emptySHA256},
 	}
-	p, err := New(Config{RoleARN: "arn:aws:iam::123456789012:role/agent", Region: suiteRegion, Now: func() time.Time { return suiteTime }})
+	p, err := New(Config{AWS: settings.AWS{RoleARN: "arn:aws:iam::123456789012:role/agent", Region: suiteRegion}, Now: func() time.Time { return suiteTime }})
 	if err != nil {
 		t.Fatal(err)
 	}
