@@ -64,6 +64,7 @@ bench-go:
 FUZZTIME ?= 10s
 FUZZ_TARGETS := \
 	./broker/lease/:FuzzNormalizeURL ./broker/lease/:FuzzMatchHost ./broker/lease/:FuzzScope ./broker/lease/:FuzzCovers \
+	./broker/lease/:FuzzScopePaths \
 	./broker/config/:FuzzParse \
 	./broker/server/:FuzzDecodeHeadersRequest ./broker/server/:FuzzDecodeCreateLease \
 	./broker/server/:FuzzDecodeIdentityRegistration ./broker/server/:FuzzAppendJSONString

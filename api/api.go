@@ -214,19 +214,23 @@ const (
 	// EventCredentialRefreshFailed: an exchange failed; detail.error
 	// (redacted), detail.code, detail.permanent, detail.retry_in.
 	EventCredentialRefreshFailed = "credential.refresh_failed"
-	EventLeaseCreated            = "lease.created"
-	EventLeaseRenewed            = "lease.renewed"
-	EventLeaseRevoked            = "lease.revoked"
-	EventLeaseExpired            = "lease.expired"
-	EventIdentityRegistered      = "identity.registered"
-	EventIdentityCleared         = "identity.cleared"
+	// EventCredentialLifetimeWarning: an exchange gave a token living less
+	// than 2 min, or one whose stated lifetime was clamped to 1 s–24 h;
+	// detail.expires_in, detail.stated_expires_in, detail.minimum.
+	EventCredentialLifetimeWarning = "credential.lifetime_warning"
+	EventLeaseCreated              = "lease.created"
+	EventLeaseRenewed              = "lease.renewed"
+	EventLeaseRevoked              = "lease.revoked"
+	EventLeaseExpired              = "lease.expired"
+	EventIdentityRegistered        = "identity.registered"
+	EventIdentityCleared           = "identity.cleared"
 	// EventReload: the daemon reloaded its config.
 	EventReload = "reload"
 )
 
 // EventTypes lists every event type, for filters and documentation.
 func EventTypes() []string {
-	return []string{EventCredentialState, EventCredentialRefreshed, EventCredentialRefreshFailed,
+	return []string{EventCredentialState, EventCredentialRefreshed, EventCredentialRefreshFailed, EventCredentialLifetimeWarning,
 		EventLeaseCreated, EventLeaseRenewed, EventLeaseRevoked, EventLeaseExpired,
 		EventIdentityRegistered, EventIdentityCleared, EventReload}
 }

@@ -381,9 +381,10 @@ func TestNoAWSSecretLeaks(t *testing.T) {
 }
 
 // TestBedrockBadSTSAnswersKeepTheCredential: STS answers without
-// Credentials, with an Expiration in the past, malformed, or refusing,
-// each leave a clear error on the credential while the previous valid
-// credentials keep signing.
+// Credentials, with an Expiration in the past, or malformed, each leave a
+// clear error on the credential while the previous valid credentials keep
+// signing. (A refusal, AccessDenied, fails closed instead:
+// TestPermanentRefusalWhileValidFailsClosed.)
 func TestBedrockBadSTSAnswersKeepTheCredential(t *testing.T) {
 	b := startBroker(t, brokerOpts{})
 	sdk := startBedrockForwarder(t, b)
@@ -395,7 +396,6 @@ func TestBedrockBadSTSAnswersKeepTheCredential(t *testing.T) {
 		{fake.STSFaultNoCredentials, "no Credentials"},
 		{fake.STSFaultExpired, "is not in the future"},
 		{fake.STSFaultMalformed, "neither JSON nor"},
-		{fake.STSFaultAccessDenied, "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity"},
 	}
 	for _, c := range cases {
 		b.dev.AWS.STS.Fail(c.f, -1)

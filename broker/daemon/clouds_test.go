@@ -153,9 +153,10 @@ func TestGCPScope(t *testing.T) {
 	wantCode(t, err, 403, api.CodeScopeViolation)
 }
 
-// A refused or garbled refresh leaves the previous token serving, and the
-// credential recovers once the upstream does. Nothing the flows minted
-// shows in a state, an error or a log line.
+// A garbled refresh (a transient failure) leaves the previous token
+// serving, and the credential recovers once the upstream does. Nothing the
+// flows minted shows in a state, an error or a log line. (A permanent
+// refusal fails closed instead: TestPermanentRefusalWhileValidFailsClosed.)
 func TestCloudRefreshFailureKeepsToken(t *testing.T) {
 	b := startBroker(t, brokerOpts{})
 	ctx := context.Background()
@@ -165,12 +166,8 @@ func TestCloudRefreshFailureKeepsToken(t *testing.T) {
 		cred, url, code string
 		fail, reset     func()
 	}{
-		{"vertex", vertexURL, "PERMISSION_DENIED", func() { f.GCP.FailIAM(fake.FaultPermissionDenied, -1) }, f.GCP.Reset},
 		{"vertex", vertexURL, "malformed_response", func() { f.GCP.FailIAM(fake.FaultNoExpireTime, -1) }, f.GCP.Reset},
-		{"vertex", vertexURL, "invalid_target", func() { f.GCP.FailSTS(fake.FaultInvalidTarget, -1) }, f.GCP.Reset},
-		{"azure-openai", azureURL, "invalid_client", func() { f.Azure.Fail(fake.FaultInvalidClient, -1) }, f.Azure.Reset},
 		{"azure-openai", azureURL, "malformed_response", func() { f.Azure.Fail(fake.FaultMalformed, -1) }, f.Azure.Reset},
-		{"openai", openaiURL, "invalid_grant", func() { f.OpenAI.Fail(fake.FaultInvalidGrant, -1) }, f.OpenAI.Reset},
 		{"openai", openaiURL, "malformed_response", func() { f.OpenAI.Fail(fake.FaultMalformed, -1) }, f.OpenAI.Reset},
 	}
 	for _, c := range cases {
@@ -211,11 +208,8 @@ func TestCloudRefreshFailureKeepsToken(t *testing.T) {
 	}
 	secrets := append(b.dev.GitHub.Issued(), f.GCP.Tokens()...)
 	secrets = append(append(secrets, f.Azure.Tokens()...), f.OpenAI.Tokens()...)
-	if len(secrets) < 20 {
+	if len(secrets) < 12 {
 		t.Fatalf("only %d secrets minted", len(secrets))
-	}
-	if logs := b.logs.String(); !strings.Contains(logs, "AADSTS700213") || !strings.Contains(logs, "PERMISSION_DENIED") {
-		t.Fatal("the audit lines lack the redacted upstream errors")
 	}
 	seen = append(seen, b.logs.String())
 	for _, text := range seen {

@@ -15,6 +15,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // The fault suite: the token endpoint and GitHub's OIDC endpoint down,
@@ -273,19 +274,14 @@ func TestFaultGitHubJobCompleted(t *testing.T) {
 		onlyAnthropicMints(d)
 	}})
 	grant := faultLease(t, b)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st, err := b.client.Credential(context.Background(), "anthropic")
-		if err == nil && st.State == api.StateFailed {
-			if !strings.Contains(st.LastError, "Completed") && st.LastErrorCode == "" {
-				t.Errorf("last error %q, %q does not say why", st.LastError, st.LastErrorCode)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("credential = %+v, %v; want failed", st, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var st *api.Credential
+	testharness.WaitFor(t, 10*time.Second, "the credential to fail", func() bool {
+		var err error
+		st, err = b.client.Credential(context.Background(), "anthropic")
+		return err == nil && st.State == api.StateFailed
+	})
+	if !strings.Contains(st.LastError, "Completed") && st.LastErrorCode == "" {
+		t.Errorf("last error %q, %q does not say why", st.LastError, st.LastErrorCode)
 	}
 	asked := b.dev.GitHub.Requests()
 	errs := hammer(grant, 8, 2*time.Second)

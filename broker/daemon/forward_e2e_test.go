@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sync"
@@ -17,14 +18,22 @@ import (
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/client/forward"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // startForwarder runs the real forwarder against b's socket and the fake
 // Messages API, and returns an Anthropic SDK client pointed at it.
 func startForwarder(t *testing.T, b *broker, maxWait time.Duration) anthropic.Client {
 	t.Helper()
+	return startForwarderWith(t, b, maxWait)
+}
+
+// startForwarderWith is startForwarder with options for the forwarder's
+// broker client.
+func startForwarderWith(t *testing.T, b *broker, maxWait time.Duration, opts ...client.Option) anthropic.Client {
+	t.Helper()
 	up, _ := url.Parse(b.dev.API.URL())
-	c := client.New(b.sock)
+	c := client.New(b.sock, opts...)
 	f, err := forward.New(forward.Config{Client: c, Credential: "anthropic", Upstream: up, Label: "e2e", MaxWait: maxWait})
 	if err != nil {
 		t.Fatal(err)
@@ -46,11 +55,12 @@ var e2eParams = anthropic.MessageNewParams{
 }
 
 // TestSDKThroughForwarderWhileTokensRotate: the real SDK as the agent,
-// the real forwarder and broker, 4-second tokens rotating under a steady
+// the real forwarder and broker, 8-second tokens rotating under a steady
 // stream of plain and streaming calls: not one fails, and the upstream
-// never sees anything but a valid minted bearer.
+// never sees anything but a valid minted bearer. (8 s: refreshed at 5 s,
+// the exchange spacing, and served until 6 s.)
 func TestSDKThroughForwarderWhileTokensRotate(t *testing.T) {
-	b := startBroker(t, brokerOpts{lifetime: 4 * time.Second})
+	b := startBroker(t, brokerOpts{lifetime: 8 * time.Second})
 	sdk := startForwarder(t, b, 5*time.Second)
 	ctx := context.Background()
 	var ok, failed atomic.Int64
@@ -88,8 +98,8 @@ func TestSDKThroughForwarderWhileTokensRotate(t *testing.T) {
 	if failed.Load() != 0 || ok.Load() < 20 {
 		t.Fatalf("ok %d, failed %d", ok.Load(), failed.Load())
 	}
-	if n := b.dev.Anthropic.Exchanges(); n < 3 {
-		t.Errorf("only %d exchanges in 6 s of 4 s tokens: no rotation happened", n)
+	if n := b.dev.Anthropic.Exchanges(); n < 2 {
+		t.Errorf("only %d exchanges in 6 s of 8 s tokens: no rotation happened", n)
 	}
 	if n := b.dev.API.Unauthenticated(); n != 0 {
 		t.Errorf("the upstream saw %d unauthenticated requests", n)
@@ -102,7 +112,16 @@ func TestSDKThroughForwarderWhileTokensRotate(t *testing.T) {
 // upstream without the broker's headers.
 func TestForwarderSurvivesBrokerRestart(t *testing.T) {
 	b := startBroker(t, brokerOpts{})
-	sdk := startForwarder(t, b, 8*time.Second)
+	var unreachable atomic.Int64 // the forwarder's round trips to the socket that failed
+	sdk := startForwarderWith(t, b, 8*time.Second, client.WithTransport(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := rt.RoundTrip(r)
+			if err != nil {
+				unreachable.Add(1)
+			}
+			return resp, err
+		})
+	}))
 	ctx := context.Background()
 	if _, err := sdk.Messages.New(ctx, e2eParams); err != nil {
 		t.Fatal(err)
@@ -111,11 +130,22 @@ func TestForwarderSurvivesBrokerRestart(t *testing.T) {
 	if err := <-b.done; err != nil {
 		t.Fatal(err)
 	}
+	served := b.dev.API.Served()
 	results := make(chan error, 3)
 	for i := 0; i < 3; i++ {
 		go func() { _, err := sdk.Messages.New(ctx, e2eParams); results <- err }()
 	}
-	time.Sleep(500 * time.Millisecond)
+	// The gap is hit: the forwarder has found the broker gone at least
+	// three times, and no request has been answered or sent upstream.
+	testharness.WaitFor(t, 10*time.Second, "the forwarder to meet the stopped broker three times", func() bool { return unreachable.Load() >= 3 })
+	select {
+	case err := <-results:
+		t.Fatalf("a request was answered with no broker running: %v", err)
+	default:
+	}
+	if n := b.dev.API.Served(); n != served {
+		t.Fatalf("%d requests reached the upstream with no broker running", n-served)
+	}
 	d2, err := New(Options{Config: b.dev.Config, Lookup: b.dev.Lookup, Logger: hclog.NewNullLogger(),
 		HTTP: provider.NewHTTPClient(provider.HTTPConfig{RetryMax: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond})})
 	if err != nil {
@@ -171,3 +201,8 @@ func TestForwarderReplaysAfter401AndFailsClosedAfterRevoke(t *testing.T) {
 		t.Errorf("a request reached the upstream after revocation")
 	}
 }
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

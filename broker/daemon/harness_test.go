@@ -13,6 +13,7 @@ import (
 
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 	"github.com/awf-broker/awf-broker/internal/testlog"
 )
 
@@ -86,26 +87,18 @@ func startBroker(t *testing.T, o brokerOpts) *broker {
 
 func (b *broker) waitReady() {
 	b.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if r, err := b.client.Ready(context.Background()); err == nil && r.Ready {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	b.t.Fatalf("broker not ready; logs:\n%s", b.logs.String())
+	testharness.WaitFor(b.t, 10*time.Second, "the broker to be ready", func() bool {
+		r, err := b.client.Ready(context.Background())
+		return err == nil && r.Ready
+	})
 }
 
 func (b *broker) waitSocket() {
 	b.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := b.client.Health(context.Background()); err == nil {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	b.t.Fatalf("broker not answering; logs:\n%s", b.logs.String())
+	testharness.WaitFor(b.t, 10*time.Second, "the broker to answer", func() bool {
+		_, err := b.client.Health(context.Background())
+		return err == nil
+	})
 }
 
 func (b *broker) close() {

@@ -109,6 +109,9 @@ func apiFlows(t *testing.T, b *broker, scan *leakScan) {
 	b.dev.GitHub.SetCompleted(true)
 	scan.from("refresh, job completed")(b.client.Refresh(ctx, "anthropic"))
 	b.dev.GitHub.SetCompleted(false)
+	// A completed job's registration is dead for good: the next job registers.
+	scan.from("register the next job")(b.client.RegisterIdentity(ctx, "github",
+		api.IdentityRegistration{RequestURL: b.dev.GitHub.RequestURL(), RequestToken: b.dev.GitHub.RequestToken().Reveal()}))
 	b.dev.GitHub.FailWith(500)
 	scan.from("refresh, GitHub down")(b.client.Refresh(ctx, "anthropic"))
 	b.dev.GitHub.FailWith(0)

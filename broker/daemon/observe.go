@@ -95,6 +95,11 @@ func (o *observer) exchanged(r tokens.ExchangeResult) {
 			detail["request_id"] = r.RequestID
 		}
 		o.bus.Publish(api.Event{Type: api.EventCredentialRefreshed, Credential: r.Credential, Detail: detail})
+		if r.ShortLived() {
+			o.bus.Publish(api.Event{Type: api.EventCredentialLifetimeWarning, Credential: r.Credential, Detail: map[string]any{
+				"expires_in": r.Lifetime.String(), "stated_expires_in": r.StatedLifetime.String(),
+				"minimum": tokens.ShortLifetime.String(), "request_id": r.RequestID}})
+		}
 	case tokens.OutcomeError, tokens.OutcomeFailed:
 		detail := map[string]any{"error": r.Error, "permanent": r.Outcome == tokens.OutcomeFailed,
 			"retry_in": r.RetryIn.String(), "duration": r.Duration.String()}

@@ -1,13 +1,9 @@
 package daemon
 
 import (
-	"context"
-	"net"
 	"net/http"
+
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
-func rawClient(sock string) *http.Client {
-	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}}
-}
+func rawClient(sock string) *http.Client { return testharness.UnixClient(sock) }

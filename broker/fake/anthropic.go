@@ -58,16 +58,18 @@ type Anthropic struct {
 
 	mu        sync.Mutex
 	expiresIn int
-	fault     Fault
-	faultLeft int // < 0: until Reset
-	delay     time.Duration
-	jtis      map[string]bool
-	tokens    map[string]time.Time // token → expiry
-	runIDs    map[string]string    // token → run_id of the JWT it was exchanged for
-	requests  []Exchange
-	exchanges int
-	minted    []Mint
-	rate      rateFault
+	// expiresInJSON, when set, is stated verbatim as expires_in.
+	expiresInJSON string
+	fault         Fault
+	faultLeft     int // < 0: until Reset
+	delay         time.Duration
+	jtis          map[string]bool
+	tokens        map[string]time.Time // token → expiry
+	runIDs        map[string]string    // token → run_id of the JWT it was exchanged for
+	requests      []Exchange
+	exchanges     int
+	minted        []Mint
+	rate          rateFault
 }
 
 // NewAnthropic starts the fake on a loopback port.
@@ -109,6 +111,10 @@ func (a *Anthropic) SetDelay(d time.Duration) { a.mu.Lock(); a.delay = d; a.mu.U
 
 // SetExpiresIn sets the lifetime, in seconds, of tokens minted from now on.
 func (a *Anthropic) SetExpiresIn(s int) { a.mu.Lock(); a.expiresIn = s; a.mu.Unlock() }
+
+// SetExpiresInJSON makes the fake state expires_in as raw, a JSON number
+// written verbatim ("0.1", "1e12", "-1"), for tests of hostile lifetimes.
+func (a *Anthropic) SetExpiresInJSON(raw string) { a.mu.Lock(); a.expiresInJSON = raw; a.mu.Unlock() }
 
 // Exchanges counts successful exchanges.
 func (a *Anthropic) Exchanges() int {
@@ -231,15 +237,15 @@ func (a *Anthropic) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := TokenPrefix + randomString(64)
 	a.mu.Lock()
-	exp := a.expiresIn
+	exp, stated := a.expiresIn, a.expiresInJSON
 	now := time.Now()
-	a.tokens[tok] = now.Add(time.Duration(exp) * time.Second)
+	a.tokens[tok] = now.Add(ledgerTTL(stated, exp))
 	a.runIDs[tok] = runID
-	a.minted = append(a.minted, Mint{At: now, Lifetime: time.Duration(exp) * time.Second})
+	a.minted = append(a.minted, Mint{At: now, Lifetime: ledgerTTL(stated, exp)})
 	a.exchanges++
 	a.mu.Unlock()
 	w.Header().Set("Request-Id", "req_"+randomHex(12))
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": exp, "scope": "workspace:inference"})
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": statedExpiresIn(stated, exp), "scope": "workspace:inference"})
 }
 
 // check verifies the request as the real endpoint does and returns the

@@ -32,6 +32,9 @@ type AzureOptions struct {
 	Subject string
 	// ExpiresIn is the minted tokens' lifetime in seconds (default 3599).
 	ExpiresIn int
+	// ExpiresInJSON, when set, is stated verbatim as expires_in (a JSON
+	// number: "0.1", "1e12", "-1"), for tests of hostile lifetimes.
+	ExpiresInJSON string
 }
 
 // Azure fakes the Entra v2 token endpoint, POST /<tenant>/oauth2/v2.0/token,
@@ -121,9 +124,9 @@ func (a *Azure) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := EntraTokenPrefix + randomString(48)
-	a.led.mint(tok, time.Duration(a.opts.ExpiresIn)*time.Second)
+	a.led.mint(tok, ledgerTTL(a.opts.ExpiresInJSON, a.opts.ExpiresIn))
 	w.Header().Set("x-ms-request-id", uuid.NewString())
-	writeJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": a.opts.ExpiresIn, "ext_expires_in": a.opts.ExpiresIn, "access_token": tok})
+	writeJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": statedExpiresIn(a.opts.ExpiresInJSON, a.opts.ExpiresIn), "ext_expires_in": statedExpiresIn(a.opts.ExpiresInJSON, a.opts.ExpiresIn), "access_token": tok})
 }
 
 // check verifies a client_credentials request as Entra does.

@@ -39,6 +39,9 @@ type GCPOptions struct {
 	Scope string
 	// ExpiresIn is the federated tokens' lifetime in seconds (default 3599).
 	ExpiresIn int
+	// ExpiresInJSON, when set, is stated verbatim as expires_in (a JSON
+	// number: "0.1", "1e12", "-1"), for tests of hostile lifetimes.
+	ExpiresInJSON string
 	// MaxLifetime is the longest impersonated lifetime allowed (default
 	// 3600 s; 43200 s with the org policy that extends it).
 	MaxLifetime time.Duration
@@ -158,8 +161,8 @@ func (g *GCP) serveSTS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := GCPFederatedPrefix + randomString(48)
-	g.fed.mint(tok, time.Duration(g.opts.ExpiresIn)*time.Second)
-	writeJSON(w, 200, map[string]any{"access_token": tok, "issued_token_type": gcpAccessType, "token_type": "Bearer", "expires_in": g.opts.ExpiresIn})
+	g.fed.mint(tok, ledgerTTL(g.opts.ExpiresInJSON, g.opts.ExpiresIn))
+	writeJSON(w, 200, map[string]any{"access_token": tok, "issued_token_type": gcpAccessType, "token_type": "Bearer", "expires_in": statedExpiresIn(g.opts.ExpiresInJSON, g.opts.ExpiresIn)})
 }
 
 // checkSTS verifies an exchange as Google's STS does.

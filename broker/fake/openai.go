@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"time"
 )
 
 // OpenAI wire constants (protocols.md §6).
@@ -27,6 +26,9 @@ type OpenAIOptions struct {
 	Audience string
 	// ExpiresIn is the minted tokens' lifetime in seconds (default 3600).
 	ExpiresIn int
+	// ExpiresInJSON, when set, is stated verbatim as expires_in (a JSON
+	// number: "0.1", "1e12", "-1"), for tests of hostile lifetimes.
+	ExpiresInJSON string
 }
 
 // OpenAI fakes POST /oauth/token of auth.openai.com for one workload
@@ -114,8 +116,8 @@ func (o *OpenAI) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := OpenAITokenPrefix + randomString(48)
-	o.led.mint(tok, time.Duration(o.opts.ExpiresIn)*time.Second)
-	ans := map[string]any{"access_token": tok, "issued_token_type": openaiIssued, "token_type": "Bearer", "expires_in": o.opts.ExpiresIn}
+	o.led.mint(tok, ledgerTTL(o.opts.ExpiresInJSON, o.opts.ExpiresIn))
+	ans := map[string]any{"access_token": tok, "issued_token_type": openaiIssued, "token_type": "Bearer", "expires_in": statedExpiresIn(o.opts.ExpiresInJSON, o.opts.ExpiresIn)}
 	if fault == FaultNoExpiresIn {
 		delete(ans, "expires_in")
 	}

@@ -44,10 +44,13 @@ type GitHubActions struct {
 	gen     atomic.Uint64
 }
 
-// registration is immutable; Register swaps in a new one.
+// registration is immutable but for completed; Register swaps in a new one.
 type registration struct {
 	url   *url.URL
 	token secret.Value
+	// completed is set once GitHub said the job has completed: the
+	// request token will never mint again, so GitHub is not asked again.
+	completed atomic.Bool
 }
 
 // NewGitHubActions returns the identity, registered if cfg names a URL.
@@ -136,6 +139,9 @@ func (g *GitHubActions) Mint(ctx context.Context, audience string) (secret.Value
 		return secret.Value{}, &provider.Error{Kind: provider.Permanent, Op: "mint", Code: "not_registered",
 			Detail: fmt.Sprintf("identity %q has no request URL registered", g.name)}
 	}
+	if reg.completed.Load() {
+		return secret.Value{}, jobCompletedError()
+	}
 	u := *reg.url
 	q := u.Query()
 	if audience != "" {
@@ -158,7 +164,14 @@ func (g *GitHubActions) Mint(ctx context.Context, audience string) (secret.Value
 		return secret.Value{}, &provider.Error{Kind: provider.Transient, Op: "mint", Status: resp.StatusCode, Err: err}
 	}
 	if resp.StatusCode != http.StatusOK {
-		return secret.Value{}, mintError(resp.StatusCode, body)
+		err := mintError(resp.StatusCode, body)
+		if err.Code == codeJobCompleted && reg.completed.CompareAndSwap(false, true) {
+			// Purge every token minted from this job (DESIGN §5): they
+			// are bound to the generation, which moves on.
+			g.gen.Add(1)
+			g.log.Warn("job completed; its tokens are purged and GitHub is not asked again until a new registration", "identity", g.name)
+		}
+		return secret.Value{}, err
 	}
 	var out struct {
 		Value string `json:"value"`
@@ -175,7 +188,16 @@ func (g *GitHubActions) Mint(ctx context.Context, audience string) (secret.Value
 	return secret.New(out.Value), nil
 }
 
-func mintError(status int, body []byte) error {
+// codeJobCompleted is the error code of a mint refused for a completed job.
+const codeJobCompleted = "job_completed"
+
+// jobCompletedError is the refusal of a mint for a completed job.
+func jobCompletedError() *provider.Error {
+	return &provider.Error{Kind: provider.Permanent, Op: "mint", Code: codeJobCompleted,
+		Detail: "the job that owns the request token has completed"}
+}
+
+func mintError(status int, body []byte) *provider.Error {
 	var msg struct {
 		Message string `json:"message"`
 	}
@@ -183,7 +205,8 @@ func mintError(status int, body []byte) error {
 	e := &provider.Error{Kind: provider.KindOfStatus(status), Op: "mint", Status: status}
 	switch {
 	case strings.Contains(msg.Message, completedJob):
-		e.Kind, e.Code, e.Detail = provider.Permanent, "job_completed", "the job that owns the request token has completed"
+		done := jobCompletedError()
+		e.Kind, e.Code, e.Detail = done.Kind, done.Code, done.Detail
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		e.Kind, e.Code, e.Detail = provider.Permanent, "unauthorized", "GitHub refused the request token"
 	default:

@@ -75,23 +75,21 @@ func TestFreshJWTPerMint(t *testing.T) {
 }
 
 func TestMintFailures(t *testing.T) {
-	gh, g := newGitHub(t)
 	cases := []struct {
 		name      string
-		setup     func()
+		setup     func(*fake.GitHub)
 		permanent bool
 		code      string
 	}{
-		{"completed job", func() { gh.SetCompleted(true) }, true, "job_completed"},
-		{"401", func() { gh.FailWith(401) }, true, "unauthorized"},
-		{"403", func() { gh.FailWith(403) }, true, "unauthorized"},
-		{"500", func() { gh.FailWith(500) }, false, ""},
+		{"completed job", func(gh *fake.GitHub) { gh.SetCompleted(true) }, true, "job_completed"},
+		{"401", func(gh *fake.GitHub) { gh.FailWith(401) }, true, "unauthorized"},
+		{"403", func(gh *fake.GitHub) { gh.FailWith(403) }, true, "unauthorized"},
+		{"500", func(gh *fake.GitHub) { gh.FailWith(500) }, false, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			gh.SetCompleted(false)
-			gh.FailWith(0)
-			c.setup()
+			gh, g := newGitHub(t)
+			c.setup(gh)
 			_, err := g.Mint(context.Background(), "aud")
 			pe, ok := provider.AsError(err)
 			if !ok || provider.IsPermanent(err) != c.permanent || pe.Code != c.code {
@@ -101,6 +99,37 @@ func TestMintFailures(t *testing.T) {
 				t.Fatal("error leaks the request token")
 			}
 		})
+	}
+}
+
+// Once GitHub says the job has completed, the identity's generation moves
+// on (every token minted from the job is purged), GitHub is not asked
+// again, and only a new registration mints again.
+func TestJobCompletedIsTerminal(t *testing.T) {
+	gh, g := newGitHub(t)
+	if _, err := g.Mint(context.Background(), "aud"); err != nil {
+		t.Fatal(err)
+	}
+	gen := g.Generation()
+	gh.SetCompleted(true)
+	for i := range 3 {
+		_, err := g.Mint(context.Background(), "aud")
+		if pe, ok := provider.AsError(err); !ok || pe.Code != "job_completed" || !provider.IsPermanent(err) {
+			t.Fatalf("mint %d after completion: %v, want permanent job_completed", i+1, err)
+		}
+	}
+	if got := g.Generation(); got != gen+1 {
+		t.Errorf("generation %d → %d, want one step (the job's tokens purged once)", gen, got)
+	}
+	if n := gh.Requests(); n != 2 {
+		t.Errorf("%d requests to GitHub, want 2 (one mint, one refusal; none after the job completed)", n)
+	}
+	gh.SetCompleted(false)
+	if err := g.Register(gh.RequestURL(), gh.RequestToken()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Mint(context.Background(), "aud"); err != nil {
+		t.Fatalf("after a new registration: %v", err)
 	}
 }
 

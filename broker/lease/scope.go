@@ -133,8 +133,8 @@ func validPrefix(p string) error {
 		return errf(400, api.CodeBadRequest, "path prefix %q must start with / and be at most %d bytes", clipped(p), maxPrefix)
 	case strings.ContainsAny(p, "%\\?#"):
 		return errf(400, api.CodeBadRequest, "path prefix %q must not be percent-encoded or hold '\\', '?' or '#'", clipped(p))
-	case hasDotSegment(p):
-		return errf(400, api.CodeBadRequest, "path prefix %q must not contain '.' or '..' segments", clipped(p))
+	case api.HasDotSegment(p):
+		return errf(400, api.CodeBadRequest, "path prefix %q must not contain '.' or '..' segments (with or without ';' parameters)", clipped(p))
 	}
 	for i := 0; i < len(p); i++ {
 		if c := p[i]; c <= ' ' || c == 0x7f {

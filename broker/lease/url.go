@@ -10,7 +10,8 @@ import (
 
 // NormalizeURL parses the absolute URL of an outgoing request and refuses
 // what no forwarder should ask for: a relative URL, userinfo, a fragment,
-// control characters, '.' or '..' segments (also percent-encoded), encoded
+// control characters, '.' or '..' segments (api.HasDotSegment: also
+// percent-encoded once or twice, or with ';' parameters), encoded
 // slashes or backslashes, and any scheme but https (plain http only to a
 // loopback host: 127.0.0.0/8, ::1, localhost). The host is lower-cased and
 // an empty path becomes "/".
@@ -46,8 +47,8 @@ func NormalizeURL(raw string) (*url.URL, error) {
 	if p := u.EscapedPath(); strings.Contains(p, `\`) || containsFold(p, "%2f") || containsFold(p, "%5c") {
 		return nil, errf(400, api.CodeBadRequest, "url path must not contain encoded slashes or backslashes")
 	}
-	if hasDotSegment(u.Path) {
-		return nil, errf(400, api.CodeBadRequest, "url path must not contain '.' or '..' segments")
+	if api.HasDotSegment(u.EscapedPath()) {
+		return nil, errf(400, api.CodeBadRequest, "url path must not contain '.' or '..' segments, decoded once or twice, with or without ';' parameters")
 	}
 	if u.Path == "" {
 		u.Path = "/"
@@ -61,16 +62,6 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// hasDotSegment reports whether path has a "." or ".." segment.
-func hasDotSegment(path string) bool {
-	for seg := range strings.SplitSeq(path, "/") {
-		if seg == "." || seg == ".." {
-			return true
-		}
-	}
-	return false
 }
 
 func containsFold(s, sub string) bool {

@@ -154,18 +154,30 @@ func (a *TokenAnswer) BearerToken(fallback time.Duration) (Token, error) {
 		return Token{}, a.Malformed(fmt.Sprintf("token_type %q is not Bearer", clip(t.TokenType)))
 	}
 	lifetime := fallback
-	if t.ExpiresIn.Set {
-		lifetime = time.Duration(t.ExpiresIn.N * float64(time.Second))
-	}
 	switch {
 	case !t.ExpiresIn.Set && fallback == 0:
 		return Token{}, a.Malformed("answer has no expires_in")
-	case lifetime <= 0:
-		return Token{}, a.Malformed("expires_in is zero or negative")
-	case lifetime > MaxTokenLifetime:
-		lifetime = MaxTokenLifetime
+	case t.ExpiresIn.Set:
+		var ok bool
+		if lifetime, ok = LifetimeOf(t.ExpiresIn.N); !ok {
+			return Token{}, a.Malformed("expires_in is zero or negative")
+		}
 	}
 	return Token{Value: secret.New(t.AccessToken), Lifetime: lifetime, RequestID: a.RequestID}, nil
+}
+
+// LifetimeOf converts an expires_in of s seconds to a lifetime without
+// overflow: at most MaxTokenLifetime (s = 1e12 would overflow a
+// time.Duration), at least 1 ns for any positive s. It reports false for
+// zero, negative and NaN values, which no token can have.
+func LifetimeOf(s float64) (time.Duration, bool) {
+	switch {
+	case !(s > 0): // also NaN
+		return 0, false
+	case s >= MaxTokenLifetime.Seconds():
+		return MaxTokenLifetime, true
+	}
+	return max(time.Duration(s*float64(time.Second)), time.Nanosecond), true
 }
 
 // jsonProblem names what is wrong with a JSON body without quoting it.

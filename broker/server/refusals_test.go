@@ -59,7 +59,7 @@ func TestRefusals(t *testing.T) {
 		{"other path", "POST", headers, `{"method":"POST","url":"https://api.anthropic.com/v1/files"}`, sec, 403, api.CodeScopeViolation, `path "/v1/files" is outside the lease's scope`, ""},
 		{"path prefix boundary", "POST", headers, `{"method":"POST","url":"https://api.anthropic.com/v1/messagesX"}`, sec, 403, api.CodeScopeViolation, `path "/v1/messagesX" is outside the lease's scope`, ""},
 		{"insecure url", "POST", headers, `{"method":"POST","url":"http://api.anthropic.com/v1/messages"}`, sec, 400, api.CodeInsecureURL, "url must be https (plain http only to a loopback address)", ""},
-		{"dot segments", "POST", headers, `{"method":"POST","url":"https://api.anthropic.com/v1/messages/../files"}`, sec, 400, api.CodeBadRequest, "url path must not contain '.' or '..' segments", ""},
+		{"dot segments", "POST", headers, `{"method":"POST","url":"https://api.anthropic.com/v1/messages/../files"}`, sec, 400, api.CodeBadRequest, "url path must not contain '.' or '..' segments, decoded once or twice, with or without ';' parameters", ""},
 		{"encoded slash", "POST", headers, `{"method":"POST","url":"https://api.anthropic.com/v1/messages%2f..%2ffiles"}`, sec, 400, api.CodeBadRequest, "url path must not contain encoded slashes or backslashes", ""},
 		{"relative url", "POST", headers, `{"method":"POST","url":"/v1/messages"}`, sec, 400, api.CodeBadRequest, "url must be absolute", ""},
 		{"no method", "POST", headers, `{"url":"https://api.anthropic.com/v1/messages"}`, sec, 400, api.CodeBadRequest, `method "" is not an HTTP method`, ""},

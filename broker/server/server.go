@@ -75,6 +75,8 @@ type Server struct {
 	subs    *subscribers
 	handler http.Handler
 	bufs    sync.Pool // *[]byte for encoding answers
+	// refusals limits the info lines of refused requests.
+	refusals *logLimiter
 }
 
 // New returns a server.
@@ -101,7 +103,7 @@ func New(cfg Config) *Server {
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = DrainTimeout
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.Named("api"), conns: newConns(), subs: newSubscribers()}
+	s := &Server{cfg: cfg, log: cfg.Logger.Named("api"), conns: newConns(), subs: newSubscribers(), refusals: newLogLimiter()}
 	s.bufs.New = func() any { b := make([]byte, 0, 1024); return &b }
 	s.handler = s.mux()
 	return s

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/broker/lease"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 type noCreds struct{}
@@ -60,16 +61,18 @@ func TestSilentClientDropped(t *testing.T) {
 }
 
 // Serve drains: a request in flight when the context ends is answered.
+// The test waits on states, not on time: the request is in the handler,
+// then the server has closed its listener (a new connection is refused)
+// while the request is still unanswered, and only then is it let go.
 func TestServeDrainsInFlight(t *testing.T) {
-	release := make(chan struct{})
+	release, entered := make(chan struct{}), make(chan struct{}, 1)
 	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
 		<-release
 		w.Write([]byte("# metrics\n"))
 	})
 	sock, stop := serve(t, Config{Metrics: slow})
-	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}}
+	hc := testharness.UnixClient(sock)
 	got := make(chan int, 1)
 	go func() {
 		resp, err := hc.Get("http://unix/metrics")
@@ -80,10 +83,23 @@ func TestServeDrainsInFlight(t *testing.T) {
 		resp.Body.Close()
 		got <- resp.StatusCode
 	}()
-	time.Sleep(100 * time.Millisecond)
+	<-entered
 	stopped := make(chan struct{})
 	go func() { stop(); close(stopped) }()
-	time.Sleep(100 * time.Millisecond)
+	testharness.WaitFor(t, 10*time.Second, "the server to close its listener", func() bool {
+		c, err := net.Dial("unix", sock)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	select {
+	case code := <-got:
+		t.Fatalf("the in-flight request was answered (%d) before its handler returned", code)
+	case <-stopped:
+		t.Fatal("Serve returned with a request in flight")
+	default:
+	}
 	close(release)
 	if code := <-got; code != http.StatusOK {
 		t.Fatalf("in-flight request got %d during shutdown", code)

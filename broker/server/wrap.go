@@ -85,7 +85,8 @@ func (s *Server) wrap(rt route) http.Handler {
 }
 
 // logRequest writes one debug line per request, and an info line for each
-// refusal (401, 403, 429), the audit trail of who was turned away. Lease changes
+// refusal (401, 403, 429), the audit trail of who was turned away, limited
+// per caller and code (loglimit.go). Lease changes
 // have their own info lines from the lease store. Never the Authorization
 // header, never a body.
 func (s *Server) logRequest(rt route, c *call, start time.Time) {
@@ -103,6 +104,13 @@ func (s *Server) logRequest(rt route, c *call, start time.Time) {
 		args = append(args, "lease", id)
 	}
 	if refused {
+		ok, suppressed := s.refusals.allow(refusalKey{uid: c.caller.UID, code: c.code}, s.cfg.Clock.Now())
+		if !ok {
+			return
+		}
+		if suppressed > 0 {
+			args = append(args, "suppressed", suppressed)
+		}
 		s.log.Info("request refused", args...)
 		return
 	}

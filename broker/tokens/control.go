@@ -24,11 +24,13 @@ func (c *Credential) Refresh(ctx context.Context) (Status, error) {
 // whether it did. It starts at most one exchange per InvalidateInterval,
 // and none while a failed exchange is backing off (that would defy the
 // upstream's Retry-After). The current token keeps serving until replaced.
+// Being bounded by InvalidateInterval, it is exempt from ExchangeSpacing:
+// a token the upstream refused is replaced at once.
 func (c *Credential) Invalidate(ctx context.Context) (Status, bool, error) {
 	c.mu.Lock()
 	now := c.cfg.Clock.Now()
 	if c.inflight == nil && c.runCtx != nil &&
-		(!mayInvalidate(now, c.lastInvalidate) || !c.dueLocked(now)) {
+		(!mayInvalidate(now, c.lastInvalidate) || c.backingOffLocked(now)) {
 		c.mu.Unlock()
 		return c.Status(), false, nil
 	}
@@ -58,6 +60,7 @@ func (c *Credential) Purge() {
 	c.entry.Store(nil)
 	c.epoch++
 	c.lastErr, c.lastCode, c.permanent, c.attempt = nil, "", false, 0
+	c.lastExchange = time.Time{} // a new registration's first exchange is not spaced
 	c.nextRefresh = c.cfg.Clock.Now()
 	c.broadcastLocked()
 	c.mu.Unlock()

@@ -58,23 +58,25 @@ type Credential struct {
 	notifyMu     sync.Mutex // orders OnChange calls
 	lastNotified State      // guarded by notifyMu
 
-	mu             sync.Mutex
-	runCtx         context.Context // the running Run's context; nil when none
-	stopped        bool            // Run has returned
-	inflight       *flight
-	changed        chan struct{} // closed and replaced on every change
-	epoch          uint64        // bumped by Purge: older exchanges are discarded
-	nextRefresh    time.Time     // zero: nothing scheduled
-	lastRefresh    time.Time
-	lastErr        error
-	lastCode       string
-	permanent      bool // lastErr is a permanent refusal
-	attempt        int  // failures in a row of the same kind
-	refreshes      uint64
-	failures       uint64
-	discarded      uint64 // exchanges whose outcome was dropped (identity changed, Run stopping)
-	lastInvalidate time.Time
-	waiters        int
+	mu              sync.Mutex
+	runCtx          context.Context // the running Run's context; nil when none
+	stopped         bool            // Run has returned
+	inflight        *flight
+	changed         chan struct{} // closed and replaced on every change
+	epoch           uint64        // bumped by Purge: older exchanges are discarded
+	nextRefresh     time.Time     // zero: nothing scheduled
+	lastRefresh     time.Time
+	lastExchange    time.Time // end of the last exchange that reached the upstream's verdict
+	lastExchangeGen uint64    // the identity generation it ran under
+	lastErr         error
+	lastCode        string
+	permanent       bool // lastErr is a permanent refusal
+	attempt         int  // failures in a row of the same kind
+	refreshes       uint64
+	failures        uint64
+	discarded       uint64 // exchanges whose outcome was dropped (identity changed, Run stopping)
+	lastInvalidate  time.Time
+	waiters         int
 }
 
 // flight is one exchange in progress; done is closed when it has ended.

@@ -23,6 +23,7 @@ const (
 	keyRequestID  = "request_id"
 	keyError      = "error"
 	keyRetryIn    = "retry_in"
+	keyStated     = "stated_expires_in"
 )
 
 // Audit outcomes.
@@ -40,17 +41,21 @@ func (c *Credential) exchange(ctx context.Context, f *flight, gen, epoch uint64)
 	tok, err := c.cfg.Exchanger.Exchange(xctx, c.cfg.Subject)
 	cancel()
 	received := c.cfg.Clock.Now()
+	stated := tok.Lifetime
 	if err == nil && tok.Lifetime < 0 {
 		err = fmt.Errorf("exchange returned a negative lifetime (%v)", tok.Lifetime)
 	}
+	tok.Lifetime = ClampLifetime(tok.Lifetime)
 
 	c.mu.Lock()
 	var retryIn time.Duration
 	discarded := false
 	switch {
-	case c.epoch != epoch || !c.current(gen):
+	case c.epoch != epoch || err == nil && !c.current(gen):
 		// The identity changed under the exchange: its token belongs to
-		// the previous registration. Exchange again at once.
+		// the previous registration. Exchange again at once. (A refusal
+		// under a generation the identity itself moved on, such as a job
+		// that completed, carries no token and is taken as it is.)
 		err = errors.New("identity changed during the exchange; token discarded")
 		discarded = true
 		c.discarded++
@@ -66,18 +71,27 @@ func (c *Credential) exchange(ctx context.Context, f *flight, gen, epoch uint64)
 		if c.lastErr == nil || perm != c.permanent {
 			c.attempt = 0
 		}
+		if perm {
+			// The upstream refused for good (job completed, 401/403,
+			// invalid_grant, a deleted rule): the token it gave before
+			// must not serve on until its cut-off. Fail closed.
+			c.entry.Store(nil)
+		}
 		c.lastErr, c.lastCode, c.permanent = err, errorCode(err), perm
 		retryIn = RetryDelay(c.attempt, perm, retryAfterOf(err), c.cfg.Rand)
 		c.attempt++
-		c.nextRefresh = received.Add(retryIn)
+		c.lastExchange, c.lastExchangeGen = received, gen
+		c.nextRefresh = NextExchange(received.Add(retryIn), received)
+		retryIn = c.nextRefresh.Sub(received)
 	default:
 		c.entry.Store(newEntry(tok, received, gen))
 		c.lastErr, c.lastCode, c.permanent, c.attempt = nil, "", false, 0
 		c.refreshes++
 		c.lastRefresh = received
+		c.lastExchange, c.lastExchangeGen = received, gen
 		c.nextRefresh = time.Time{}
 		if tok.Lifetime > 0 {
-			c.nextRefresh = received.Add(RefreshAfter(tok.Lifetime))
+			c.nextRefresh = NextExchange(received.Add(RefreshAfter(tok.Lifetime)), received)
 		}
 	}
 	f.err = err
@@ -87,8 +101,14 @@ func (c *Credential) exchange(ctx context.Context, f *flight, gen, epoch uint64)
 	c.mu.Unlock()
 
 	c.audit(tok, err, received.Sub(start), retryIn)
+	if err == nil && tok.Lifetime > 0 && (tok.Lifetime < ShortLifetime || tok.Lifetime != stated) {
+		c.log.Warn("token lifetime out of the expected range", keyCredential, c.cfg.Name,
+			keyStated, stated.String(), keyExpiresIn, tok.Lifetime.String(), keyRequestID, tok.RequestID)
+	}
 	if c.cfg.OnExchange != nil {
-		c.cfg.OnExchange(c.result(tok, err, received.Sub(start), retryIn, discarded))
+		r := c.result(tok, err, received.Sub(start), retryIn, discarded)
+		r.StatedLifetime = stated
+		c.cfg.OnExchange(r)
 	}
 	c.wake()
 	c.notify()
@@ -115,13 +135,21 @@ type ExchangeResult struct {
 	// Outcome is one of OutcomeOK, OutcomeError, OutcomeFailed, OutcomeDiscarded.
 	Outcome  string
 	Duration time.Duration
-	// Lifetime is the token's lifetime (OutcomeOK; 0: no expiry).
-	Lifetime time.Duration
+	// Lifetime is the token's lifetime (OutcomeOK; 0: no expiry), after
+	// ClampLifetime; StatedLifetime is the one the provider returned.
+	Lifetime, StatedLifetime time.Duration
 	// RetryIn is when the next attempt is scheduled after a failure.
 	RetryIn   time.Duration
 	Error     string
 	Code      string
 	RequestID string
+}
+
+// ShortLived reports whether the exchange gave a token that lives less
+// than ShortLifetime, or whose stated lifetime had to be clamped: both
+// deserve a warning.
+func (r ExchangeResult) ShortLived() bool {
+	return r.Outcome == OutcomeOK && r.Lifetime > 0 && (r.Lifetime < ShortLifetime || r.Lifetime != r.StatedLifetime)
 }
 
 func (c *Credential) result(tok provider.Token, err error, d, retryIn time.Duration, discarded bool) ExchangeResult {

@@ -13,6 +13,8 @@ import (
 )
 
 // Every exchange gets one audit line at info, and no line carries a token.
+// The retry after the failure is 5 s away: the 1 s backoff is raised to
+// ExchangeSpacing.
 func TestAuditLines(t *testing.T) {
 	var buf testlog.Buffer
 	logger := hclog.New(&hclog.LoggerOptions{Name: "awf-brokerd", Output: &buf, JSONFormat: true, Level: hclog.Info})
@@ -38,7 +40,7 @@ func TestAuditLines(t *testing.T) {
 			"request_id": "req_1", "duration": "0s"},
 		{"@level": "info", "@module": "awf-brokerd.refresh.anthropic", "@message": "exchange",
 			"credential": "anthropic", "provider": "anthropic", "outcome": "error", "request_id": "",
-			"error": errTransient.Error(), "retry_in": "999.999999ms", "duration": "0s"},
+			"error": errTransient.Error(), "retry_in": "5s", "duration": "0s"},
 	}
 	for i, w := range want {
 		for k, v := range w {

@@ -21,7 +21,43 @@ const (
 	InvalidateInterval = 30 * time.Second
 	// DefaultWaitForToken is how long a caller waits for an exchange by default.
 	DefaultWaitForToken = 10 * time.Second
+	// ExchangeSpacing is the least time between the end of one exchange of
+	// a credential and the start of the next that the broker starts on its
+	// own or for a waiting caller, whatever lifetime or error the upstream
+	// returned (DESIGN §5): a 1 s token must not become an exchange loop.
+	// An admin's forced refresh and an identity change (Purge) are exempt.
+	ExchangeSpacing = 5 * time.Second
+	// MinLifetime and MaxLifetime bound the lifetime a token is taken to
+	// have, whatever the upstream stated.
+	MinLifetime = time.Second
+	MaxLifetime = 24 * time.Hour
+	// ShortLifetime: a token living less than this is reported as a
+	// warning (the credential will be exchanged every few minutes, and
+	// callers may meet an expired token between exchanges).
+	ShortLifetime = 2 * time.Minute
 )
+
+// ClampLifetime returns the lifetime a token stated as l is taken to have:
+// l within [MinLifetime, MaxLifetime]. Zero (the token never expires) and
+// negative lifetimes (refused by the exchange) are returned unchanged.
+func ClampLifetime(l time.Duration) time.Duration {
+	if l <= 0 {
+		return l
+	}
+	return min(max(l, MinLifetime), MaxLifetime)
+}
+
+// NextExchange returns when an exchange due at due may start, the last one
+// having ended at last (zero: none yet): not before last + ExchangeSpacing.
+func NextExchange(due, last time.Time) time.Time {
+	if last.IsZero() {
+		return due
+	}
+	if earliest := last.Add(ExchangeSpacing); due.Before(earliest) {
+		return earliest
+	}
+	return due
+}
 
 // RefreshAfter returns when, counted from its receipt, a token of lifetime
 // l is refreshed: max(0.5·l, min(0.75·l, l − 5 min)), floored at MinBackoff
@@ -75,18 +111,20 @@ func retryHint(now, next time.Time) time.Duration {
 }
 
 // stateOf derives the state operators see from the credential's facts.
-// A failing refresh shows as degraded while the old token still serves,
-// even during the retry itself, so the state does not flicker.
+// A permanent refusal is failed even while a token would still be valid:
+// the upstream said no, so nothing is served (fail closed, DESIGN §5). A
+// transiently failing refresh shows as degraded while the old token still
+// serves, even during the retry itself, so the state does not flicker.
 func stateOf(servable, hasToken, inflight, failing, permanent bool) State {
 	switch {
+	case permanent:
+		return StateFailed
 	case servable && failing:
 		return StateDegraded
 	case servable && inflight:
 		return StateRefreshing
 	case servable:
 		return StateReady
-	case permanent:
-		return StateFailed
 	case hasToken:
 		return StateExpired
 	default:

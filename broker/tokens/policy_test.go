@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -130,7 +131,8 @@ func TestStateOf(t *testing.T) {
 		{true, true, true, false, false, StateRefreshing},
 		{true, true, false, true, false, StateDegraded},
 		{true, true, true, true, false, StateDegraded}, // retrying does not flicker
-		{true, true, false, true, true, StateDegraded}, // a valid token keeps working
+		{true, true, false, true, true, StateFailed},   // a permanent refusal fails closed (DESIGN §5)
+		{true, true, true, true, true, StateFailed},    // and a retry in flight does not hide it
 		{false, true, false, true, false, StateExpired},
 		{false, true, true, true, false, StateExpired},
 		{false, true, false, true, true, StateFailed},
@@ -157,6 +159,48 @@ func TestMayInvalidate(t *testing.T) {
 	for _, c := range cases {
 		if got := mayInvalidate(t0, c.last); got != c.want {
 			t.Errorf("mayInvalidate(last %v) = %v, want %v", c.last, got, c.want)
+		}
+	}
+}
+
+func TestClampLifetime(t *testing.T) {
+	cases := []struct {
+		name   string
+		stated time.Duration
+		want   time.Duration
+	}{
+		{"no expiry", 0, 0},
+		{"negative is left for the exchange to refuse", -time.Second, -time.Second},
+		{"a nanosecond rises to 1 s", time.Nanosecond, time.Second},
+		{"100 ms rises to 1 s", 100 * time.Millisecond, time.Second},
+		{"1 s", time.Second, time.Second},
+		{"an hour", time.Hour, time.Hour},
+		{"24 h", 24 * time.Hour, 24 * time.Hour},
+		{"25 h falls to 24 h", 25 * time.Hour, 24 * time.Hour},
+		{"the largest duration falls to 24 h", time.Duration(math.MaxInt64), 24 * time.Hour},
+	}
+	for _, c := range cases {
+		if got := ClampLifetime(c.stated); got != c.want {
+			t.Errorf("%s: ClampLifetime(%v) = %v, want %v", c.name, c.stated, got, c.want)
+		}
+	}
+}
+
+func TestNextExchange(t *testing.T) {
+	cases := []struct {
+		name      string
+		due, last time.Time
+		want      time.Time
+	}{
+		{"no exchange yet", t0, time.Time{}, t0},
+		{"due at once after an exchange", t0, t0, t0.Add(5 * time.Second)},
+		{"due within the spacing", t0.Add(time.Second), t0, t0.Add(5 * time.Second)},
+		{"due exactly at the spacing", t0.Add(5 * time.Second), t0, t0.Add(5 * time.Second)},
+		{"due after the spacing", t0.Add(time.Minute), t0, t0.Add(time.Minute)},
+	}
+	for _, c := range cases {
+		if got := NextExchange(c.due, c.last); !got.Equal(c.want) {
+			t.Errorf("%s: NextExchange = %v, want %v", c.name, got.Sub(t0), c.want.Sub(t0))
 		}
 	}
 }

@@ -82,18 +82,20 @@ func TestDegradedBackoffUntilCutoff(t *testing.T) {
 	if st.LastErrorCode != "overloaded" || st.Failures != 1 || st.LastError != errTransient.Error() {
 		t.Fatalf("degraded status = %+v", st)
 	}
-	// The jitter draws the top of its range: the intervals are the ceilings.
-	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second,
-		16 * time.Second, 30 * time.Second, 30 * time.Second, 30 * time.Second}
+	// The jitter draws the top of its range: the intervals are the
+	// ceilings (1, 2, 4, 8, 16, 30 s less 1 ns), but never under the 5 s
+	// ExchangeSpacing.
+	want := []time.Duration{ExchangeSpacing, ExchangeSpacing, ExchangeSpacing, 8*time.Second - 1,
+		16*time.Second - 1, 30*time.Second - 1, 30*time.Second - 1, 30*time.Second - 1}
 	for i, d := range want {
-		h.settle(d - 1)
-		h.clk.Advance(d - 1)
+		h.settle(d)
+		h.clk.Advance(d)
 		h.waitExchange(3 + i)
 	}
 	times := ex.callTimes()
 	for i, d := range want {
-		if got := times[i+2].Sub(times[i+1]); got != d-1 {
-			t.Errorf("retry %d after %v, want %v", i+1, got, d-1)
+		if got := times[i+2].Sub(times[i+1]); got != d {
+			t.Errorf("retry %d after %v, want %v", i+1, got, d)
 		}
 	}
 	if e, err := h.token(); err != nil || e != first {

@@ -83,9 +83,21 @@ func (c *Credential) stoppingLocked() bool {
 }
 
 // dueLocked reports whether a caller without a token may start an exchange
-// at now: unless a failed one is backing off, it may.
+// at now: unless the last one ended less than ExchangeSpacing ago or a
+// failed one is backing off, it may.
 func (c *Credential) dueLocked(now time.Time) bool {
-	return c.lastErr == nil || c.nextRefresh.IsZero() || !now.Before(c.nextRefresh)
+	return !c.spacingLocked(now) && !c.backingOffLocked(now)
+}
+
+// spacingLocked reports whether the last exchange, under the current
+// identity registration, ended less than ExchangeSpacing before now.
+func (c *Credential) spacingLocked(now time.Time) bool {
+	return c.current(c.lastExchangeGen) && now.Before(NextExchange(now, c.lastExchange))
+}
+
+// backingOffLocked reports whether a failed exchange is backing off at now.
+func (c *Credential) backingOffLocked(now time.Time) bool {
+	return c.lastErr != nil && !c.nextRefresh.IsZero() && now.Before(c.nextRefresh)
 }
 
 func (c *Credential) timedOut() error {

@@ -154,34 +154,40 @@ func TestFailedWaitsForRefreshInFlight(t *testing.T) {
 	}
 }
 
-// A permanent refusal while the old token is valid keeps it serving
-// (degraded) until its cut-off; then the credential is failed.
-func TestPermanentWhileValidServesUntilCutoff(t *testing.T) {
-	const l = 10 * time.Minute
+// A permanent refusal while the old token is valid fails closed (DESIGN
+// §5): the credential is failed at once, the token is dropped and never
+// served again, retries follow the slow schedule (30 s, 1, 2, 4 min, then
+// 5 min), and a later success serves again.
+func TestPermanentWhileValidFailsClosed(t *testing.T) {
+	const l = time.Hour
 	ex := newScripted(step{lifetime: l}, step{err: errPermanent})
 	h := start(t, ex, nil)
 	h.waitExchange(1)
 	first, _ := h.token()
-	h.advanceTo(t0.Add(RefreshAfter(l))) // 5 min
+	h.advanceTo(t0.Add(RefreshAfter(l))) // 45 min
 	h.waitExchange(2)
-	if st := h.waitState(StateDegraded); st.LastErrorCode != "invalid_grant" {
-		t.Fatalf("status = %+v", st)
+	st := h.waitState(StateFailed)
+	if st.LastErrorCode != "invalid_grant" || !st.ExpiresAt.IsZero() {
+		t.Fatalf("status = %+v, want failed with no expiry", st)
 	}
-	if e, err := h.token(); err != nil || e != first {
-		t.Fatalf("valid token not served after a permanent refusal: %v", err)
+	if e, err := h.token(); !errors.Is(err, ErrFailed) || e != nil {
+		t.Fatalf("after a permanent refusal: token %v, err %v; want ErrFailed", e != nil, err)
 	}
-	// Slow retries after 30 s, 1 min and 2 min come before the cut-off at
-	// 9.5 min; the next (4 min) would come after it.
-	for i, d := range []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute} {
+	if first.ServableAt(h.clk.Now()) != true {
+		t.Fatal("the test meant the first token to be still within its lifetime")
+	}
+	for i, d := range []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 5 * time.Minute, 5 * time.Minute} {
 		h.advanceTo(ex.callTimes()[i+1].Add(d - 1))
 		h.waitExchange(3 + i)
-		if _, err := h.token(); err != nil {
-			t.Fatalf("before the cut-off: %v", err)
+		if _, err := h.token(); !errors.Is(err, ErrFailed) {
+			t.Fatalf("after slow retry %d: %v, want ErrFailed", i+1, err)
 		}
 	}
-	h.advanceTo(t0.Add(ServeUntil(l)))
-	h.waitState(StateFailed)
-	if _, err := h.token(); !errors.Is(err, ErrFailed) {
-		t.Fatalf("after the cut-off: %v, want ErrFailed", err)
+	ex.setScript(step{lifetime: l})
+	h.advanceTo(h.cred.Status().NextRefreshAt)
+	h.waitExchange(9)
+	h.waitState(StateReady)
+	if e, err := h.token(); err != nil || e == first {
+		t.Fatalf("after recovery: %v (old token: %v)", err, e == first)
 	}
 }

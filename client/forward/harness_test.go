@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // harnessOpts are the knobs of one forwarder scenario.
@@ -168,16 +169,10 @@ func anthropicError(t *testing.T, b []byte) (typ, msg string) {
 	return e.Error.Type, e.Error.Message
 }
 
-// waitFor polls cond for up to d.
+// waitFor waits up to d for cond (the shared testharness.WaitFor).
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testharness.WaitFor(t, d, what, cond)
 }
 
 // logBuffer collects log output from several goroutines.

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/awf-broker/awf-broker/api"
 )
 
 // upstream is the pre-split base URL every request is mapped onto.
@@ -126,8 +128,9 @@ func (u *upstream) mapTarget(r *http.Request) (target, error) {
 }
 
 // checkPath refuses paths an upstream or an intermediary could resolve to a
-// different resource than the one the broker scoped: dot segments (also
-// percent-encoded), encoded slashes and backslashes, and control bytes.
+// different resource than the one the broker scoped: dot segments (the
+// broker's rule, api.HasDotSegment), encoded slashes and backslashes, and
+// control bytes.
 func checkPath(path, raw string) error {
 	if path[0] != '/' {
 		return targetError("request target must be an absolute path")
@@ -144,21 +147,13 @@ func checkPath(path, raw string) error {
 			}
 		}
 	}
-	start := 1
-	for i := 1; i <= len(path); i++ {
-		if i < len(path) {
-			c := path[i]
-			if c < 0x20 || c == 0x7f || c == '\\' {
-				return targetError("request path must not contain control characters or backslashes")
-			}
-			if c != '/' {
-				continue
-			}
+	for i := 1; i < len(path); i++ {
+		if c := path[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return targetError("request path must not contain control characters or backslashes")
 		}
-		if seg := path[start:i]; seg == "." || seg == ".." {
-			return targetError("request path must not contain . or .. segments")
-		}
-		start = i + 1
+	}
+	if api.HasDotSegment(raw) {
+		return targetError("request path must not contain . or .. segments")
 	}
 	return nil
 }

@@ -34,6 +34,13 @@ func TestMapTarget(t *testing.T) {
 		{"https://h.example", "/a/%00b", "", "request path must not contain control characters or backslashes", false, nil},
 		{"https://h.example", "/a..b/..c", "https://h.example/a..b/..c", "", false, nil},
 		{"https://h.example", "*", "", "request target must be an absolute path", false, nil},
+		{"https://h.example", "/a/..;/b", "", "request path must not contain . or .. segments", false, nil},
+		{"https://h.example", "/a/..;jsessionid=x/b", "", "request path must not contain . or .. segments", false, nil},
+		{"https://h.example", "/a/%252e%252e/b", "", "request path must not contain . or .. segments", false, nil},
+		{"https://h.example", "/a/%252E%252E%253B/b", "", "request path must not contain . or .. segments", false, nil},
+		{"https://h.example", "/a/%2e%2e%3b/b", "", "request path must not contain . or .. segments", false, nil},
+		{"https://h.example", "/a/x;..;/b", "https://h.example/a/x;..;/b", "", false, nil},
+		{"https://h.example", "/model/x-v1%253A0/invoke", "https://h.example/model/x-v1%253A0/invoke", "", false, nil},
 		// The api-proxy's rule in sidecar mode: a path already under the base is not prefixed again.
 		{"https://api.openai.com/v1", "/v1/chat/completions", "https://api.openai.com/v1/chat/completions", "", true, nil},
 		{"https://api.openai.com/v1", "/responses", "https://api.openai.com/v1/responses", "", true, nil},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/daemon"
 	"github.com/awf-broker/awf-broker/broker/fake"
+	"github.com/awf-broker/awf-broker/broker/metrics"
 )
 
 // stampedeCallers is how many callers ask at once for a fresh credential.
@@ -67,7 +70,35 @@ func (s *suite) stampede(ctx context.Context) error {
 		Goal: "exactly 1", Pass: pass(exchanges == 1 && mints == 1)})
 	s.rep.add(Row{Section: sec, Name: "failed callers", Value: float64(failed.Load()), Unit: "", Goal: "0", Pass: pass(failed.Load() == 0)})
 	ms := float64(took) / float64(time.Millisecond)
-	s.rep.add(Row{Section: sec, Name: "time until all served", Value: ms, Unit: "ms", Counterpart: "the exchange itself",
-		CounterValue: float64(stampedeExchange) / float64(time.Millisecond), Ratio: ratio(ms, float64(stampedeExchange)/float64(time.Millisecond))})
+	exch, err := exchangeSeconds(ctx, b, "anthropic")
+	if err != nil {
+		return fmt.Errorf("stampede: the exchange's measured duration: %w", err)
+	}
+	exchMS := exch * 1000
+	s.rep.add(Row{Section: sec, Name: "time until all served", Value: ms, Unit: "ms", Counterpart: "the exchange, as the broker measured it",
+		CounterValue: exchMS, Ratio: ratio(ms, exchMS)})
 	return nil
+}
+
+// exchangeSeconds reads from the broker's own metrics how long cred's
+// exchanges took, in seconds, summed (here: the one exchange, the
+// GitHub mint and the fake's delay included).
+func exchangeSeconds(ctx context.Context, b *liveBroker, cred string) (float64, error) {
+	text, err := b.client.Metrics(ctx)
+	if err != nil {
+		return 0, err
+	}
+	prefix := metrics.NameExchangeDuration + `_sum{credential="` + cred + `"`
+	for line := range strings.Lines(text) {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil {
+			return 0, fmt.Errorf("metric line %q: %w", strings.TrimSpace(line), err)
+		}
+		return v, nil
+	}
+	return 0, fmt.Errorf("no %s for %q in the metrics", metrics.NameExchangeDuration, cred)
 }

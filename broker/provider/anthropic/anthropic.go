@@ -11,10 +11,12 @@
 package anthropic
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -114,19 +116,21 @@ func (p *Provider) exchangeOnce(ctx context.Context, subject provider.Subject) (
 	if err != nil {
 		return provider.Token{}, p.classify(err, capture)
 	}
-	lifetime := DefaultLifetime
-	if creds.ExpiresAt != nil {
-		// ExpiresAt = the SDK's time.Now() at parse + expires_in; rounding up
-		// the remainder to the second recovers expires_in exactly.
-		lifetime = time.Duration(math.Ceil(time.Until(*creds.ExpiresAt).Seconds())) * time.Second
+	// The SDK's ExpiresAt is time.Now() + expires_in·1 s, which overflows
+	// for expires_in above about 9.2e9; the lifetime comes from the
+	// answer's own expires_in instead, converted without overflow. An
+	// answer without expires_in means an hour, as the api-proxy assumes.
+	lifetime, ok := DefaultLifetime, true
+	if capture.expiresIn.Set {
+		lifetime, ok = provider.LifetimeOf(capture.expiresIn.N)
 	} else {
 		p.log.Debug("answer has no expires_in; assuming an hour", "request_id", capture.requestID)
 	}
-	if lifetime <= 0 {
+	if !ok {
 		return provider.Token{}, &provider.Error{Kind: provider.Transient, Op: "exchange", Code: "malformed_response", RequestID: capture.requestID, Detail: "expires_in is zero or negative"}
 	}
-	if lifetime > MaxLifetime {
-		p.log.Warn("expires_in above 24h; clamped", "expires_in", lifetime, "request_id", capture.requestID)
+	if lifetime >= MaxLifetime {
+		p.log.Warn("expires_in at or above 24h; clamped", "expires_in", lifetime.String(), "request_id", capture.requestID)
 		lifetime = MaxLifetime
 	}
 	return provider.Token{Value: secretOf(creds.AccessToken), Lifetime: lifetime, RequestID: capture.requestID}, nil
@@ -165,12 +169,14 @@ func (p *Provider) classify(err error, c *captureTransport) error {
 	return &provider.Error{Kind: provider.Transient, Op: "exchange", Detail: "token endpoint unreachable", Err: c.transportErr}
 }
 
-// captureTransport records the answer's Request-Id, Retry-After and status.
+// captureTransport records the answer's Request-Id, Retry-After, status
+// and, of a 2xx answer, expires_in.
 type captureTransport struct {
 	next         http.RoundTripper
 	requestID    string
 	retryAfter   time.Duration
 	status       int
+	expiresIn    provider.Seconds
 	transportErr error
 }
 
@@ -187,6 +193,22 @@ func (c *captureTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.status = resp.StatusCode
 	c.requestID = resp.Header.Get("Request-Id")
 	c.retryAfter = provider.RetryAfter(resp.Header)
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// Read the body (within the SDK's own 1 MiB cap) for expires_in
+		// and hand the SDK the same bytes.
+		body, err := provider.ReadBody(resp)
+		if err != nil {
+			c.transportErr = errors.New(sanitizeTransportErr(err))
+			return nil, err
+		}
+		var answer struct {
+			ExpiresIn provider.Seconds `json:"expires_in"`
+		}
+		if json.Unmarshal(body, &answer) == nil {
+			c.expiresIn = answer.ExpiresIn
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	return resp, nil
 }
 
