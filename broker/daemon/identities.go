@@ -71,14 +71,18 @@ func (ids *identities) Register(_ context.Context, name string, caller peer.Cred
 	if err := id.gh.Check(reg.RequestURL, tok); err != nil {
 		return api.Identity{}, &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Detail: err.Error()}
 	}
+	if id.gh.Holds(reg.RequestURL, tok) {
+		// The same job again: its leases and tokens stay.
+		return ids.describe(id, 0), nil
+	}
 	// The old job's leases end before the new job's registration exists,
 	// so no exchange from it can reach them.
-	ids.revoke(name, "identity re-registered")
+	n := ids.revoke(name, "identity re-registered")
 	if err := id.gh.Register(reg.RequestURL, tok); err != nil {
 		return api.Identity{}, &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Detail: err.Error()}
 	}
 	ids.purge(name)
-	out := ids.describe(id)
+	out := ids.describe(id, n)
 	ids.d.obs.identityChanged(api.EventIdentityRegistered, out)
 	return out, nil
 }
@@ -91,21 +95,24 @@ func (ids *identities) Clear(_ context.Context, name string, caller peer.Cred) (
 	if err != nil {
 		return api.Identity{}, err
 	}
-	ids.revoke(name, "identity cleared")
+	n := ids.revoke(name, "identity cleared")
 	id.gh.Clear()
 	ids.purge(name)
-	out := ids.describe(id)
+	out := ids.describe(id, n)
 	ids.d.obs.identityChanged(api.EventIdentityCleared, out)
 	return out, nil
 }
 
-// revoke revokes the leases of the credentials that exchange the identity.
-func (ids *identities) revoke(name, reason string) {
+// revoke revokes the leases of the credentials that exchange the identity
+// and returns how many it revoked.
+func (ids *identities) revoke(name, reason string) int {
+	n := 0
 	for _, c := range ids.d.creds.load().byName {
 		if c.identity == name {
-			ids.d.leases.RevokeCredential(c.info.Name, reason)
+			n += ids.d.leases.RevokeCredential(c.info.Name, reason)
 		}
 	}
+	return n
 }
 
 // purge drops the tokens of the credentials that exchange the identity
@@ -118,6 +125,15 @@ func (ids *identities) purge(name string) {
 	}
 }
 
-func (ids *identities) describe(id *runtimeIdentity) api.Identity {
-	return api.Identity{Name: id.name, Type: "github-actions", Registered: id.gh.Registered(), Generation: id.gh.Generation()}
+// describe answers a registration or clearing that revoked n leases.
+func (ids *identities) describe(id *runtimeIdentity, n int) api.Identity {
+	var creds []string
+	for _, c := range ids.d.creds.load().byName {
+		if c.identity == id.name {
+			creds = append(creds, c.info.Name)
+		}
+	}
+	slices.Sort(creds)
+	return api.Identity{Name: id.name, Type: "github-actions", Registered: id.gh.Registered(), Generation: id.gh.Generation(),
+		Credentials: creds, LeasesRevoked: n}
 }
