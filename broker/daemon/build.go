@@ -87,8 +87,13 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, 
 	}
 	var subject provider.Subject
 	var generation func() uint64
+	var unbound func() bool
 	if id, ok := ids[c.Identity]; ok {
 		subject, generation = id.subject, id.generation
+		if id.runtime != nil {
+			gh := id.runtime.gh
+			unbound = func() bool { return !gh.Registered() }
+		}
 	}
 	cache := tokens.New(tokens.Config{
 		Name: c.Name, Provider: c.Provider, Exchanger: prov, Subject: subject,
@@ -96,7 +101,7 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, 
 		OnChange: d.obs.credentialChanged, OnExchange: d.obs.exchanged,
 	})
 	return &credential{
-		cache: cache, prov: prov, identity: c.Identity, cfg: c,
+		cache: cache, prov: prov, identity: c.Identity, cfg: c, unbound: unbound,
 		info: server.CredentialInfo{
 			Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, LeaseTTL: c.LeaseTTL,
 			AllowUIDs: c.Allow.UIDs, AllowGIDs: c.Allow.GIDs, NeedsBodySHA256: prov.NeedsBodySHA256(),

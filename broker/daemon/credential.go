@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"sync/atomic"
@@ -26,6 +27,22 @@ type credential struct {
 	cfg config.Credential
 	// stop ends its refresh loop (nil until the loop starts).
 	stop context.CancelFunc
+	// unbound, when set, reports whether its run-time identity has no job
+	// registered.
+	unbound func() bool
+}
+
+// LeaseGate refuses new leases while the credential's run-time identity
+// has no job registered. Such a lease could serve nothing, and the next
+// job's registration would revoke it (DESIGN §5) — stopping for good a
+// forwarder started before the job, such as a runner pod's sidecar. A
+// retryable 503 makes the forwarder wait for the job instead.
+func (c *credential) LeaseGate() error {
+	if c.unbound == nil || !c.unbound() {
+		return nil
+	}
+	return &api.Problem{Status: http.StatusServiceUnavailable, Code: api.CodeCredentialUnavailable, RetryAfter: 1,
+		Detail: fmt.Sprintf("identity %q has no job registered yet (the runner's job-started hook registers it)", c.identity)}
 }
 
 func (c *credential) Info() server.CredentialInfo { return c.info }

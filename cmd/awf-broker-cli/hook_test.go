@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +23,7 @@ import (
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/daemon"
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/client/forward"
 )
 
 // The CLI binary, built once for the tests that run it as a process.
@@ -198,11 +203,12 @@ func TestRunnerHooksBindEachJob(t *testing.T) {
 	revoked("B", lb)
 	lease("3003")
 
-	// A job without id-token: write gets nothing of job C.
+	// A job without id-token: write gets nothing of job C: no lease at all
+	// while no job is bound.
 	hook("job-started.sh", map[string]string{api.SocketEnv: sock, "GITHUB_ACTIONS": "true"},
 		"awf-broker: no ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN in the job (no id-token: write permission?); identity github cleared (generation 6); no credentials bound; 1 lease(s) of an earlier job revoked")
-	if _, err := c.CreateLease(ctx, api.CreateLeaseRequest{Credential: "anthropic"}); err != nil {
-		t.Fatal(err)
+	if _, err := c.CreateLease(ctx, api.CreateLeaseRequest{Credential: "anthropic"}); !client.IsCode(err, api.CodeCredentialUnavailable) {
+		t.Fatalf("a lease with no job bound: %v, want credential_unavailable", err)
 	}
 
 	for run, tok := range jobs {
@@ -291,5 +297,84 @@ func TestRunnerHookRefusals(t *testing.T) {
 				t.Errorf("took %s; a hook must be bounded by its timeout", took)
 			}
 		})
+	}
+}
+
+// TestSidecarStartedBeforeTheJob is a runner pod's story: its sidecar
+// forwarder starts with the pod, before the runner has a job. Until the
+// job-started hook binds the job, the broker grants no lease (a lease then
+// could serve nothing and would be revoked by the registration), so the
+// forwarder keeps retrying and answers 503 without calling the upstream;
+// once the hook ran it leases and serves the job's own token; after
+// job-completed it fails closed.
+func TestSidecarStartedBeforeTheJob(t *testing.T) {
+	dev, sock := hookBroker(t)
+	up, _ := url.Parse(dev.API.URL())
+	fc := client.New(sock)
+	defer fc.Close()
+	f, err := forward.New(forward.Config{Client: fc, Credential: "anthropic", Upstream: up, Label: "sidecar", MaxWait: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan error, 1)
+	go func() { started <- f.Start(ctx) }()
+	srv := httptest.NewServer(f)
+	t.Cleanup(func() { srv.Close(); f.Close(); cancel() })
+	post := func() int {
+		t.Helper()
+		resp, err := http.Post(srv.URL+"/v1/messages", "application/json",
+			strings.NewReader(`{"model":"claude-fake-1","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	if got := post(); got != http.StatusServiceUnavailable {
+		t.Fatalf("before the job: %d, want 503", got)
+	}
+	select {
+	case err := <-started:
+		t.Fatalf("the forwarder got a lease before any job was bound (Start: %v)", err)
+	default:
+	}
+
+	tok := dev.GitHub.AddJob("4004")
+	env := map[string]string{api.SocketEnv: sock, "GITHUB_ACTIONS": "true", requestURLEnv: dev.GitHub.RequestURL(), requestTokenEnv: tok.Reveal()}
+	if _, stderr, code, _ := runnerHook(t, "job-started.sh", env); code != 0 {
+		t.Fatalf("job-started: exit %d: %s", code, stderr)
+	}
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the forwarder did not lease after job-started")
+	}
+	if got := post(); got != http.StatusOK {
+		t.Fatalf("during the job: %d, want 200", got)
+	}
+	hs := dev.API.Headers()
+	bearer := strings.TrimPrefix(hs[len(hs)-1].Get("Authorization"), "Bearer ")
+	if run := dev.Anthropic.RunIDOf(bearer); run != "4004" {
+		t.Fatalf("the upstream got a token of run %q, want the job's 4004", run)
+	}
+
+	if _, stderr, code, _ := runnerHook(t, "job-completed.sh", env); code != 0 {
+		t.Fatalf("job-completed: exit %d: %s", code, stderr)
+	}
+	served := dev.API.Served()
+	if got := post(); got != http.StatusServiceUnavailable {
+		t.Fatalf("after the job: %d, want 503", got)
+	}
+	if dev.API.Served() != served {
+		t.Fatal("after job-completed a request reached the upstream")
+	}
+	if before := dev.API.Unauthenticated(); before != 0 {
+		t.Fatalf("the upstream saw %d requests without valid headers", before)
 	}
 }
