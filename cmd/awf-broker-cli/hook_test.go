@@ -60,7 +60,7 @@ func builtCLI(t *testing.T) string {
 }
 
 // runnerHook runs one of deploy/runner-hooks/ as the runner does: the
-// script alone, no arguments, the job's environment and nothing else (the
+// script with no arguments, the job's environment and nothing else (the
 // built CLI first on PATH). A guard deadline far above the hook's own
 // bound catches a hook that hangs.
 func runnerHook(t *testing.T, script string, env map[string]string) (stdout, stderr string, code int, took time.Duration) {
@@ -68,7 +68,9 @@ func runnerHook(t *testing.T, script string, env map[string]string) (stdout, std
 	bin := builtCLI(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join("..", "..", "deploy", "runner-hooks", script))
+	// The runner runs a .sh hook as `bash -e FILE` (GitHub's "Running
+	// scripts before or after a job").
+	cmd := exec.CommandContext(ctx, "bash", "-e", filepath.Join("..", "..", "deploy", "runner-hooks", script))
 	cmd.Env = []string{"PATH=" + filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
