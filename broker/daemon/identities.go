@@ -95,6 +95,12 @@ func (ids *identities) Clear(_ context.Context, name string, caller peer.Cred) (
 	if err != nil {
 		return api.Identity{}, err
 	}
+	if !id.gh.Registered() {
+		// Nothing to clear: no token was minted from it since, and no
+		// lease granted (LeaseGate). A repeated job-completed changes
+		// nothing.
+		return ids.describe(id, 0), nil
+	}
 	n := ids.revoke(name, "identity cleared")
 	id.gh.Clear()
 	ids.purge(name)

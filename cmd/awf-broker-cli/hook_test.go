@@ -194,21 +194,21 @@ func TestRunnerHooksBindEachJob(t *testing.T) {
 	}
 	hook("job-completed.sh", envA, "awf-broker: identity github cleared (generation 2); credentials unbound: "+creds+"; 1 lease(s) revoked")
 	revoked("A", la)
-	hook("job-completed.sh", envA, "awf-broker: identity github cleared (generation 3); credentials unbound: "+creds)
+	hook("job-completed.sh", envA, "awf-broker: identity github cleared (generation 2); credentials unbound: "+creds)
 
 	// Job B, then job C without B's job-completed (a runner that crashed).
 	envB := jobEnv("2002")
-	hook("job-started.sh", envB, "awf-broker: identity github bound to this job (generation 4); credentials now bound: "+creds)
+	hook("job-started.sh", envB, "awf-broker: identity github bound to this job (generation 3); credentials now bound: "+creds)
 	lb := lease("2002")
 	envC := jobEnv("3003")
-	hook("job-started.sh", envC, "awf-broker: identity github bound to this job (generation 5); credentials now bound: "+creds+"; 1 lease(s) of an earlier job revoked")
+	hook("job-started.sh", envC, "awf-broker: identity github bound to this job (generation 4); credentials now bound: "+creds+"; 1 lease(s) of an earlier job revoked")
 	revoked("B", lb)
 	lease("3003")
 
 	// A job without id-token: write gets nothing of job C: no lease at all
 	// while no job is bound.
 	hook("job-started.sh", map[string]string{api.SocketEnv: sock, "GITHUB_ACTIONS": "true"},
-		"awf-broker: no ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN in the job (no id-token: write permission?); identity github cleared (generation 6); no credentials bound; 1 lease(s) of an earlier job revoked")
+		"awf-broker: no ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN in the job (no id-token: write permission?); identity github cleared (generation 5); no credentials bound; 1 lease(s) of an earlier job revoked")
 	if _, err := c.CreateLease(ctx, api.CreateLeaseRequest{Credential: "anthropic"}); !client.IsCode(err, api.CodeCredentialUnavailable) {
 		t.Fatalf("a lease with no job bound: %v, want credential_unavailable", err)
 	}
