@@ -187,6 +187,12 @@ type Identity struct {
 	Type       string `json:"type"`
 	Registered bool   `json:"registered"`
 	Generation uint64 `json:"generation"`
+	// Credentials names the credentials that exchange this identity: the
+	// ones a registration binds to the job.
+	Credentials []string `json:"credentials,omitempty"`
+	// LeasesRevoked counts the leases this registration or clearing
+	// revoked (the previous job's).
+	LeasesRevoked int `json:"leases_revoked,omitempty"`
 }
 
 // Event is one message on GET /v1/events. It never carries a secret.

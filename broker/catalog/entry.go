@@ -9,6 +9,7 @@ package catalog
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"sort"
@@ -35,13 +36,30 @@ type Entry struct {
 	plan reload.Credential
 	// stop ends its refresh loop (nil until the loop starts).
 	stop context.CancelFunc
+	// unbound, when set, reports whether its run-time identity has no job
+	// registered.
+	unbound func() bool
 }
 
 // NewEntry returns the entry of a built credential: its description, its
 // token cache and provider, the identity it exchanges ("" for none) and
-// what a reload compares of it.
-func NewEntry(info server.CredentialInfo, cache *tokens.Credential, prov provider.Provider, identity string, plan reload.Credential) *Entry {
-	return &Entry{info: info, cache: cache, prov: prov, identity: identity, plan: plan}
+// what a reload compares of it, and for a credential of a run-time
+// identity, whether that identity has no job registered (else nil).
+func NewEntry(info server.CredentialInfo, cache *tokens.Credential, prov provider.Provider, identity string, plan reload.Credential, unbound func() bool) *Entry {
+	return &Entry{info: info, cache: cache, prov: prov, identity: identity, plan: plan, unbound: unbound}
+}
+
+// LeaseGate refuses new leases while the credential's run-time identity
+// has no job registered. Such a lease could serve nothing, and the next
+// job's registration would revoke it (DESIGN §5) — stopping for good a
+// forwarder started before the job, such as a runner pod's sidecar. A
+// retryable 503 makes the forwarder wait for the job instead.
+func (c *Entry) LeaseGate() error {
+	if c.unbound == nil || !c.unbound() {
+		return nil
+	}
+	return &api.Problem{Status: http.StatusServiceUnavailable, Code: api.CodeCredentialUnavailable, RetryAfter: 1,
+		Detail: fmt.Sprintf("identity %q has no job registered yet (the runner's job-started hook registers it)", c.identity)}
 }
 
 // Cache returns its token cache.

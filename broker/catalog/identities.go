@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -84,14 +85,18 @@ func (ids *Identities) Register(_ context.Context, name string, _ peer.Cred, reg
 	if err := gh.Check(reg.RequestURL, tok); err != nil {
 		return api.Identity{}, &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Detail: err.Error()}
 	}
+	if gh.Holds(reg.RequestURL, tok) {
+		// The same job again: its leases and tokens stay.
+		return ids.describe(name, gh, 0), nil
+	}
 	// The old job's leases end before the new job's registration exists,
 	// so no exchange from it can reach them.
-	ids.revoke(name, "identity re-registered")
+	n := ids.revoke(name, "identity re-registered")
 	if err := gh.Register(reg.RequestURL, tok); err != nil {
 		return api.Identity{}, &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Detail: err.Error()}
 	}
 	ids.purge(name)
-	out := describe(name, gh)
+	out := ids.describe(name, gh, n)
 	ids.announce(api.EventIdentityRegistered, out)
 	return out, nil
 }
@@ -104,21 +109,30 @@ func (ids *Identities) Clear(_ context.Context, name string, _ peer.Cred) (api.I
 	if err != nil {
 		return api.Identity{}, err
 	}
-	ids.revoke(name, "identity cleared")
+	if !gh.Registered() {
+		// Nothing to clear: no token was minted from it since, and no
+		// lease granted (Entry.LeaseGate). A repeated job-completed
+		// changes nothing.
+		return ids.describe(name, gh, 0), nil
+	}
+	n := ids.revoke(name, "identity cleared")
 	gh.Clear()
 	ids.purge(name)
-	out := describe(name, gh)
+	out := ids.describe(name, gh, n)
 	ids.announce(api.EventIdentityCleared, out)
 	return out, nil
 }
 
-// revoke revokes the leases of the credentials that exchange the identity.
-func (ids *Identities) revoke(name, reason string) {
+// revoke revokes the leases of the credentials that exchange the identity
+// and returns how many it revoked.
+func (ids *Identities) revoke(name, reason string) int {
+	n := 0
 	for _, c := range ids.creds.Load().ByName {
 		if c.identity == name {
-			ids.leases.RevokeCredential(c.info.Name, reason)
+			n += ids.leases.RevokeCredential(c.info.Name, reason)
 		}
 	}
+	return n
 }
 
 // purge drops the tokens of the credentials that exchange the identity
@@ -131,6 +145,16 @@ func (ids *Identities) purge(name string) {
 	}
 }
 
-func describe(name string, gh *identity.GitHubActions) api.Identity {
-	return api.Identity{Name: name, Type: "github-actions", Registered: gh.Registered(), Generation: gh.Generation()}
+// describe answers a registration or clearing that revoked n leases: the
+// identity's state and the credentials that exchange it.
+func (ids *Identities) describe(name string, gh *identity.GitHubActions, n int) api.Identity {
+	var creds []string
+	for _, c := range ids.creds.Load().ByName {
+		if c.identity == name {
+			creds = append(creds, c.info.Name)
+		}
+	}
+	slices.Sort(creds)
+	return api.Identity{Name: name, Type: "github-actions", Registered: gh.Registered(), Generation: gh.Generation(),
+		Credentials: creds, LeasesRevoked: n}
 }

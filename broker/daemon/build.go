@@ -104,6 +104,11 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*catalog.Iden
 	if id != nil {
 		subject, generation = id.Subject, id.Generation
 	}
+	var unbound func() bool
+	if id != nil && id.Runtime != nil {
+		gh := id.Runtime
+		unbound = func() bool { return !gh.Registered() }
+	}
 	rc, err := planOf(c, id, wait, prov.NeedsBodySHA256())
 	if err != nil {
 		return nil, err
@@ -117,7 +122,7 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*catalog.Iden
 		Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, Target: c.Target, LeaseTTL: c.LeaseTTL,
 		LeaseMaxLifetime: c.LeaseMaxLifetime, NeedsBodySHA256: prov.NeedsBodySHA256(),
 	}
-	return catalog.NewEntry(info, cache, prov, c.Identity, rc), nil
+	return catalog.NewEntry(info, cache, prov, c.Identity, rc, unbound), nil
 }
 
 // provider makes the exchanger of one credential; its settings are the

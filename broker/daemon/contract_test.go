@@ -153,7 +153,8 @@ func TestContract(t *testing.T) {
 	c.Headers(ctx, l.ID, l.Secret, &api.HeadersRequest{Method: "POST", URL: url})
 	c.Invalidate(ctx, l.ID, l.Secret)
 	c.RenewLease(ctx, l.ID, "")
-	c.Ready(ctx) // anthropic is pending again: 503
+	c.Ready(ctx)                                                        // anthropic is pending again: 503
+	c.CreateLease(ctx, api.CreateLeaseRequest{Credential: "anthropic"}) // no job registered: 503
 
 	// 503 on headers and refresh: the token endpoint down and the token expired.
 	c.RegisterIdentity(ctx, "github", api.IdentityRegistration{RequestURL: b.dev.GitHub.RequestURL(), RequestToken: b.dev.GitHub.RequestToken().Reveal()})

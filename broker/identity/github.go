@@ -98,6 +98,18 @@ func (g *GitHubActions) Register(rawURL string, token secret.Value) error {
 	return nil
 }
 
+// Holds reports whether rawURL and token are the registration installed
+// now: registering the same job twice must change nothing (the runner's
+// job-started hook may run again for the same job).
+func (g *GitHubActions) Holds(rawURL string, token secret.Value) bool {
+	reg := g.reg.Load()
+	if reg == nil {
+		return false
+	}
+	u, err := g.checkURL(rawURL)
+	return err == nil && u.String() == reg.url.String() && reg.token.Equal(token)
+}
+
 // Clear forgets the registration and bumps the generation.
 func (g *GitHubActions) Clear() {
 	g.reg.Store(nil)

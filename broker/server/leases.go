@@ -8,9 +8,21 @@ import (
 	"github.com/awf-broker/awf-broker/broker/lease"
 )
 
+// LeaseGate is implemented by credentials that refuse new leases for a
+// while (a run-time identity with no job registered); its error is the
+// answer.
+type LeaseGate interface {
+	LeaseGate() error
+}
+
 // serveCreateLease makes a lease on the credential the wrapper resolved
 // (CanLease) for the caller; the secret is in this answer only.
 func (s *Server) serveCreateLease(c *call) error {
+	if g, ok := c.cred.(LeaseGate); ok {
+		if err := g.LeaseGate(); err != nil {
+			return err
+		}
+	}
 	info := c.cred.Info()
 	holder := lease.Holder{Cred: c.caller, Container: s.cfg.ContainerID(c.caller.PID)}
 	l, sec, err := s.cfg.Leases.Create(leaseInfo(info), c.create, holder)

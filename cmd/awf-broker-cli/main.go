@@ -63,6 +63,8 @@ func execute(ctx context.Context, e env, args []string) int {
 	case errors.As(err, &ce):
 		fmt.Fprintf(e.stderr, "error: %s: %s (%s)\n", ce.Title, ce.Detail, ce.Code)
 		return exitRefused
+	case errors.Is(err, errNotReady):
+		return exitRefused // its line is printed
 	case errors.As(err, new(usageError)):
 		fmt.Fprintf(e.stderr, "error: %v\n", err)
 		return exitUsage

@@ -46,7 +46,8 @@ func newRootCmd(e env) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.socket, "socket", defSocket, "broker socket path ($"+api.SocketEnv+")")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.PersistentFlags().DurationVar(&g.timeout, "timeout", 30*time.Second, "timeout of each call")
-	root.AddCommand(statusCmd(g), credsCmd(g), leasesCmd(g), leaseCmd(g), headersCmd(g), identityCmd(g), watchCmd(g), forwardCmd(g), sidecarCmd(g), versionCmd(g))
+	root.AddCommand(statusCmd(g), credsCmd(g), leasesCmd(g), leaseCmd(g), headersCmd(g), identityCmd(g), hookCmd(g), probeCmd(g),
+		watchCmd(g), forwardCmd(g), sidecarCmd(g), versionCmd(g))
 	return root
 }
 

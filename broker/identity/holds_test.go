@@ -1,0 +1,35 @@
+package identity
+
+import (
+	"testing"
+
+	"github.com/awf-broker/awf-broker/broker/secret"
+)
+
+// TestHolds: only the installed request URL and token, both exactly, count
+// as the same job; nothing counts before a registration or after a clear.
+func TestHolds(t *testing.T) {
+	gh, g := newGitHub(t)
+	other := gh.AddJob("2002")
+	cases := []struct {
+		name  string
+		url   string
+		token secret.Value
+		want  bool
+	}{
+		{"the registered job", gh.RequestURL(), gh.RequestToken(), true},
+		{"another job's token", gh.RequestURL(), other, false},
+		{"another request URL", gh.URL() + "/_apis/other?api-version=2.0", gh.RequestToken(), false},
+		{"an empty token", gh.RequestURL(), secret.Value{}, false},
+		{"a URL that does not parse", "::", gh.RequestToken(), false},
+	}
+	for _, c := range cases {
+		if got := g.Holds(c.url, c.token); got != c.want {
+			t.Errorf("%s: Holds = %v, want %v", c.name, got, c.want)
+		}
+	}
+	g.Clear()
+	if g.Holds(gh.RequestURL(), gh.RequestToken()) {
+		t.Error("after Clear: Holds = true, want false")
+	}
+}
