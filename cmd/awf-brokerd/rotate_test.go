@@ -106,7 +106,7 @@ credential "key" {
 	if got := served(); got != second {
 		t.Fatalf("after rotation and SIGHUP the old key is still served; logs:\n%s", p.logs.String())
 	}
-	if !strings.Contains(p.logs.String(), `"changed":"key"`) {
+	if !p.logged(`"changed":"key"`) {
 		t.Errorf("the reload does not report the credential as changed:\n%s", p.logs.String())
 	}
 
@@ -115,7 +115,7 @@ credential "key" {
 		t.Fatal(err)
 	}
 	hup("reload failed")
-	if !strings.Contains(p.logs.String(), "mode 0644): readable by others") {
+	if !p.logged("mode 0644): readable by others") {
 		t.Errorf("the refusal does not say why:\n%s", p.logs.String())
 	}
 	if got := served(); got != second {
