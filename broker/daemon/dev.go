@@ -36,6 +36,10 @@ const (
 	devKeyEnv = "AWF_DEV_STATIC_KEY"
 )
 
+// DevSubject is the subject match of the --dev federation rule; the fake
+// GitHub's JWTs carry sub "repo:octo-org/octo-repo:ref:refs/heads/main".
+const DevSubject = "repo:octo-org/octo-repo:*"
+
 // StartDev starts the fakes and returns the config to run against them,
 // with the socket at socketPath.
 func StartDev(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
@@ -45,7 +49,7 @@ func StartDev(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
 	}
 	tok := fake.NewAnthropic(fake.AnthropicOptions{
 		GitHub: gh, FederationRuleID: devRuleID, OrganizationID: devOrgID, ServiceAccountID: devSvacID,
-		ExpiresIn: int(tokenLifetime / time.Second),
+		ExpiresIn: int(tokenLifetime / time.Second), Subject: DevSubject,
 	})
 	apiFake := fake.NewAnthropicAPI(tok)
 	apiHost := strings.TrimPrefix(apiFake.URL(), "http://")
@@ -112,6 +116,10 @@ identity + per-request SigV4) are leasable by you. Nothing here is a real secret
   %[2]s forward --listen 127.0.0.1:10001 --credential anthropic --upstream %[3]s
   curl -s http://127.0.0.1:10001/v1/messages -H 'content-type: application/json' \
        -d '{"model":"claude-fake-1","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}'
+
+  # The anthropic token lives minutes, bounded by its 5-minute GitHub JWT as
+  # the Console bounds it; watch the broker re-exchange with a fresh JWT:
+  %[2]s watch --type 'credential.*'
 
   # Bedrock: point an AWS SDK's endpoint at the forwarder (any dummy keys;
   # the forwarder drops them and the broker signs each request):
