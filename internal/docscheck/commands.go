@@ -142,6 +142,9 @@ func tokenize(s string) []string {
 		case c == '#' && !inWord:
 			flush()
 			return out
+		case c == '|' && inWord && i+1 < len(s) && s[i+1] != ' ' && s[i+1] != '|':
+			// a|b inside a word: alternatives in a synopsis, not a pipe
+			cur.WriteByte(c)
 		case strings.IndexByte("|&;()<>`", c) >= 0 || (c == '$' && i+1 < len(s) && s[i+1] == '('):
 			flush()
 			if c == '>' || c == '<' {
