@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -101,7 +102,11 @@ func (d *Dev) Close() {
 
 // Banner tells a newcomer what is running and what to type.
 func (d *Dev) Banner(cli string) string {
-	sock := d.Config.Socket.Path
+	// Absolute, so the export works from any directory.
+	sock, err := filepath.Abs(d.Config.Socket.Path)
+	if err != nil {
+		sock = d.Config.Socket.Path
+	}
 	u, _ := url.Parse(d.API.URL())
 	return fmt.Sprintf(`
 awf-brokerd --dev: fakes of GitHub OIDC, the Anthropic token endpoint and the
@@ -124,6 +129,7 @@ identity + per-request SigV4) are leasable by you. Nothing here is a real secret
   # Bedrock: point an AWS SDK's endpoint at the forwarder (any dummy keys;
   # the forwarder drops them and the broker signs each request):
   %[2]s forward --listen 127.0.0.1:10002 --credential bedrock --upstream %[4]s
+
 %[5]s
 Stop with Ctrl-C.
 `, sock, cli, u.String(), d.AWS.Bedrock.URL(), devCloudBanner)

@@ -20,6 +20,7 @@ type Problem struct {
 	Msg  string
 }
 
+// String is "file:line: message", the form editors jump to.
 func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Msg) }
 
 // Doc is a parsed Markdown file.
