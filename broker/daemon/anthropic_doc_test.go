@@ -45,6 +45,8 @@ func TestAnthropicSetupErrors(t *testing.T) {
 			[]string{api.StateFailed}, "authentication_error", denied},
 		{"rule deleted while serving", nil, func(d *Dev) { d.Anthropic.ArchiveRule() },
 			[]string{api.StateFailed, api.StateDegraded}, "authentication_error", denied},
+		{"rule spans two workspaces, none named", func(d *Dev) { d.Anthropic.SetWorkspaces("wrkspc_a", "wrkspc_b") }, nil,
+			[]string{api.StateFailed}, "authentication_error", denied},
 		{"older error shape: invalid_grant", func(d *Dev) { d.Anthropic.Fail(fake.FaultInvalidGrant, -1) }, nil,
 			[]string{api.StateFailed}, "invalid_grant",
 			`exchange failed (status 400): invalid_grant: {"error":"invalid_grant","error_description":"assertion rejected"}`},

@@ -53,6 +53,12 @@ type AnthropicOptions struct {
 	// remaining validity, as the Console does ("upper-bounded by JWT
 	// expiry"): with GitHub's 5-minute JWTs a token lives minutes.
 	BoundByAssertion bool
+	// Workspaces are the workspaces the rule applies to (and the service
+	// account is a member of); empty leaves workspaces unchecked. With one,
+	// the exchange may name it or none; with more than one, it must name
+	// one of them. Naming a workspace outside them is refused with the
+	// opaque 401, as the real endpoint refuses it.
+	Workspaces []string
 }
 
 // Exchange is one request the token endpoint received.
@@ -81,6 +87,7 @@ type Anthropic struct {
 	archived  bool
 	bounded   bool
 	subject   string
+	workspace []string
 }
 
 // NewAnthropic starts the fake on a loopback port.
@@ -91,7 +98,7 @@ func NewAnthropic(opts AnthropicOptions) *Anthropic {
 	if opts.Audience == "" {
 		opts.Audience = "https://api.anthropic.com"
 	}
-	a := &Anthropic{opts: opts, expiresIn: opts.ExpiresIn, bounded: opts.BoundByAssertion, subject: opts.Subject, jtis: map[string]bool{}, tokens: map[string]time.Time{}, runIDs: map[string]string{}}
+	a := &Anthropic{opts: opts, expiresIn: opts.ExpiresIn, bounded: opts.BoundByAssertion, subject: opts.Subject, workspace: opts.Workspaces, jtis: map[string]bool{}, tokens: map[string]time.Time{}, runIDs: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/oauth/token", a.serveToken)
 	a.srv = httptest.NewServer(mux)
@@ -131,6 +138,10 @@ func (a *Anthropic) ArchiveRule() { a.mu.Lock(); a.archived = true; a.mu.Unlock(
 // SetSubject changes the federation rule's subject match (see
 // AnthropicOptions.Subject).
 func (a *Anthropic) SetSubject(pattern string) { a.mu.Lock(); a.subject = pattern; a.mu.Unlock() }
+
+// SetWorkspaces changes the rule's workspaces (see
+// AnthropicOptions.Workspaces).
+func (a *Anthropic) SetWorkspaces(ws ...string) { a.mu.Lock(); a.workspace = ws; a.mu.Unlock() }
 
 // SetBoundByAssertion sets whether minted tokens live no longer than the
 // assertion they were exchanged for (see AnthropicOptions).
@@ -296,8 +307,15 @@ func (a *Anthropic) checkRequest(r *http.Request, body map[string]any) (int, err
 	if g, _ := str("grant_type"); g != grantJWT {
 		return 400, fmt.Errorf("unsupported grant_type")
 	}
-	if ws, ok := str("workspace_id"); ok && ws == "" {
+	ws, hasWS := str("workspace_id")
+	if hasWS && ws == "" {
 		return 400, fmt.Errorf("workspace_id must not be empty")
+	}
+	a.mu.Lock()
+	rule := a.workspace
+	a.mu.Unlock()
+	if !workspaceAllowed(rule, ws) {
+		return 401, denied("Authentication failed")
 	}
 	for k, want := range map[string]string{"federation_rule_id": a.opts.FederationRuleID, "organization_id": a.opts.OrganizationID} {
 		if got, _ := str(k); got == "" {
@@ -359,6 +377,23 @@ func (a *Anthropic) checkAssertion(assertion string) (int, string, int64, error)
 	}
 	a.jtis[c.Jti] = true
 	return 0, c.RunID, c.Exp, nil
+}
+
+// workspaceAllowed reports whether an exchange naming ws ("" for none)
+// resolves to one workspace of the rule's.
+func workspaceAllowed(rule []string, ws string) bool {
+	switch {
+	case len(rule) == 0:
+		return true
+	case ws == "":
+		return len(rule) == 1
+	}
+	for _, w := range rule {
+		if w == ws {
+			return true
+		}
+	}
+	return false
 }
 
 // subjectMatches applies a federation rule's subject match: exact, or a
