@@ -30,6 +30,7 @@ func TestCheckerFindsEachMistake(t *testing.T) {
 		{"testdata/bad.md:32:", `awf-brokerd has no flag --chek-config`},
 		{"testdata/bad.md:35:", `awf-broker-cli status takes no arguments "extra"`},
 		{"testdata/bad.md:35:", `awf-broker-cli has no flag --colour`}, // after an a|b value
+		{"testdata/bad.md:38:", `hcl snippet marked refused was accepted by awf-brokerd --check-config: ok:`},
 	}
 	if len(got) != len(want) {
 		t.Errorf("got %d problems, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))

@@ -63,7 +63,8 @@ func FillHCL(b Block, keyFile string) Snippet {
 // CheckHCL writes every ```hcl block of d, filled (FillHCL), as a 0600
 // file under dir and runs check on it; a refusal is a problem at the
 // block's line, with the validator's file:line references mapped back to
-// the doc's lines.
+// the doc's lines. A block fenced ```hcl refused shows a config that must
+// be refused, and acceptance is the problem.
 func CheckHCL(d *Doc, dir string, check CheckConfig) []Problem {
 	key := filepath.Join(dir, "secret.key")
 	if err := os.WriteFile(key, []byte("placeholder-key-for-docs\n"), 0o600); err != nil {
@@ -84,6 +85,10 @@ func CheckHCL(d *Doc, dir string, check CheckConfig) []Problem {
 		switch {
 		case err != nil:
 			out = append(out, Problem{d.Path, b.Line, fmt.Sprintf("hcl snippet: %v", err)})
+		case b.Info == "refused":
+			if ok {
+				out = append(out, Problem{d.Path, b.Line, "hcl snippet marked refused was accepted by awf-brokerd --check-config: " + strings.TrimSpace(msg)})
+			}
 		case !ok:
 			out = append(out, Problem{d.Path, b.Line, "hcl snippet refused by awf-brokerd --check-config: " + mapLines(msg, file, d.Path, s)})
 		}

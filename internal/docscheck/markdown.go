@@ -40,6 +40,8 @@ type Doc struct {
 // Block is a fenced code block.
 type Block struct {
 	Lang string
+	// Info is the rest of the fence's info string (```hcl refused → "refused").
+	Info string
 	// Line is the line of the block's first content line.
 	Line  int
 	Lines []string
@@ -52,7 +54,7 @@ type Span struct {
 }
 
 var (
-	fenceRE   = regexp.MustCompile("^\\s*(```+|~~~+)\\s*([\\w+-]*)")
+	fenceRE   = regexp.MustCompile("^\\s*(```+|~~~+)\\s*([\\w+-]*)\\s*(.*)$")
 	codeRE    = regexp.MustCompile("(`+)(.+?)(`+)")
 	linkRE    = regexp.MustCompile(`!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)`)
 	refLinkRE = regexp.MustCompile(`^\s{0,3}\[[^\]]+\]:\s+(\S+)`)
@@ -87,7 +89,7 @@ func ParseDoc(path, text string) *Doc {
 			continue
 		}
 		if m := fenceRE.FindStringSubmatch(line); m != nil {
-			cur, fence = &Block{Lang: strings.ToLower(m[2]), Line: n + 1}, m[1]
+			cur, fence = &Block{Lang: strings.ToLower(m[2]), Info: strings.TrimSpace(m[3]), Line: n + 1}, m[1]
 			continue
 		}
 		if m := headingRE.FindStringSubmatch(line); m != nil {
