@@ -1,6 +1,7 @@
 // Package client is the Go client of the broker's socket API. It imports
-// only api/ and the standard library, so that forwarders and tools can use
-// it without pulling in the daemon.
+// api/ for the wire types and no broker/ package (a deps test keeps it so),
+// so that forwarders and tools can use it without pulling in the daemon;
+// its one outside dependency is the websocket library of Watch.
 package client
 
 import (

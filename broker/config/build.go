@@ -88,6 +88,9 @@ func build(root *node, file string) (*Config, error) {
 	if n := first(root, "metrics"); n != nil {
 		d.pos["metrics"] = n.pos
 		d.cfg.Metrics.Listen = str(n, "listen")
+		if v := n.attrs["allow_remote"]; v != nil {
+			d.cfg.Metrics.AllowRemote = v.b
+		}
 		setPos(d, "metrics", n)
 	}
 	for _, n := range root.children["identity"] {

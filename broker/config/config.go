@@ -1,7 +1,10 @@
 // Package config reads the daemon's HCL configuration (DESIGN §3), or
 // builds one from the environment variables of the gh-aw api-proxy and the
-// Anthropic SDK, validates it, and applies the per-provider defaults. Every
-// problem is reported at once, each naming its file, line and field.
+// Anthropic SDK, validates it, and applies the per-provider defaults. What
+// each provider's fields mean, default to and must satisfy is
+// provider/settings', shared with the providers; this package maps them
+// to the file and points at lines. Every problem is reported at once, each
+// naming its file, line and field.
 package config
 
 import (
@@ -55,7 +58,12 @@ type Admin struct {
 
 // Metrics configures the optional TCP metrics listener.
 type Metrics struct {
+	// Listen is host:port; it must be a loopback address unless
+	// AllowRemote is set (CheckMetricsListen).
 	Listen string
+	// AllowRemote lets Listen be reachable from other hosts: /metrics on
+	// TCP has no caller check, and it names every credential and its state.
+	AllowRemote bool
 }
 
 // Allow lists who may use something.

@@ -71,13 +71,30 @@ func asErrors(err error, es *Errors) bool {
 	return ok && len(e) > 0
 }
 
-func TestGoodFull(t *testing.T) {
-	cfg, err := Load(dir + "good-full.hcl")
+// loadTestdata loads a testdata config through a private copy: Load
+// applies the config file's trust rule, and a checkout made under umask
+// 002 leaves the tree's files group-writable.
+func loadTestdata(t *testing.T, name string) (*Config, string) {
+	t.Helper()
+	src, err := os.ReadFile(dir + name)
 	if err != nil {
 		t.Fatal(err)
 	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, path
+}
+
+func TestGoodFull(t *testing.T) {
+	cfg, path := loadTestdata(t, "good-full.hcl")
 	want := &Config{
-		Source:       dir + "good-full.hcl",
+		Source:       path,
 		Socket:       Socket{Path: "/run/awf-broker/broker.sock", Mode: 0o660, Group: "awf"},
 		Log:          Log{Level: "debug", Format: "text"},
 		Admin:        Admin{UIDs: []uint32{0, 1000}, GIDs: []uint32{50}},
@@ -94,13 +111,13 @@ func TestGoodFull(t *testing.T) {
 				ServiceAccountID: "svac_01EXAMPLE", WorkspaceID: "wrkspc_01EXAMPLE"},
 			{Name: "bedrock", Provider: "aws", Identity: "github", Audience: "sts.amazonaws.com", TokenURL: "https://sts.us-east-1.amazonaws.com",
 				Hosts: []string{"bedrock-runtime.us-east-1.amazonaws.com"}, LeaseTTL: 15 * time.Minute,
-				RoleARN: "arn:aws:iam::123456789012:role/agent", Region: "us-east-1", SessionName: "awf-broker"},
+				RoleARN: "arn:aws:iam::123456789012:role/agent", Region: "us-east-1", SessionName: "awf-broker", Duration: time.Hour},
 			{Name: "vertex", Provider: "gcp", Identity: "github",
 				Audience: "https://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/gh",
 				TokenURL: "https://sts.googleapis.com/v1/token", Hosts: []string{"aiplatform.googleapis.com", "*-aiplatform.googleapis.com"},
 				LeaseTTL: 15 * time.Minute, WorkloadIdentityProvider: "projects/123/locations/global/workloadIdentityPools/pool/providers/gh",
 				ServiceAccount: "sa@proj.iam.gserviceaccount.com", ImpersonationURL: "https://iamcredentials.googleapis.com",
-				Scope: "https://www.googleapis.com/auth/cloud-platform"},
+				Scope: "https://www.googleapis.com/auth/cloud-platform", Lifetime: time.Hour},
 			{Name: "azure-openai", Provider: "azure", Identity: "github", Audience: "api://AzureADTokenExchangeUSGov",
 				TokenURL: "https://login.microsoftonline.us/tenant-1/oauth2/v2.0/token", Hosts: []string{"myres.openai.azure.us"},
 				LeaseTTL: 15 * time.Minute, Scope: "https://cognitiveservices.azure.us/.default", TenantID: "tenant-1", ClientID: "client-1", Cloud: "usgovernment"},
@@ -119,17 +136,14 @@ func TestGoodFull(t *testing.T) {
 		}
 		t.Fatalf("config differs:\n got %+v\nwant %+v", cfg, want)
 	}
-	wantSummary := dir + "good-full.hcl: 2 identities, 6 credentials (anthropic: anthropic; aws: bedrock; azure: azure-openai; gcp: vertex; openai: openai; static: anthropic-key), socket /run/awf-broker/broker.sock"
+	wantSummary := path + ": 2 identities, 6 credentials (anthropic: anthropic; aws: bedrock; azure: azure-openai; gcp: vertex; openai: openai; static: anthropic-key), socket /run/awf-broker/broker.sock"
 	if cfg.Summary() != wantSummary {
 		t.Errorf("summary = %q", cfg.Summary())
 	}
 }
 
 func TestGoodMinimalDefaults(t *testing.T) {
-	cfg, err := Load(dir + "good-minimal.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := loadTestdata(t, "good-minimal.hcl")
 	if cfg.Socket.Path != DefaultSocketPath || cfg.Socket.Mode != 0o660 || cfg.Log.Level != "info" || cfg.Log.Format != "json" || cfg.WaitForToken != 10*time.Second {
 		t.Errorf("defaults: %+v", cfg)
 	}

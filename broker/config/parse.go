@@ -3,12 +3,13 @@ package config
 import (
 	"fmt"
 	"math/big"
-	"os"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/awf-broker/awf-broker/broker/filetrust"
 )
 
 // kind is the type an attribute must have.
@@ -18,6 +19,7 @@ const (
 	kString kind = iota
 	kStrings
 	kUints
+	kBool
 )
 
 // blockSpec is the schema of one block type.
@@ -37,7 +39,7 @@ var schema = &blockSpec{
 		"socket":  {attrs: map[string]kind{"path": kString, "mode": kString, "group": kString}, once: true},
 		"log":     {attrs: map[string]kind{"level": kString, "format": kString}, once: true},
 		"admin":   {attrs: map[string]kind{"uids": kUints, "gids": kUints}, once: true},
-		"metrics": {attrs: map[string]kind{"listen": kString}, once: true},
+		"metrics": {attrs: map[string]kind{"listen": kString, "allow_remote": kBool}, once: true},
 		"identity": {labels: 1, attrs: map[string]kind{"type": kString, "allowed_request_hosts": kStrings, "path": kString},
 			blocks: map[string]*blockSpec{"allow": allowSpec}},
 		"credential": {labels: 1, attrs: map[string]kind{
@@ -64,16 +66,19 @@ type node struct {
 
 type value struct {
 	pos Pos
+	b   bool
 	s   string
 	ss  []string
 	us  []uint32
 }
 
-// Load reads and parses the file at path.
+// Load reads and parses the file at path. The file must pass the config
+// file's trust rule (filetrust.Config: owned by root or the daemon's uid,
+// writable by no one else), checked on the descriptor it is read from.
 func Load(path string) (*Config, error) {
-	src, err := os.ReadFile(path)
+	src, err := filetrust.Config().Read(path)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+		return nil, err // it starts "config file", and names path
 	}
 	return Parse(src, path)
 }
@@ -185,6 +190,12 @@ func decodeValue(e *errs, attr *hclsyntax.Attribute, k kind, where string, pos P
 			return nil, false
 		}
 		out.s = v.AsString()
+	case kBool:
+		if v.IsNull() || v.Type() != cty.Bool {
+			e.add(pos, where, attr.Name, "must be true or false")
+			return nil, false
+		}
+		out.b = v.True()
 	case kStrings, kUints:
 		if v.IsNull() || !(v.Type().IsListType() || v.Type().IsTupleType()) {
 			e.add(pos, where, attr.Name, "must be a list")

@@ -22,6 +22,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/broker/provider/aws"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 	"github.com/awf-broker/awf-broker/broker/secret"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/client/forward"
@@ -222,7 +223,7 @@ func TestBedrockSDKThroughForwarder(t *testing.T) {
 func TestBedrockFakeAgreesWithTheSDK(t *testing.T) {
 	b := startBroker(t, brokerOpts{})
 	ctx := context.Background()
-	p, err := aws.New(aws.Config{RoleARN: devAWSRoleARN, Region: devAWSRegion, TokenURL: b.dev.AWS.STS.URL()})
+	p, err := aws.New(aws.Config{AWS: settings.AWS{RoleARN: devAWSRoleARN, Region: devAWSRegion, TokenURL: b.dev.AWS.STS.URL()}})
 	if err != nil {
 		t.Fatal(err)
 	}

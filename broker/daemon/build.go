@@ -3,7 +3,6 @@ package daemon
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/awf-broker/awf-broker/broker/config"
@@ -76,11 +75,6 @@ func (d *Daemon) newIdentity(id config.Identity) (*identEntry, error) {
 
 // newCredential makes one credential's provider and token cache.
 func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, wait time.Duration) (*credential, error) {
-	if c.ValueFile != "" {
-		if err := checkPrivateFile(c.ValueFile, "credential "+strconv.Quote(c.Name)+" value_file"); err != nil {
-			return nil, err
-		}
-	}
 	prov, err := d.provider(c, d.opts.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("credential %q: %w", c.Name, err)
@@ -96,7 +90,7 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, 
 		OnChange: d.obs.credentialChanged, OnExchange: d.obs.exchanged,
 	})
 	return &credential{
-		cache: cache, prov: prov, identity: c.Identity, cfg: c,
+		cache: cache, prov: prov, identity: c.Identity, cfg: c, valueFingerprint: fingerprintOf(prov),
 		info: server.CredentialInfo{
 			Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, LeaseTTL: c.LeaseTTL,
 			AllowUIDs: c.Allow.UIDs, AllowGIDs: c.Allow.GIDs, NeedsBodySHA256: prov.NeedsBodySHA256(),
@@ -104,38 +98,23 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*identEntry, 
 	}, nil
 }
 
-// provider makes the exchanger of one credential.
+// provider makes the exchanger of one credential; its settings are the
+// ones broker/config checked.
 func (d *Daemon) provider(c config.Credential, httpc *http.Client) (provider.Provider, error) {
 	switch c.Provider {
 	case "anthropic":
-		return anthropic.New(anthropic.Config{
-			FederationRuleID: c.FederationRuleID, OrganizationID: c.OrganizationID,
-			ServiceAccountID: c.ServiceAccountID, WorkspaceID: c.WorkspaceID,
-			Audience: c.Audience, TokenURL: c.TokenURL, HTTP: httpc, Logger: d.log.Named("anthropic"),
-		})
+		return anthropic.New(anthropic.Config{Anthropic: c.Anthropic(), HTTP: httpc, Logger: d.log.Named("anthropic")})
 	case "gcp":
-		return gcp.New(gcp.Config{
-			WorkloadIdentityProvider: c.WorkloadIdentityProvider, Audience: c.Audience, Scope: c.Scope, TokenURL: c.TokenURL,
-			ServiceAccount: c.ServiceAccount, ImpersonationURL: c.ImpersonationURL, Lifetime: c.Lifetime,
-			HTTP: httpc, Logger: d.log.Named("gcp"),
-		})
+		return gcp.New(gcp.Config{GCP: c.GCP(), HTTP: httpc, Logger: d.log.Named("gcp")})
 	case "azure":
-		return azure.New(azure.Config{
-			ClientID: c.ClientID, TokenURL: c.TokenURL, Audience: c.Audience, Scope: c.Scope, HTTP: httpc, Logger: d.log.Named("azure"),
-		})
+		return azure.New(azure.Config{Azure: c.Azure(), HTTP: httpc, Logger: d.log.Named("azure")})
 	case "openai":
-		return openai.New(openai.Config{
-			IdentityProviderID: c.IdentityProviderID, ServiceAccountID: c.ServiceAccountID, Audience: c.Audience,
-			TokenURL: c.TokenURL, HTTP: httpc, Logger: d.log.Named("openai"),
-		})
+		return openai.New(openai.Config{OpenAI: c.OpenAI(), HTTP: httpc, Logger: d.log.Named("openai")})
 	case "aws":
-		return aws.New(aws.Config{
-			RoleARN: c.RoleARN, Region: c.Region, SessionName: c.SessionName, Audience: c.Audience,
-			TokenURL: c.TokenURL, Duration: c.Duration, HTTP: httpc, Logger: d.log.Named("aws"),
-		})
+		return aws.New(aws.Config{AWS: c.AWS(), HTTP: httpc, Logger: d.log.Named("aws")})
 	case "static":
-		return static.New(static.Config{Header: c.Header, ValueFile: c.ValueFile, ValueEnv: c.ValueEnv, Lookup: d.opts.Lookup})
+		return static.New(static.Config{Static: c.Static(), Lookup: d.opts.Lookup})
 	default:
-		return nil, fmt.Errorf("provider %q is not supported yet", c.Provider)
+		return nil, fmt.Errorf("unknown provider %q", c.Provider)
 	}
 }

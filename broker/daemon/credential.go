@@ -24,6 +24,9 @@ type credential struct {
 	identity string
 	// cfg is the config it was built from; a reload compares it.
 	cfg config.Credential
+	// valueFingerprint identifies the value_file's value it was built
+	// with (value.go); a reload compares it too.
+	valueFingerprint string
 	// stop ends its refresh loop (nil until the loop starts).
 	stop context.CancelFunc
 }

@@ -43,8 +43,8 @@ type Options struct {
 	// Listener, when set, is served instead of creating the socket
 	// (an inherited, socket-activated listener).
 	Listener net.Listener
-	// ConfigPath is the file Config was read from, if any: it must not be
-	// group- or world-writable, and ReloadFile re-reads it.
+	// ConfigPath is the file Config was read from, if any; ReloadFile
+	// re-reads it with config.Load, which applies the file-trust rule.
 	ConfigPath string
 	// Override, when set, adjusts every config read from ConfigPath by a
 	// reload (the command line's --socket and --log-level win).
@@ -87,11 +87,6 @@ func New(opts Options) (*Daemon, error) {
 	}
 	if opts.Lookup == nil {
 		opts.Lookup = os.LookupEnv
-	}
-	if opts.ConfigPath != "" {
-		if err := checkPrivateFile(opts.ConfigPath, "config file"); err != nil {
-			return nil, err
-		}
 	}
 	d := &Daemon{opts: opts, log: opts.Logger, uid: uint32(os.Getuid()), firstRound: make(chan struct{})}
 	d.cfg.Store(opts.Config)

@@ -47,9 +47,6 @@ func (d *Daemon) reloadFile() (ReloadSummary, error) {
 	if path == "" {
 		return ReloadSummary{}, fmt.Errorf("reload: the config came from %s, not a file; nothing to re-read", d.config().Source)
 	}
-	if err := checkPrivateFile(path, "config file"); err != nil {
-		return ReloadSummary{}, fmt.Errorf("reload refused, the old config stays: %w", err)
-	}
 	cfg, err := config.Load(path)
 	if err != nil {
 		return ReloadSummary{}, fmt.Errorf("reload refused, the old config stays: %w", err)
@@ -126,9 +123,15 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	for _, c := range cfg.Credentials {
 		prev, ok := oldCreds.byName[c.Name]
 		if ok && reflect.DeepEqual(prev.cfg, c) && !rebuiltID[c.Identity] && cfg.WaitForToken == old.WaitForToken {
-			newCreds[c.Name] = prev
-			sum.Unchanged = append(sum.Unchanged, c.Name)
-			continue
+			rotated, err := valueRotated(prev, c)
+			if err != nil {
+				return ReloadSummary{}, fmt.Errorf("reload refused, the old config stays: credential %q: %w", c.Name, err)
+			}
+			if !rotated {
+				newCreds[c.Name] = prev
+				sum.Unchanged = append(sum.Unchanged, c.Name)
+				continue
+			}
 		}
 		cr, err := d.newCredential(c, newIDs, cfg.WaitForToken)
 		if err != nil {

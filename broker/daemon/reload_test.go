@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -267,7 +268,7 @@ func TestReloadRefused(t *testing.T) {
 		{"syntax", text + "credential \"broken\" {\n", "config.hcl:"},
 		{"unknown key", text + staticBlock("x", `value_env = "A"
   colour = "blue"`), `credential "x": colour: unknown attribute`},
-		{"writable key file", text + staticBlock("x", `value_file = "`+writable+`"`), "has mode 0664: it is group- or world-writable"},
+		{"writable key file", text + staticBlock("x", `value_file = "`+writable+`"`), "mode 0664): group-writable, readable by others; chmod g-w,o-r " + writable},
 		{"unsupported provider", strings.Replace(text, `provider           = "anthropic"`, `provider           = "nope"`, 1), "provider"},
 	}
 	for _, c := range cases {
@@ -290,7 +291,7 @@ func TestReloadRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := fb.d.ReloadFile()
-		if err == nil || !strings.Contains(err.Error(), fb.path+" has mode 0666") {
+		if err == nil || !strings.Contains(err.Error(), "config file "+fb.path+" (owner uid "+strconv.Itoa(os.Getuid())+", mode 0666): group-writable, writable by others") {
 			t.Fatalf("reload: %v", err)
 		}
 		os.Chmod(fb.path, 0o600)

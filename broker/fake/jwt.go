@@ -1,6 +1,7 @@
 // Package fake holds strict in-process fakes of the upstream endpoints:
-// GitHub Actions OIDC, the Anthropic token endpoint and the Anthropic
-// Messages API. They verify what the real services verify, mint their
+// GitHub Actions OIDC, the token endpoints of Anthropic, AWS STS, Google
+// STS and IAM Credentials, Microsoft Entra and OpenAI, and the APIs behind
+// them (Anthropic Messages, Bedrock Runtime, the bearer APIs). They verify what the real services verify, mint their
 // secrets at run time, can be told to fail, and serve both the tests and
 // `awf-brokerd --dev`.
 package fake

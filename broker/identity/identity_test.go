@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -217,6 +218,15 @@ func TestFileIdentity(t *testing.T) {
 	os.WriteFile(path, []byte(two), 0o600)
 	if v, _ := f.Mint(context.Background(), ""); v.Reveal() != two {
 		t.Fatal("rotated file not re-read")
+	}
+	// The file-trust rule (filetrust.Secret): a token others can read is
+	// refused, named with its owner and mode, and the token is not in the
+	// error.
+	os.Chmod(path, 0o644)
+	_, err = f.Mint(context.Background(), "")
+	want := "identity file " + path + " (owner uid " + strconv.Itoa(os.Getuid()) + ", mode 0644): readable by others; chmod o-r " + path
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), two) || provider.IsPermanent(err) {
+		t.Errorf("world-readable identity file: %v\nwant transient, containing %s", err, want)
 	}
 }
 

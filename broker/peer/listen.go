@@ -1,7 +1,3 @@
-// Package peer owns the daemon's side of the unix socket: it creates the
-// listening socket safely, and tells who is on the other end of each
-// connection (SO_PEERCRED uid, gid, pid, plus the process's start time so a
-// recycled pid is never mistaken for the original caller).
 package peer
 
 import (

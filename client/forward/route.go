@@ -12,7 +12,7 @@ import (
 // Route is one listening address forwarding to one upstream under one
 // credential: the CLI's --listen/--credential/--upstream, or one --route.
 type Route struct {
-	// Listen is host:port; ":PORT" listens on every interface.
+	// Listen is host:port, always with a host (ParseListen).
 	Listen     string
 	Credential string
 	Upstream   *url.URL
@@ -29,7 +29,7 @@ func (r Route) String() string {
 
 // ParseRoute parses the CLI's --route value "PORT=CREDENTIAL=URL", e.g.
 // "10001=anthropic=https://api.anthropic.com". PORT may also be HOST:PORT;
-// a bare port listens on every interface.
+// a bare port listens on loopback only (ParseListen).
 func ParseRoute(s string) (Route, error) {
 	listen, rest, ok := strings.Cut(s, "=")
 	cred, rawURL, ok2 := strings.Cut(rest, "=")
@@ -50,7 +50,14 @@ func ParseRoute(s string) (Route, error) {
 	return Route{Listen: addr, Credential: cred, Upstream: u}, nil
 }
 
-// ParseListen accepts PORT or HOST:PORT and returns host:port.
+// DefaultListenHost is where a listen address without a host binds. A
+// forwarder grants its credential to whoever reaches its port, so it is
+// reachable only from its own network namespace unless an address says
+// otherwise (0.0.0.0:PORT, or a container's interface).
+const DefaultListenHost = "127.0.0.1"
+
+// ParseListen accepts PORT, :PORT or HOST:PORT and returns host:port; a
+// missing host is DefaultListenHost, never every interface.
 func ParseListen(s string) (string, error) {
 	host, port := "", s
 	if strings.Contains(s, ":") {
@@ -62,6 +69,9 @@ func ParseListen(s string) (string, error) {
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 {
 		return "", fmt.Errorf("listen address %q: port must be a number from 1 to 65535", s)
+	}
+	if host == "" {
+		host = DefaultListenHost
 	}
 	return net.JoinHostPort(host, port), nil
 }

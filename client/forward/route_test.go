@@ -8,12 +8,15 @@ func TestParseRoute(t *testing.T) {
 		listen, cred, upstream string
 		wantErr                string
 	}{
-		{in: "10001=anthropic=https://api.anthropic.com", listen: ":10001", cred: "anthropic", upstream: "https://api.anthropic.com"},
+		// Without an address a route listens on loopback only (docs/files-and-exposure.md).
+		{in: "10001=anthropic=https://api.anthropic.com", listen: "127.0.0.1:10001", cred: "anthropic", upstream: "https://api.anthropic.com"},
+		{in: ":10001=anthropic=https://api.anthropic.com", listen: "127.0.0.1:10001", cred: "anthropic", upstream: "https://api.anthropic.com"},
+		{in: "0.0.0.0:10001=anthropic=https://api.anthropic.com", listen: "0.0.0.0:10001", cred: "anthropic", upstream: "https://api.anthropic.com"},
 		{in: "127.0.0.1:10002=azure-openai=https://myres.openai.azure.com/openai?api-version=2024-10-21",
 			listen: "127.0.0.1:10002", cred: "azure-openai", upstream: "https://myres.openai.azure.com/openai?api-version=2024-10-21"},
 		{in: "[::1]:10003=bedrock=https://bedrock-runtime.us-east-1.amazonaws.com", listen: "[::1]:10003", cred: "bedrock",
 			upstream: "https://bedrock-runtime.us-east-1.amazonaws.com"},
-		{in: "10004=dev=http://127.0.0.1:8080/v1", listen: ":10004", cred: "dev", upstream: "http://127.0.0.1:8080/v1"},
+		{in: "10004=dev=http://127.0.0.1:8080/v1", listen: "127.0.0.1:10004", cred: "dev", upstream: "http://127.0.0.1:8080/v1"},
 		{in: "10001=anthropic", wantErr: `route "10001=anthropic": want PORT=CREDENTIAL=URL, e.g. 10001=anthropic=https://api.anthropic.com`},
 		{in: "", wantErr: `route "": want PORT=CREDENTIAL=URL, e.g. 10001=anthropic=https://api.anthropic.com`},
 		{in: "http=anthropic=https://a.example", wantErr: `route "http=anthropic=https://a.example": listen address "http": port must be a number from 1 to 65535`},

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -308,7 +309,10 @@ func TestSystemdNotifyAndReload(t *testing.T) {
 }
 
 // TestRefusesWritableFiles: the daemon will not start with a config file
-// or a static key file that others may rewrite, and says which and why.
+// others may rewrite, nor with a static key file others may rewrite or
+// read, and says which file, its owner, its mode and why
+// (docs/files-and-exposure.md). An untrusted config is a config error
+// (exit 2, as --check-config); an untrusted key fails the start (exit 1).
 func TestRefusesWritableFiles(t *testing.T) {
 	u := startUpstream(t)
 	dir := t.TempDir()
@@ -321,14 +325,17 @@ func TestRefusesWritableFiles(t *testing.T) {
   hosts      = ["api.anthropic.com"]
 }
 `, keyPath)
+	uid := strconv.Itoa(os.Getuid())
 	cases := []struct {
 		name          string
 		cfgMode, mode os.FileMode
+		exit          int
 		want          string
 	}{
-		{"group-writable config", 0o620, 0o600, "config file " + cfgPath + " has mode 0620: it is group- or world-writable"},
-		{"world-writable config", 0o602, 0o600, "config file " + cfgPath + " has mode 0602: it is group- or world-writable"},
-		{"group-writable key", 0o600, 0o660, `credential "key" value_file ` + keyPath + " has mode 0660: it is group- or world-writable"},
+		{"group-writable config", 0o620, 0o600, 2, "config file " + cfgPath + " (owner uid " + uid + ", mode 0620): group-writable; chmod g-w " + cfgPath},
+		{"world-writable config", 0o602, 0o600, 2, "config file " + cfgPath + " (owner uid " + uid + ", mode 0602): writable by others; chmod o-w " + cfgPath},
+		{"group-writable key", 0o600, 0o660, 1, `credential "key": value_file ` + keyPath + " (owner uid " + uid + ", mode 0660): group-writable; chmod g-w " + keyPath},
+		{"world-readable key", 0o600, 0o644, 1, `credential "key": value_file ` + keyPath + " (owner uid " + uid + ", mode 0644): readable by others; chmod o-r " + keyPath},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -342,7 +349,7 @@ func TestRefusesWritableFiles(t *testing.T) {
 			cmd := exec.Command(daemonBin, "--config", cfgPath)
 			cmd.Env = u.env()
 			out, err := cmd.CombinedOutput()
-			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), c.want) {
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != c.exit || !strings.Contains(string(out), c.want) {
 				t.Fatalf("exit %v, output:\n%s\nwant %q", err, out, c.want)
 			}
 			if _, err := os.Stat(sock); err == nil {

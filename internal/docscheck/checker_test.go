@@ -16,7 +16,7 @@ func TestCheckerFindsEachMistake(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, p := range checkDoc(t, ".", bad, h, nil) {
+	for _, p := range checkDoc(t, ".", bad, h, nil, nil) {
 		got = append(got, p.String())
 	}
 	// Each row: the problem's file:line and a piece of its message.
@@ -31,6 +31,8 @@ func TestCheckerFindsEachMistake(t *testing.T) {
 		{"testdata/bad.md:35:", `awf-broker-cli status takes no arguments "extra"`},
 		{"testdata/bad.md:35:", `awf-broker-cli has no flag --colour`}, // after an a|b value
 		{"testdata/bad.md:38:", `hcl snippet marked refused was accepted by awf-brokerd --check-config: ok:`},
+		{"testdata/bad.md:43:", `link "../checker_test.go": checker_test.go defines no func TestNoSuchTest`},
+		{"testdata/bad.md:43:", `link "checker_test.go": testdata/checker_test.go does not exist`},
 	}
 	if len(got) != len(want) {
 		t.Errorf("got %d problems, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
@@ -48,8 +50,25 @@ func TestCheckerFindsEachMistake(t *testing.T) {
 	if n := len(FindInvocations(good, "awf-brokerd", "awf-broker-cli")); n != 7 {
 		t.Errorf("good.md: found %d invocations, want 7 (go run, docker run, timeout, three synopses, the elided one; not install's arguments)", n)
 	}
-	for _, p := range checkDoc(t, ".", good, h, nil) {
+	for _, p := range checkDoc(t, ".", good, h, nil, nil) {
 		t.Errorf("good.md: %s", p)
+	}
+}
+
+// TestPendingCommands: a pending command is skipped only while the CLI
+// lacks it; an existing command is checked even when listed.
+func TestPendingCommands(t *testing.T) {
+	d := ParseDoc("testdata/x.md", "`awf-broker-cli later --x` `awf-broker-cli creds --bogus` `awf-broker-cli nothing`\n")
+	var got []string
+	for _, p := range checkDoc(t, ".", d, &helpCache{}, nil, map[string]bool{"later": true, "creds": true}) {
+		got = append(got, p.String())
+	}
+	want := []string{
+		`testdata/x.md:1: awf-broker-cli creds --bogus: awf-broker-cli creds has no flag --bogus`,
+		`testdata/x.md:1: awf-broker-cli nothing: awf-broker-cli has no command "nothing"`,
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }
 

@@ -21,6 +21,14 @@ var pendingPages = map[string]bool{
 	"docs/files-and-exposure.md": true, // h13b
 }
 
+// pendingCommands are CLI commands other branches of the same round add;
+// an invocation of one is skipped only while the CLI does not have it.
+// Empty this list after the merge.
+var pendingCommands = map[string]bool{
+	"sidecar": true, // h11
+	"hook":    true, // h15
+}
+
 // TestDocs checks README.md and every page under docs/: links and
 // anchors, HCL snippets (awf-brokerd --check-config) and the commands
 // shown (the binaries' own help).
@@ -50,7 +58,7 @@ func TestDocs(t *testing.T) {
 			t.Fatal(err)
 		}
 		invocations += len(FindInvocations(d, "awf-brokerd", "awf-broker-cli"))
-		for _, p := range checkDoc(t, root, d, h, pendingPages) {
+		for _, p := range checkDoc(t, root, d, h, pendingPages, pendingCommands) {
 			t.Error(p)
 		}
 	}

@@ -5,17 +5,21 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
+var testNameRE = regexp.MustCompile("^`((?:Test|Fuzz|Benchmark)\\w+)`$")
+
 // CheckLinks checks that every relative link of d resolves to a file or
-// directory, and that a #anchor names a heading of the Markdown file it
-// points into. Targets listed in pending (paths relative to root) are
+// directory, that a #anchor names a heading of the Markdown file it points
+// into, and that a link written [`TestName`](x_test.go) names a test,
+// fuzz target or benchmark that file defines. Targets listed in pending (paths relative to root) are
 // skipped while they do not exist: pages another branch is adding.
 func CheckLinks(root string, d *Doc, pending map[string]bool) []Problem {
 	var out []Problem
 	for _, l := range d.Links {
-		target := l.Text
+		target := l.Target
 		if u, err := url.Parse(target); err != nil {
 			out = append(out, Problem{d.Path, l.Line, fmt.Sprintf("link %q: %v", target, err)})
 			continue
@@ -39,6 +43,11 @@ func CheckLinks(root string, d *Doc, pending map[string]bool) []Problem {
 			}
 			out = append(out, Problem{d.Path, l.Line, fmt.Sprintf("link %q: %s does not exist", target, path)})
 			continue
+		}
+		if m := testNameRE.FindStringSubmatch(l.Text); m != nil && strings.HasSuffix(path, "_test.go") {
+			if src, err := os.ReadFile(path); err != nil || !strings.Contains(string(src), "func "+m[1]+"(") {
+				out = append(out, Problem{d.Path, l.Line, fmt.Sprintf("link %q: %s defines no func %s", target, path, m[1])})
+			}
 		}
 		if anchor == "" {
 			continue

@@ -31,8 +31,8 @@ type Doc struct {
 	Blocks []Block
 	// Spans are the inline code spans outside code blocks.
 	Spans []Span
-	// Links are the link targets outside code, as written.
-	Links []Span
+	// Links are the links outside code, as written.
+	Links []Link
 	// Anchors are the heading anchors, as GitHub makes them.
 	Anchors map[string]bool
 }
@@ -47,6 +47,13 @@ type Block struct {
 	Lines []string
 }
 
+// Link is a Markdown link found at Line.
+type Link struct {
+	Line   int
+	Text   string
+	Target string
+}
+
 // Span is a piece of text found at Line.
 type Span struct {
 	Line int
@@ -56,7 +63,7 @@ type Span struct {
 var (
 	fenceRE   = regexp.MustCompile("^\\s*(```+|~~~+)\\s*([\\w+-]*)\\s*(.*)$")
 	codeRE    = regexp.MustCompile("(`+)(.+?)(`+)")
-	linkRE    = regexp.MustCompile(`!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)`)
+	linkRE    = regexp.MustCompile(`!?\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)`)
 	refLinkRE = regexp.MustCompile(`^\s{0,3}\[[^\]]+\]:\s+(\S+)`)
 	headingRE = regexp.MustCompile(`^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$`)
 	mdLinkRE  = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
@@ -106,18 +113,33 @@ func ParseDoc(path, text string) *Doc {
 				d.Spans = append(d.Spans, Span{Line: n, Text: strings.TrimSpace(m[2])})
 			}
 		}
-		prose := codeRE.ReplaceAllString(line, "")
-		for _, m := range linkRE.FindAllStringSubmatch(prose, -1) {
-			d.Links = append(d.Links, Span{Line: n, Text: m[1]})
+		// Links are read with code spans blanked out, but a link's own
+		// text may be code: [`TestX`](x_test.go).
+		for _, m := range linkRE.FindAllStringSubmatch(line, -1) {
+			if !insideCode(line, m[0]) {
+				d.Links = append(d.Links, Link{Line: n, Text: m[1], Target: m[2]})
+			}
 		}
-		if m := refLinkRE.FindStringSubmatch(prose); m != nil {
-			d.Links = append(d.Links, Span{Line: n, Text: m[1]})
+		if m := refLinkRE.FindStringSubmatch(codeRE.ReplaceAllString(line, "")); m != nil {
+			d.Links = append(d.Links, Link{Line: n, Target: m[1]})
 		}
 	}
 	if cur != nil {
 		d.Blocks = append(d.Blocks, *cur)
 	}
 	return d
+}
+
+// insideCode reports whether the first occurrence of link in line lies
+// within a code span.
+func insideCode(line, link string) bool {
+	at := strings.Index(line, link)
+	for _, loc := range codeRE.FindAllStringIndex(line, -1) {
+		if loc[0] < at && at < loc[1] {
+			return true
+		}
+	}
+	return false
 }
 
 // Slug is the anchor GitHub gives a heading: lower case, letters, digits,

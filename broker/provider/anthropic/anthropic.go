@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
 // Header values of API calls (protocols.md §2).
@@ -36,14 +37,12 @@ const (
 	userAgent    = "awf-broker"
 )
 
-// Config configures the provider.
+// Config configures the provider: its settings (fields, defaults and
+// checks shared with broker/config) and what it runs with.
 type Config struct {
-	FederationRuleID, OrganizationID, ServiceAccountID, WorkspaceID string
-	Audience                                                        string
-	// TokenURL is the full oauth/token URL.
-	TokenURL string
-	HTTP     *http.Client
-	Logger   hclog.Logger
+	settings.Anthropic
+	HTTP   *http.Client
+	Logger hclog.Logger
 }
 
 // Provider is the anthropic provider.
@@ -55,16 +54,12 @@ type Provider struct {
 
 // New checks cfg and returns the provider.
 func New(cfg Config) (*Provider, error) {
-	base, ok := strings.CutSuffix(cfg.TokenURL, sdk.TokenEndpoint)
-	if !ok {
-		return nil, fmt.Errorf("anthropic: token_url must end in %s", sdk.TokenEndpoint)
+	cfg.Anthropic = cfg.Anthropic.WithDefaults()
+	if err := cfg.Anthropic.Check(); err != nil {
+		return nil, fmt.Errorf("anthropic: %w", err)
 	}
-	if err := provider.CheckEndpoint(cfg.TokenURL); err != nil {
-		return nil, fmt.Errorf("anthropic: token_url: %w", err)
-	}
-	if cfg.FederationRuleID == "" || cfg.OrganizationID == "" {
-		return nil, errors.New("anthropic: federation_rule_id and organization_id are required")
-	}
+	// Check made sure of the suffix; the SDK wants the base before it.
+	base := strings.TrimSuffix(cfg.TokenURL, sdk.TokenEndpoint)
 	if cfg.HTTP == nil {
 		cfg.HTTP = provider.NewHTTPClient(provider.HTTPConfig{})
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/broker/identity"
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
@@ -46,8 +47,7 @@ func newEnv(t *testing.T, workspace string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(Config{FederationRuleID: ruleID, OrganizationID: orgID, ServiceAccountID: svacID, WorkspaceID: workspace,
-		Audience: "https://api.anthropic.com", TokenURL: tokens.TokenURL(), HTTP: fastHTTP()})
+	p, err := New(Config{Anthropic: settings.Anthropic{FederationRuleID: ruleID, OrganizationID: orgID, ServiceAccountID: svacID, WorkspaceID: workspace, Audience: "https://api.anthropic.com", TokenURL: tokens.TokenURL()}, HTTP: fastHTTP()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func answer(t *testing.T, status int, ctype, body string) *Provider {
 		fmt.Fprint(w, body)
 	}))
 	t.Cleanup(srv.Close)
-	p, err := New(Config{FederationRuleID: ruleID, OrganizationID: orgID, Audience: "aud", TokenURL: srv.URL + "/v1/oauth/token", HTTP: fastHTTP()})
+	p, err := New(Config{Anthropic: settings.Anthropic{FederationRuleID: ruleID, OrganizationID: orgID, Audience: "aud", TokenURL: srv.URL + "/v1/oauth/token"}, HTTP: fastHTTP()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func TestHeaders(t *testing.T) {
 
 func TestNewRejectsBadTokenURL(t *testing.T) {
 	for _, u := range []string{"https://api.anthropic.com/v1/token", "http://api.anthropic.com/v1/oauth/token"} {
-		if _, err := New(Config{FederationRuleID: "r", OrganizationID: "o", TokenURL: u}); err == nil {
+		if _, err := New(Config{Anthropic: settings.Anthropic{FederationRuleID: "r", OrganizationID: "o", TokenURL: u}}); err == nil {
 			t.Errorf("New accepted %s", u)
 		}
 	}

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,16 +26,11 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
-// Defaults and limits (protocols.md §3).
+// Wire constants and limits (protocols.md §3).
 const (
-	DefaultAudience    = "sts.amazonaws.com"
-	DefaultSessionName = "awf-broker"
-	DefaultDuration    = time.Hour
-	// MinDuration and MaxDuration bound DurationSeconds as STS does.
-	MinDuration = 15 * time.Minute
-	MaxDuration = 12 * time.Hour
 	// SigningName is Bedrock Runtime's SigV4 service name: "bedrock", not
 	// "bedrock-runtime" (aws-sdk-go-v2 service/bedrockruntime/auth.go).
 	SigningName = "bedrock"
@@ -50,26 +44,12 @@ const (
 	userAgent         = "awf-broker"
 )
 
-var (
-	regionRE      = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$`)
-	roleARNRE     = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]+$`)
-	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-)
-
-// Config configures the provider.
+// Config configures the provider: its settings (fields, defaults and
+// checks shared with broker/config) and what it runs with.
 type Config struct {
-	RoleARN string
-	Region  string
-	// SessionName is the RoleSessionName (default "awf-broker").
-	SessionName string
-	// Audience is the JWT's audience (default "sts.amazonaws.com").
-	Audience string
-	// TokenURL is the STS endpoint (default https://sts.<region>.amazonaws.com[.cn]).
-	TokenURL string
-	// Duration is the DurationSeconds asked for (default 1h).
-	Duration time.Duration
-	HTTP     *http.Client
-	Logger   hclog.Logger
+	settings.AWS
+	HTTP   *http.Client
+	Logger hclog.Logger
 	// Now is the signing clock (default time.Now).
 	Now func() time.Time
 }
@@ -85,47 +65,11 @@ type Provider struct {
 	invalidStreak int
 }
 
-// DefaultTokenURL is the regional STS endpoint of region: China regions
-// under amazonaws.com.cn, every other (GovCloud included) under amazonaws.com.
-func DefaultTokenURL(region string) string {
-	return "https://sts." + region + "." + partitionSuffix(region)
-}
-
-func partitionSuffix(region string) string {
-	if strings.HasPrefix(region, "cn-") {
-		return "amazonaws.com.cn"
-	}
-	return "amazonaws.com"
-}
-
 // New checks cfg and returns the provider.
 func New(cfg Config) (*Provider, error) {
-	if !regionRE.MatchString(cfg.Region) {
-		return nil, fmt.Errorf("aws: invalid region %q", cfg.Region)
-	}
-	if !roleARNRE.MatchString(cfg.RoleARN) {
-		return nil, fmt.Errorf("aws: invalid role ARN %q", cfg.RoleARN)
-	}
-	if cfg.SessionName == "" {
-		cfg.SessionName = DefaultSessionName
-	}
-	if !sessionNameRE.MatchString(cfg.SessionName) {
-		return nil, fmt.Errorf("aws: invalid session name %q (2-64 of letters, digits and +=,.@_-)", cfg.SessionName)
-	}
-	if cfg.Audience == "" {
-		cfg.Audience = DefaultAudience
-	}
-	if cfg.Duration == 0 {
-		cfg.Duration = DefaultDuration
-	}
-	if cfg.Duration < MinDuration || cfg.Duration > MaxDuration || cfg.Duration%time.Second != 0 {
-		return nil, fmt.Errorf("aws: duration %s must be whole seconds between %s and %s", cfg.Duration, MinDuration, MaxDuration)
-	}
-	if cfg.TokenURL == "" {
-		cfg.TokenURL = DefaultTokenURL(cfg.Region)
-	}
-	if err := provider.CheckEndpoint(cfg.TokenURL); err != nil {
-		return nil, fmt.Errorf("aws: token_url: %w", err)
+	cfg.AWS = cfg.AWS.WithDefaults()
+	if err := cfg.AWS.Check(); err != nil {
+		return nil, fmt.Errorf("aws: %w", err)
 	}
 	if cfg.HTTP == nil {
 		cfg.HTTP = provider.NewHTTPClient(provider.HTTPConfig{})

@@ -13,6 +13,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/broker/identity"
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
@@ -48,7 +49,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{RoleARN: roleARN, Region: region, TokenURL: sts.URL(), HTTP: fastHTTP()}
+	cfg := Config{AWS: settings.AWS{RoleARN: roleARN, Region: region, TokenURL: sts.URL()}, HTTP: fastHTTP()}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -97,7 +98,7 @@ func TestExchangeWireContract(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	good := Config{RoleARN: roleARN, Region: region}
+	good := Config{AWS: settings.AWS{RoleARN: roleARN, Region: region}}
 	cases := map[string]func(*Config){
 		"odd region":           func(c *Config) { c.Region = "us-east-1;rm" },
 		"bad ARN":              func(c *Config) { c.RoleARN = "arn:aws:iam::1:role/x" },
@@ -144,7 +145,7 @@ func answer(t *testing.T, replies ...reply) (*Provider, *atomic.Int32) {
 		fmt.Fprint(w, strings.ReplaceAll(rp.body, "EXP", rp.exp))
 	}))
 	t.Cleanup(srv.Close)
-	p, err := New(Config{RoleARN: roleARN, Region: region, TokenURL: srv.URL, HTTP: fastHTTP()})
+	p, err := New(Config{AWS: settings.AWS{RoleARN: roleARN, Region: region, TokenURL: srv.URL}, HTTP: fastHTTP()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
@@ -108,7 +109,7 @@ func TestSignedRequestsPassTheFake(t *testing.T) {
 }
 
 func TestHeadersRefusals(t *testing.T) {
-	p, err := New(Config{RoleARN: roleARN, Region: region, Now: func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) }})
+	p, err := New(Config{AWS: settings.AWS{RoleARN: roleARN, Region: region}, Now: func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func TestHeadersRefusals(t *testing.T) {
 // told not to escape produces for a path written %253A.
 func TestDoubleEncodedPath(t *testing.T) {
 	when := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	p, _ := New(Config{RoleARN: roleARN, Region: region, Now: func() time.Time { return when }})
+	p, _ := New(Config{AWS: settings.AWS{RoleARN: roleARN, Region: region}, Now: func() time.Time { return when }})
 	tok := &provider.Token{AWS: &provider.AWSCredentials{AccessKeyID: "ASIAX", SecretAccessKey: secret.New("s"), SessionToken: secret.New("t")}}
 	host := "bedrock-runtime.us-east-1.amazonaws.com"
 	u, _ := url.Parse("https://" + host + "/model/x-v1%3A0/invoke")
@@ -196,7 +197,7 @@ func TestDoubleEncodedPath(t *testing.T) {
 // BenchmarkHeaders measures one SigV4 grant (the per-request cost the
 // broker adds for aws credentials).
 func BenchmarkHeaders(b *testing.B) {
-	p, err := New(Config{RoleARN: roleARN, Region: region})
+	p, err := New(Config{AWS: settings.AWS{RoleARN: roleARN, Region: region}})
 	if err != nil {
 		b.Fatal(err)
 	}

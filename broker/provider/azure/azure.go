@@ -7,7 +7,6 @@ package azure
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
 // Wire constants of the Entra exchange (protocols.md §5).
@@ -30,16 +30,10 @@ const (
 	codeAssertionTime = 700024 // assertion outside its valid time range: re-mint
 )
 
-// Config configures the provider. TokenURL, Audience and Scope are
-// per-cloud; broker/config fills them.
+// Config configures the provider: its settings (fields, per-cloud
+// defaults and checks shared with broker/config) and what it runs with.
 type Config struct {
-	ClientID string
-	// TokenURL is https://<login host>/<tenant>/oauth2/v2.0/token.
-	TokenURL string
-	// Audience is the subject JWT's audience (api://AzureADTokenExchange…).
-	Audience string
-	// Scope is e.g. https://cognitiveservices.azure.com/.default.
-	Scope  string
+	settings.Azure
 	HTTP   *http.Client
 	Logger hclog.Logger
 }
@@ -51,11 +45,9 @@ type Provider struct {
 
 // New checks cfg and returns the provider.
 func New(cfg Config) (*Provider, error) {
-	if cfg.ClientID == "" || cfg.Audience == "" || cfg.Scope == "" {
-		return nil, errors.New("azure: client_id, audience and scope are required")
-	}
-	if err := provider.CheckEndpoint(cfg.TokenURL); err != nil {
-		return nil, fmt.Errorf("azure: token_url: %w", err)
+	cfg.Azure = cfg.Azure.WithDefaults()
+	if err := cfg.Azure.Check(); err != nil {
+		return nil, fmt.Errorf("azure: %w", err)
 	}
 	if cfg.HTTP == nil {
 		cfg.HTTP = provider.NewHTTPClient(provider.HTTPConfig{})

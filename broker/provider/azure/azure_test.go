@@ -15,6 +15,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/broker/identity"
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
@@ -59,7 +60,7 @@ func newEnv(t *testing.T, cloud string) *env {
 func (e *env) prov(t *testing.T, cloud string, mod func(*Config)) *Provider {
 	t.Helper()
 	c := clouds[cloud]
-	cfg := Config{ClientID: client, TokenURL: e.entra.TokenURL(), Audience: c.aud, Scope: c.scope, HTTP: fastHTTP()}
+	cfg := Config{Azure: settings.Azure{TenantID: tenant, ClientID: client, TokenURL: e.entra.TokenURL(), Audience: c.aud, Scope: c.scope}, HTTP: fastHTTP()}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -232,7 +233,7 @@ func TestQuotedExpiresIn(t *testing.T) {
 		fmt.Fprint(w, `{"token_type":"Bearer","expires_in":"3599","ext_expires_in":"3599","access_token":"x"}`)
 	}))
 	defer srv.Close()
-	p, err := New(Config{ClientID: client, TokenURL: srv.URL + "/t/oauth2/v2.0/token", Audience: "a", Scope: "s", HTTP: fastHTTP()})
+	p, err := New(Config{Azure: settings.Azure{TenantID: tenant, ClientID: client, TokenURL: srv.URL + "/t/oauth2/v2.0/token", Audience: "a", Scope: "s"}, HTTP: fastHTTP()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,17 +7,16 @@ package gcp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
@@ -26,41 +25,14 @@ const (
 	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
 	TokenTypeAccess    = "urn:ietf:params:oauth:token-type:access_token"
 	TokenTypeJWT       = "urn:ietf:params:oauth:token-type:jwt"
-	// DefaultScope is the scope Vertex AI needs.
-	DefaultScope = "https://www.googleapis.com/auth/cloud-platform"
-	// DefaultLifetime and MaxLifetime bound an impersonated token's
-	// lifetime; above 3600 s needs the org policy
-	// constraints/iam.allowServiceAccountCredentialLifetimeExtension.
-	DefaultLifetime = time.Hour
-	MaxLifetime     = 12 * time.Hour
 )
 
-var (
-	wipRE = regexp.MustCompile(`^projects/\d+/locations/global/workloadIdentityPools/[a-z0-9-]+/providers/[a-z0-9-]+$`)
-	saRE  = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+$`)
-)
-
-// Config configures the provider.
+// Config configures the provider: its settings (fields, defaults and
+// checks shared with broker/config) and what it runs with.
 type Config struct {
-	// WorkloadIdentityProvider is projects/N/locations/global/workloadIdentityPools/P/providers/X.
-	WorkloadIdentityProvider string
-	// Audience is the subject JWT's audience (default
-	// https://iam.googleapis.com/<WorkloadIdentityProvider>).
-	Audience string
-	// Scope is space-separated (default DefaultScope).
-	Scope string
-	// TokenURL is the STS URL (default https://sts.googleapis.com/v1/token).
-	TokenURL string
-	// ServiceAccount, when set, is impersonated.
-	ServiceAccount string
-	// ImpersonationURL is the IAM Credentials base without /v1 (default
-	// https://iamcredentials.googleapis.com).
-	ImpersonationURL string
-	// Lifetime is the impersonated token's requested lifetime, whole
-	// seconds up to MaxLifetime (default DefaultLifetime).
-	Lifetime time.Duration
-	HTTP     *http.Client
-	Logger   hclog.Logger
+	settings.GCP
+	HTTP   *http.Client
+	Logger hclog.Logger
 }
 
 // Provider is the gcp provider.
@@ -73,41 +45,13 @@ type Provider struct {
 
 // New checks cfg, applies its defaults and returns the provider.
 func New(cfg Config) (*Provider, error) {
-	if !wipRE.MatchString(cfg.WorkloadIdentityProvider) {
-		return nil, fmt.Errorf("gcp: workload_identity_provider %q must be projects/N/locations/global/workloadIdentityPools/P/providers/X", cfg.WorkloadIdentityProvider)
+	cfg.GCP = cfg.GCP.WithDefaults()
+	if err := cfg.GCP.Check(); err != nil {
+		return nil, fmt.Errorf("gcp: %w", err)
 	}
-	if cfg.Audience == "" {
-		cfg.Audience = "https://iam.googleapis.com/" + cfg.WorkloadIdentityProvider
-	}
-	if cfg.Scope == "" {
-		cfg.Scope = DefaultScope
-	}
-	if cfg.TokenURL == "" {
-		cfg.TokenURL = "https://sts.googleapis.com/v1/token"
-	}
-	if cfg.ImpersonationURL == "" {
-		cfg.ImpersonationURL = "https://iamcredentials.googleapis.com"
-	}
-	if err := provider.CheckEndpoint(cfg.TokenURL); err != nil {
-		return nil, fmt.Errorf("gcp: token_url: %w", err)
-	}
-	p := &Provider{cfg: cfg, stsAudience: "//iam.googleapis.com/" + cfg.WorkloadIdentityProvider, scopes: strings.Fields(cfg.Scope)}
+	p := &Provider{stsAudience: settings.GCPSTSAudience(cfg.WorkloadIdentityProvider), scopes: strings.Fields(cfg.Scope)}
 	if cfg.ServiceAccount != "" {
-		if !saRE.MatchString(cfg.ServiceAccount) {
-			return nil, fmt.Errorf("gcp: service_account %q is not a service account e-mail", cfg.ServiceAccount)
-		}
-		if err := provider.CheckEndpoint(cfg.ImpersonationURL); err != nil {
-			return nil, fmt.Errorf("gcp: impersonation_url: %w", err)
-		}
-		if cfg.Lifetime == 0 {
-			cfg.Lifetime = DefaultLifetime
-		}
-		if cfg.Lifetime < time.Second || cfg.Lifetime > MaxLifetime || cfg.Lifetime%time.Second != 0 {
-			return nil, fmt.Errorf("gcp: lifetime %s must be whole seconds from 1s to %s", cfg.Lifetime, MaxLifetime)
-		}
 		p.genURL = strings.TrimSuffix(cfg.ImpersonationURL, "/") + "/v1/projects/-/serviceAccounts/" + url.PathEscape(cfg.ServiceAccount) + ":generateAccessToken"
-	} else if cfg.Lifetime != 0 {
-		return nil, errors.New("gcp: lifetime applies only with service_account (a federated token's lifetime is the STS's)")
 	}
 	if cfg.HTTP == nil {
 		cfg.HTTP = provider.NewHTTPClient(provider.HTTPConfig{})

@@ -15,6 +15,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/broker/identity"
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
@@ -59,7 +60,7 @@ func newEnv(t *testing.T, opts fake.GCPOptions) *env {
 // prov returns a provider against the fake; mod adjusts its config.
 func (e *env) prov(t *testing.T, mod func(*Config)) *Provider {
 	t.Helper()
-	cfg := Config{WorkloadIdentityProvider: wip, TokenURL: e.gcp.TokenURL(), ImpersonationURL: e.gcp.ImpersonationURL(), HTTP: fastHTTP()}
+	cfg := Config{GCP: settings.GCP{WorkloadIdentityProvider: wip, TokenURL: e.gcp.TokenURL(), ImpersonationURL: e.gcp.ImpersonationURL()}, HTTP: fastHTTP()}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -324,8 +325,7 @@ func TestLifetimeFromAnswerDate(t *testing.T) {
 		fmt.Fprintf(w, `{"accessToken":"sa","expireTime":%q}`, skewed.Add(30*time.Minute).Format(time.RFC3339))
 	}))
 	defer srv.Close()
-	p, err := New(Config{WorkloadIdentityProvider: wip, TokenURL: srv.URL + "/v1/token", ImpersonationURL: srv.URL,
-		ServiceAccount: sa, HTTP: fastHTTP()})
+	p, err := New(Config{GCP: settings.GCP{WorkloadIdentityProvider: wip, TokenURL: srv.URL + "/v1/token", ImpersonationURL: srv.URL, ServiceAccount: sa}, HTTP: fastHTTP()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,14 +344,14 @@ func TestNewRefuses(t *testing.T) {
 		cfg  Config
 		msg  string
 	}{
-		{"bad provider", Config{WorkloadIdentityProvider: "projects/x/pools"}, "workload_identity_provider"},
-		{"https audience form", Config{WorkloadIdentityProvider: "//iam.googleapis.com/" + wip}, "workload_identity_provider"},
-		{"bad service account", Config{WorkloadIdentityProvider: wip, ServiceAccount: "a/b@c"}, "service_account"},
-		{"lifetime too long", Config{WorkloadIdentityProvider: wip, ServiceAccount: sa, Lifetime: 13 * time.Hour}, "lifetime"},
-		{"lifetime not whole seconds", Config{WorkloadIdentityProvider: wip, ServiceAccount: sa, Lifetime: 1500 * time.Millisecond}, "lifetime"},
-		{"lifetime without impersonation", Config{WorkloadIdentityProvider: wip, Lifetime: time.Hour}, "only with service_account"},
-		{"http token url", Config{WorkloadIdentityProvider: wip, TokenURL: "http://sts.googleapis.com/v1/token"}, "token_url"},
-		{"http impersonation url", Config{WorkloadIdentityProvider: wip, ServiceAccount: sa, ImpersonationURL: "http://iam.example.com"}, "impersonation_url"},
+		{"bad provider", Config{GCP: settings.GCP{WorkloadIdentityProvider: "projects/x/pools"}}, "workload_identity_provider"},
+		{"https audience form", Config{GCP: settings.GCP{WorkloadIdentityProvider: "//iam.googleapis.com/" + wip}}, "workload_identity_provider"},
+		{"bad service account", Config{GCP: settings.GCP{WorkloadIdentityProvider: wip, ServiceAccount: "a/b@c"}}, "service_account"},
+		{"lifetime too long", Config{GCP: settings.GCP{WorkloadIdentityProvider: wip, ServiceAccount: sa, Lifetime: 13 * time.Hour}}, "lifetime"},
+		{"lifetime not whole seconds", Config{GCP: settings.GCP{WorkloadIdentityProvider: wip, ServiceAccount: sa, Lifetime: 1500 * time.Millisecond}}, "lifetime"},
+		{"lifetime without impersonation", Config{GCP: settings.GCP{WorkloadIdentityProvider: wip, Lifetime: time.Hour}}, "only with service_account"},
+		{"http token url", Config{GCP: settings.GCP{WorkloadIdentityProvider: wip, TokenURL: "http://sts.googleapis.com/v1/token"}}, "token_url"},
+		{"http impersonation url", Config{GCP: settings.GCP{WorkloadIdentityProvider: wip, ServiceAccount: sa, ImpersonationURL: "http://iam.example.com"}}, "impersonation_url"},
 	}
 	for _, c := range cases {
 		if _, err := New(c.cfg); err == nil || !strings.Contains(err.Error(), c.msg) {

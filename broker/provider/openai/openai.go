@@ -7,7 +7,6 @@ package openai
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
 // Wire constants of the exchange (protocols.md §6).
@@ -27,15 +27,12 @@ const (
 	requestIDHeader = "x-request-id"
 )
 
-// Config configures the provider.
+// Config configures the provider: its settings (fields, defaults and
+// checks shared with broker/config) and what it runs with.
 type Config struct {
-	IdentityProviderID, ServiceAccountID string
-	// Audience is the subject JWT's audience (default https://api.openai.com/v1).
-	Audience string
-	// TokenURL defaults to https://auth.openai.com/oauth/token.
-	TokenURL string
-	HTTP     *http.Client
-	Logger   hclog.Logger
+	settings.OpenAI
+	HTTP   *http.Client
+	Logger hclog.Logger
 }
 
 // Provider is the openai provider.
@@ -45,17 +42,9 @@ type Provider struct {
 
 // New checks cfg, applies its defaults and returns the provider.
 func New(cfg Config) (*Provider, error) {
-	if cfg.IdentityProviderID == "" || cfg.ServiceAccountID == "" {
-		return nil, errors.New("openai: identity_provider_id and service_account_id are required")
-	}
-	if cfg.Audience == "" {
-		cfg.Audience = "https://api.openai.com/v1"
-	}
-	if cfg.TokenURL == "" {
-		cfg.TokenURL = "https://auth.openai.com/oauth/token"
-	}
-	if err := provider.CheckEndpoint(cfg.TokenURL); err != nil {
-		return nil, fmt.Errorf("openai: token_url: %w", err)
+	cfg.OpenAI = cfg.OpenAI.WithDefaults()
+	if err := cfg.OpenAI.Check(); err != nil {
+		return nil, fmt.Errorf("openai: %w", err)
 	}
 	if cfg.HTTP == nil {
 		cfg.HTTP = provider.NewHTTPClient(provider.HTTPConfig{})

@@ -13,6 +13,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/broker/identity"
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
@@ -49,7 +50,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) prov(t *testing.T, mod func(*Config)) *Provider {
 	t.Helper()
-	cfg := Config{IdentityProviderID: idpID, ServiceAccountID: svacID, TokenURL: e.oai.TokenURL(), HTTP: fastHTTP()}
+	cfg := Config{OpenAI: settings.OpenAI{IdentityProviderID: idpID, ServiceAccountID: svacID, TokenURL: e.oai.TokenURL()}, HTTP: fastHTTP()}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -185,7 +186,7 @@ func TestFakeIsStrict(t *testing.T) {
 }
 
 func TestNewRefuses(t *testing.T) {
-	for _, cfg := range []Config{{ServiceAccountID: "s"}, {IdentityProviderID: "i"}, {IdentityProviderID: "i", ServiceAccountID: "s", TokenURL: "http://auth.openai.com/oauth/token"}} {
+	for _, cfg := range []Config{{OpenAI: settings.OpenAI{ServiceAccountID: "s"}}, {OpenAI: settings.OpenAI{IdentityProviderID: "i"}}, {OpenAI: settings.OpenAI{IdentityProviderID: "i", ServiceAccountID: "s", TokenURL: "http://auth.openai.com/oauth/token"}}} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
 		}

@@ -1,43 +1,46 @@
 // Package static serves a configured API key from a file or an
-// environment variable as a header. The key never expires; the file is
-// re-read at every exchange so a rotated key is picked up on refresh.
+// environment variable as a header. The key never expires. A value_file
+// must pass filetrust.Secret; it is read when the provider is built (so a
+// bad file refuses the config), again at every exchange (a forced refresh
+// or an upstream 401 picks up a rotated key), and its Fingerprint lets a
+// reload tell that the key changed.
 package static
 
 import (
 	"context"
-	"errors"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
 
+	"github.com/awf-broker/awf-broker/broker/filetrust"
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
-// Config configures a static credential: Header and exactly one of
-// ValueFile and ValueEnv.
+// Config configures a static credential: its settings (shared with
+// broker/config) and how to read the environment.
 type Config struct {
-	Header    string
-	ValueFile string
-	ValueEnv  string
+	settings.Static
 	// Lookup reads the environment (default os.LookupEnv).
 	Lookup func(string) (string, bool)
 }
 
 // Provider is the static provider.
 type Provider struct {
-	cfg    Config
-	header string
-	remove []string
+	cfg         Config
+	header      string
+	remove      []string
+	fingerprint string
 }
 
-// New checks cfg and returns the provider.
+// New checks cfg, reads a value_file once to check it, and returns the
+// provider.
 func New(cfg Config) (*Provider, error) {
-	if cfg.Header == "" {
-		return nil, errors.New("static: header is required")
-	}
-	if (cfg.ValueFile == "") == (cfg.ValueEnv == "") {
-		return nil, errors.New("static: exactly one of value_file and value_env is required")
+	if err := cfg.Static.Check(); err != nil {
+		return nil, fmt.Errorf("static: %w", err)
 	}
 	if cfg.Lookup == nil {
 		cfg.Lookup = os.LookupEnv
@@ -46,8 +49,44 @@ func New(cfg Config) (*Provider, error) {
 	if p.header != "authorization" {
 		p.remove = []string{"authorization"}
 	}
+	if cfg.ValueFile != "" {
+		fp, err := FileFingerprint(cfg.ValueFile)
+		if err != nil {
+			return nil, err
+		}
+		p.fingerprint = fp
+	}
 	return p, nil
 }
+
+// readFile reads a value_file through the trust rule.
+func readFile(path string) (string, error) {
+	b, err := filetrust.Secret("value_file").Read(path)
+	if err != nil {
+		return "", err
+	}
+	v := strings.TrimRight(string(b), "\r\n")
+	if v == "" {
+		return "", fmt.Errorf("value_file %s is empty", path)
+	}
+	return v, nil
+}
+
+// FileFingerprint reads the value_file at path through the trust rule and
+// returns its fingerprint: the hex SHA-256 of the value. It tells two
+// values apart and reveals neither; it is compared, never logged.
+func FileFingerprint(path string) (string, error) {
+	v, err := readFile(path)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// Fingerprint is the fingerprint of the value_file's value New read, ""
+// for a value_env credential.
+func (p *Provider) Fingerprint() string { return p.fingerprint }
 
 // Name returns "static".
 func (p *Provider) Name() string { return "static" }
@@ -59,13 +98,9 @@ func (p *Provider) NeedsBodySHA256() bool { return false }
 func (p *Provider) Exchange(_ context.Context, _ provider.Subject) (provider.Token, error) {
 	var v string
 	if p.cfg.ValueFile != "" {
-		b, err := os.ReadFile(p.cfg.ValueFile)
-		if err != nil {
-			return provider.Token{}, &provider.Error{Kind: provider.Permanent, Op: "read", Code: "value_file", Err: fmt.Errorf("static value: %w", err)}
-		}
-		v = strings.TrimRight(string(b), "\r\n")
-		if v == "" {
-			return provider.Token{}, &provider.Error{Kind: provider.Permanent, Op: "read", Code: "value_file", Detail: "value_file " + p.cfg.ValueFile + " is empty"}
+		var err error
+		if v, err = readFile(p.cfg.ValueFile); err != nil {
+			return provider.Token{}, &provider.Error{Kind: provider.Permanent, Op: "read", Code: "value_file", Err: err}
 		}
 	} else {
 		var ok bool

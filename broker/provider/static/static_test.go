@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/awf-broker/awf-broker/broker/provider"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
 func TestFileRotationAndHeaders(t *testing.T) {
@@ -15,7 +17,7 @@ func TestFileRotationAndHeaders(t *testing.T) {
 	if err := os.WriteFile(path, []byte("key-one\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(Config{Header: "X-Api-Key", ValueFile: path})
+	p, err := New(Config{Static: settings.Static{Header: "X-Api-Key", ValueFile: path}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,32 +38,61 @@ func TestFileRotationAndHeaders(t *testing.T) {
 }
 
 func TestErrorsNameTheSourceNotTheValue(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "empty")
-	_ = os.WriteFile(path, nil, 0o600)
-	cases := []struct {
-		cfg  Config
-		want string
-	}{
-		{Config{Header: "x-api-key", ValueFile: path}, "value_file " + path + " is empty"},
-		{Config{Header: "x-api-key", ValueFile: path + ".missing"}, "no such file"},
-		{Config{Header: "x-api-key", ValueEnv: "K", Lookup: func(string) (string, bool) { return "", false }}, "environment variable K is unset or empty"},
-	}
-	for _, c := range cases {
-		p, err := New(c.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = p.Exchange(context.Background(), nil)
-		if err == nil || !strings.Contains(err.Error(), c.want) || !provider.IsPermanent(err) {
-			t.Errorf("err = %v, want permanent containing %q", err, c.want)
+	dir := t.TempDir()
+	empty, open := filepath.Join(dir, "empty"), filepath.Join(dir, "open")
+	_ = os.WriteFile(empty, nil, 0o600)
+	_ = os.WriteFile(open, []byte("sk-open"), 0o600)
+	_ = os.Chmod(open, 0o644)
+	// Refused when built: the file is read once by New.
+	for _, c := range []struct{ path, want string }{
+		{empty, "value_file " + empty + " is empty"},
+		{empty + ".missing", "no such file"},
+		{open, "value_file " + open + " (owner uid " + strconv.Itoa(os.Getuid()) + ", mode 0644): readable by others; chmod o-r " + open},
+	} {
+		_, err := New(Config{Static: settings.Static{Header: "x-api-key", ValueFile: c.path}})
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "sk-open") {
+			t.Errorf("New(%s) = %v, want an error containing %q", c.path, err, c.want)
 		}
 	}
-	if _, err := New(Config{Header: "x", ValueFile: "a", ValueEnv: "B"}); err == nil {
+	// Refused at an exchange: the file went bad after the build.
+	key := filepath.Join(dir, "key")
+	_ = os.WriteFile(key, []byte("sk-one"), 0o600)
+	p, err := New(Config{Static: settings.Static{Header: "x-api-key", ValueFile: key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chmod(key, 0o604)
+	if _, err := p.Exchange(context.Background(), nil); err == nil || !provider.IsPermanent(err) ||
+		!strings.Contains(err.Error(), "mode 0604): readable by others") || strings.Contains(err.Error(), "sk-one") {
+		t.Errorf("exchange of a world-readable key: %v", err)
+	}
+	p, _ = New(Config{Static: settings.Static{Header: "x-api-key", ValueEnv: "K"}, Lookup: func(string) (string, bool) { return "", false }})
+	if _, err := p.Exchange(context.Background(), nil); err == nil || !provider.IsPermanent(err) || !strings.Contains(err.Error(), "environment variable K is unset or empty") {
+		t.Errorf("unset variable: %v", err)
+	}
+	if _, err := New(Config{Static: settings.Static{Header: "x", ValueFile: "a", ValueEnv: "B"}}); err == nil {
 		t.Error("both sources accepted")
 	}
-	p, _ := New(Config{Header: "Authorization", ValueEnv: "K", Lookup: func(string) (string, bool) { return "Bearer v", true }})
+	p, _ = New(Config{Static: settings.Static{Header: "Authorization", ValueEnv: "K"}, Lookup: func(string) (string, bool) { return "Bearer v", true }})
 	tok, _ := p.Exchange(context.Background(), nil)
 	if g, _ := p.Headers(&tok, nil); g.Set["authorization"] != "Bearer v" || len(g.Remove) != 0 {
 		t.Errorf("authorization grant = %+v", g)
+	}
+}
+
+// TestFingerprint: the same value gives the same fingerprint, a rotated
+// one another, and neither holds the value.
+func TestFingerprint(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "key")
+	_ = os.WriteFile(key, []byte("sk-one\n"), 0o600)
+	p, err := New(Config{Static: settings.Static{Header: "x-api-key", ValueFile: key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, _ := FileFingerprint(key)
+	_ = os.WriteFile(key, []byte("sk-two\n"), 0o600)
+	rotated, _ := FileFingerprint(key)
+	if p.Fingerprint() == "" || p.Fingerprint() != same || rotated == same || strings.Contains(same, "sk-one") {
+		t.Errorf("fingerprints: built %q, same %q, rotated %q", p.Fingerprint(), same, rotated)
 	}
 }
