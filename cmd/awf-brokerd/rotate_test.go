@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/client"
@@ -106,7 +107,7 @@ credential "key" {
 	if got := served(); got != second {
 		t.Fatalf("after rotation and SIGHUP the old key is still served; logs:\n%s", p.logs.String())
 	}
-	if !strings.Contains(p.logs.String(), `"changed":"key"`) {
+	if !waitLog(p, `"changed":"key"`) {
 		t.Errorf("the reload does not report the credential as changed:\n%s", p.logs.String())
 	}
 
@@ -115,7 +116,7 @@ credential "key" {
 		t.Fatal(err)
 	}
 	hup("reload failed")
-	if !strings.Contains(p.logs.String(), "mode 0644): readable by others") {
+	if !waitLog(p, "mode 0644): readable by others") {
 		t.Errorf("the refusal does not say why:\n%s", p.logs.String())
 	}
 	if got := served(); got != second {
@@ -128,4 +129,18 @@ credential "key" {
 			t.Fatal("a key reached the daemon's output")
 		}
 	}
+}
+
+// waitLog waits until the daemon's output holds want. The output reaches
+// the buffer through a pipe, so a line written before a READY notification
+// may arrive after it.
+func waitLog(p *proc, want string) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.logs.String(), want) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
 }
