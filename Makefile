@@ -5,7 +5,7 @@ PKGS      := ./...
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build agents test test-short lint fmt-check vet staticcheck run bench bench-go fuzz soak clean verify-units
+.PHONY: all build agents test test-short docs-check lint fmt-check vet staticcheck run bench bench-go fuzz soak clean verify-units
 
 all: build
 
@@ -26,6 +26,11 @@ test: vet agents
 ## test-short: the same without the race detector, for a quick loop
 test-short:
 	$(GO) test -count=1 $(PKGS)
+
+## docs-check: README.md and docs/ against the code: links and anchors, HCL
+## snippets (awf-brokerd --check-config), commands and flags (also in make test)
+docs-check:
+	$(GO) test -count=1 ./internal/docscheck/
 
 ## lint: gofmt, go vet and staticcheck (installed on first use)
 lint: fmt-check vet staticcheck

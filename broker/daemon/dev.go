@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -36,6 +37,10 @@ const (
 	devKeyEnv = "AWF_DEV_STATIC_KEY"
 )
 
+// DevSubject is the subject match of the --dev federation rule; the fake
+// GitHub's JWTs carry sub "repo:octo-org/octo-repo:ref:refs/heads/main".
+const DevSubject = "repo:octo-org/octo-repo:*"
+
 // StartDev starts the fakes and returns the config to run against them,
 // with the socket at socketPath.
 func StartDev(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
@@ -45,7 +50,7 @@ func StartDev(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
 	}
 	tok := fake.NewAnthropic(fake.AnthropicOptions{
 		GitHub: gh, FederationRuleID: devRuleID, OrganizationID: devOrgID, ServiceAccountID: devSvacID,
-		ExpiresIn: int(tokenLifetime / time.Second),
+		ExpiresIn: int(tokenLifetime / time.Second), Subject: DevSubject,
 	})
 	apiFake := fake.NewAnthropicAPI(tok)
 	apiHost := strings.TrimPrefix(apiFake.URL(), "http://")
@@ -100,7 +105,11 @@ func (d *Dev) Close() {
 
 // Banner tells a newcomer what is running and what to type.
 func (d *Dev) Banner(cli string) string {
-	sock := d.Config.Socket.Path
+	// Absolute, so the export works from any directory.
+	sock, err := filepath.Abs(d.Config.Socket.Path)
+	if err != nil {
+		sock = d.Config.Socket.Path
+	}
 	u, _ := url.Parse(d.API.URL())
 	return fmt.Sprintf(`
 awf-brokerd --dev: fakes of GitHub OIDC, the Anthropic token endpoint and the
@@ -116,9 +125,14 @@ identity + per-request SigV4) are leasable by you. Nothing here is a real secret
   curl -s http://127.0.0.1:10001/v1/messages -H 'content-type: application/json' \
        -d '{"model":"claude-fake-1","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}'
 
+  # The anthropic token lives minutes, bounded by its 5-minute GitHub JWT as
+  # the Console bounds it; watch the broker re-exchange with a fresh JWT:
+  %[2]s watch --type 'credential.*'
+
   # Bedrock: point an AWS SDK's endpoint at the forwarder (any dummy keys;
   # the forwarder drops them and the broker signs each request):
   %[2]s forward --listen 127.0.0.1:10002 --credential bedrock --upstream %[4]s
+
 %[5]s
 Stop with Ctrl-C.
 `, sock, cli, u.String(), d.AWS.Bedrock.URL(), fmt.Sprintf(devCloudBanner, d.Clouds.Responses.URL()))

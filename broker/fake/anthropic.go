@@ -41,8 +41,24 @@ type AnthropicOptions struct {
 	GitHub                                             *GitHub
 	Audience                                           string
 	FederationRuleID, OrganizationID, ServiceAccountID string
-	// ExpiresIn is the lifetime of minted tokens in seconds (default 3600).
+	// ExpiresIn is the lifetime of minted tokens in seconds (default 3600):
+	// the federation rule's token lifetime.
 	ExpiresIn int
+	// Subject is the federation rule's subject match: the assertion's sub
+	// must equal it, or start with what precedes a trailing "*" (the
+	// Console's prefix match, e.g. "repo:octo-org/octo-repo:*"). Empty
+	// accepts any subject.
+	Subject string
+	// BoundByAssertion caps a minted token's lifetime at the assertion's
+	// remaining validity, as the Console does ("upper-bounded by JWT
+	// expiry"): with GitHub's 5-minute JWTs a token lives minutes.
+	BoundByAssertion bool
+	// Workspaces are the workspaces the rule applies to (and the service
+	// account is a member of); empty leaves workspaces unchecked. With one,
+	// the exchange may name it or none; with more than one, it must name
+	// one of them. Naming a workspace outside them is refused with the
+	// opaque 401, as the real endpoint refuses it.
+	Workspaces []string
 }
 
 // Exchange is one request the token endpoint received.
@@ -70,6 +86,10 @@ type Anthropic struct {
 	exchanges     int
 	minted        []Mint
 	rate          rateFault
+	archived      bool
+	bounded       bool
+	subject       string
+	workspace     []string
 }
 
 // NewAnthropic starts the fake on a loopback port.
@@ -80,7 +100,7 @@ func NewAnthropic(opts AnthropicOptions) *Anthropic {
 	if opts.Audience == "" {
 		opts.Audience = "https://api.anthropic.com"
 	}
-	a := &Anthropic{opts: opts, expiresIn: opts.ExpiresIn, jtis: map[string]bool{}, tokens: map[string]time.Time{}, runIDs: map[string]string{}}
+	a := &Anthropic{opts: opts, expiresIn: opts.ExpiresIn, bounded: opts.BoundByAssertion, subject: opts.Subject, workspace: opts.Workspaces, jtis: map[string]bool{}, tokens: map[string]time.Time{}, runIDs: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/oauth/token", a.serveToken)
 	a.srv = httptest.NewServer(mux)
@@ -115,6 +135,23 @@ func (a *Anthropic) SetExpiresIn(s int) { a.mu.Lock(); a.expiresIn = s; a.mu.Unl
 // SetExpiresInJSON makes the fake state expires_in as raw, a JSON number
 // written verbatim ("0.1", "1e12", "-1"), for tests of hostile lifetimes.
 func (a *Anthropic) SetExpiresInJSON(raw string) { a.mu.Lock(); a.expiresInJSON = raw; a.mu.Unlock() }
+
+// ArchiveRule archives (deletes) the federation rule: every later
+// exchange naming it is refused as the real endpoint refuses an unknown
+// or archived rule, with an opaque 401.
+func (a *Anthropic) ArchiveRule() { a.mu.Lock(); a.archived = true; a.mu.Unlock() }
+
+// SetSubject changes the federation rule's subject match (see
+// AnthropicOptions.Subject).
+func (a *Anthropic) SetSubject(pattern string) { a.mu.Lock(); a.subject = pattern; a.mu.Unlock() }
+
+// SetWorkspaces changes the rule's workspaces (see
+// AnthropicOptions.Workspaces).
+func (a *Anthropic) SetWorkspaces(ws ...string) { a.mu.Lock(); a.workspace = ws; a.mu.Unlock() }
+
+// SetBoundByAssertion sets whether minted tokens live no longer than the
+// assertion they were exchanged for (see AnthropicOptions).
+func (a *Anthropic) SetBoundByAssertion(v bool) { a.mu.Lock(); a.bounded = v; a.mu.Unlock() }
 
 // Exchanges counts successful exchanges.
 func (a *Anthropic) Exchanges() int {
@@ -226,7 +263,7 @@ func (a *Anthropic) serveToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	status, runID, err := a.check(r, body)
+	status, runID, assertionExp, err := a.check(r, body)
 	if err != nil {
 		if status == http.StatusUnauthorized {
 			writeJSON(w, status, apiError("authentication_error", err.Error()))
@@ -239,6 +276,9 @@ func (a *Anthropic) serveToken(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	exp, stated := a.expiresIn, a.expiresInJSON
 	now := time.Now()
+	if left := int(assertionExp - now.Unix()); a.bounded && stated == "" && left < exp {
+		exp = max(left, 1)
+	}
 	a.tokens[tok] = now.Add(ledgerTTL(stated, exp))
 	a.runIDs[tok] = runID
 	a.minted = append(a.minted, Mint{At: now, Lifetime: ledgerTTL(stated, exp)})
@@ -249,11 +289,11 @@ func (a *Anthropic) serveToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // check verifies the request as the real endpoint does and returns the
-// status to refuse it with, or the assertion's run_id claim.
-func (a *Anthropic) check(r *http.Request, body map[string]any) (int, string, error) {
+// status to refuse it with, or the assertion's run_id and exp claims.
+func (a *Anthropic) check(r *http.Request, body map[string]any) (int, string, int64, error) {
 	status, err := a.checkRequest(r, body)
 	if err != nil {
-		return status, "", err
+		return status, "", 0, err
 	}
 	assertion, _ := body["assertion"].(string)
 	return a.checkAssertion(assertion)
@@ -273,8 +313,15 @@ func (a *Anthropic) checkRequest(r *http.Request, body map[string]any) (int, err
 	if g, _ := str("grant_type"); g != grantJWT {
 		return 400, fmt.Errorf("unsupported grant_type")
 	}
-	if ws, ok := str("workspace_id"); ok && ws == "" {
+	ws, hasWS := str("workspace_id")
+	if hasWS && ws == "" {
 		return 400, fmt.Errorf("workspace_id must not be empty")
+	}
+	a.mu.Lock()
+	rule := a.workspace
+	a.mu.Unlock()
+	if !workspaceAllowed(rule, ws) {
+		return 401, denied("Authentication failed")
 	}
 	for k, want := range map[string]string{"federation_rule_id": a.opts.FederationRuleID, "organization_id": a.opts.OrganizationID} {
 		if got, _ := str(k); got == "" {
@@ -282,6 +329,12 @@ func (a *Anthropic) checkRequest(r *http.Request, body map[string]any) (int, err
 		} else if got != want {
 			return 401, denied("Authentication failed")
 		}
+	}
+	a.mu.Lock()
+	archived := a.archived
+	a.mu.Unlock()
+	if archived {
+		return 401, denied("Authentication failed")
 	}
 	if a.opts.ServiceAccountID != "" {
 		if got, _ := str("service_account_id"); got != a.opts.ServiceAccountID {
@@ -298,35 +351,64 @@ func (a *Anthropic) checkRequest(r *http.Request, body map[string]any) (int, err
 	return 0, nil
 }
 
-func (a *Anthropic) checkAssertion(assertion string) (int, string, error) {
+func (a *Anthropic) checkAssertion(assertion string) (int, string, int64, error) {
 	deny := denied("Authentication failed")
 	if a.opts.GitHub == nil {
-		return 401, "", deny
+		return 401, "", 0, deny
 	}
 	h, c, err := verifyJWT(a.opts.GitHub.PublicKey(), assertion)
-	if err != nil || h.Kid == "" || c.Sub == "" || c.Iss != a.opts.GitHub.Issuer() || c.Aud != a.opts.Audience {
-		return 401, "", deny
+	a.mu.Lock()
+	subject := a.subject
+	a.mu.Unlock()
+	if err != nil || h.Kid == "" || c.Sub == "" || c.Iss != a.opts.GitHub.Issuer() || c.Aud != a.opts.Audience || !subjectMatches(subject, c.Sub) {
+		return 401, "", 0, deny
 	}
 	now := time.Now().Unix()
 	const skew = 30
 	switch {
 	case c.Exp <= now-skew:
-		return 401, "", denied("Authentication failed: assertion expired")
+		return 401, "", 0, denied("Authentication failed: assertion expired")
 	case c.Iat > now+skew:
-		return 401, "", deny
+		return 401, "", 0, deny
 	case c.Exp-c.Iat > 3600:
-		return 401, "", deny
+		return 401, "", 0, deny
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if c.Jti == "" {
-		return 401, "", deny
+		return 401, "", 0, deny
 	}
 	if a.jtis[c.Jti] {
-		return 401, "", denied("Authentication failed: jti_reused")
+		return 401, "", 0, denied("Authentication failed: jti_reused")
 	}
 	a.jtis[c.Jti] = true
-	return 0, c.RunID, nil
+	return 0, c.RunID, c.Exp, nil
+}
+
+// workspaceAllowed reports whether an exchange naming ws ("" for none)
+// resolves to one workspace of the rule's.
+func workspaceAllowed(rule []string, ws string) bool {
+	switch {
+	case len(rule) == 0:
+		return true
+	case ws == "":
+		return len(rule) == 1
+	}
+	for _, w := range rule {
+		if w == ws {
+			return true
+		}
+	}
+	return false
+}
+
+// subjectMatches applies a federation rule's subject match: exact, or a
+// prefix when the pattern ends in "*"; an empty pattern matches any.
+func subjectMatches(pattern, sub string) bool {
+	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
+		return strings.HasPrefix(sub, prefix)
+	}
+	return pattern == "" || pattern == sub
 }
 
 func apiError(typ, msg string) map[string]any {

@@ -176,8 +176,10 @@ func TestUnreachable(t *testing.T) {
 func TestIdentityRegisterNeedsEnv(t *testing.T) {
 	sock, _ := startStub(t)
 	_, stderr, code := runCLI(sock, nil, "identity", "register", "github", "--from-env")
-	if code != exitUsage || !strings.Contains(stderr, "ACTIONS_ID_TOKEN_REQUEST_URL") {
-		t.Fatalf("exit %d: %s", code, stderr)
+	// docs/anthropic.md quotes this line for a job without id-token: write.
+	const want = "error: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN must be set (does the job have permissions: id-token: write?)\n"
+	if code != exitUsage || stderr != want {
+		t.Fatalf("exit %d: %q, want exit %d: %q", code, stderr, exitUsage, want)
 	}
 }
 

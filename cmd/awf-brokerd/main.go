@@ -89,6 +89,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer d.Close()
+		// As the Console does: a token lives no longer than its GitHub JWT.
+		d.Anthropic.SetBoundByAssertion(true)
 		cfg, opts.Lookup = d.Config, d.Lookup
 		fmt.Fprint(stdout, d.Banner("go run ./cmd/awf-broker-cli"))
 	case *cfgPath != "":

@@ -1,0 +1,95 @@
+package docscheck
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestCheckerFindsEachMistake runs the checks on testdata/bad.md, which
+// holds one mistake of each kind, and on testdata/good.md, which holds
+// the forms the docs use and must pass.
+func TestCheckerFindsEachMistake(t *testing.T) {
+	h := &helpCache{}
+	bad, err := ReadDoc("testdata/bad.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range checkDoc(t, ".", bad, h, nil, nil) {
+		got = append(got, p.String())
+	}
+	// Each row: the problem's file:line and a piece of its message.
+	want := []struct{ where, what string }{
+		{"testdata/bad.md:15:", `link "missing.md": testdata/missing.md does not exist`},
+		{"testdata/bad.md:16:", `link "good.md#no-such-part": testdata/good.md has no heading with anchor #no-such-part`},
+		{"testdata/bad.md:17:", `link "#nothing": testdata/bad.md has no heading with anchor #nothing`},
+		{"testdata/bad.md:20:", `hcl snippet refused by awf-brokerd --check-config: testdata/bad.md:25`},
+		{"testdata/bad.md:30:", `awf-broker-cli lease has no command "craete"`},
+		{"testdata/bad.md:31:", `awf-broker-cli creds has no flag --colour`},
+		{"testdata/bad.md:32:", `awf-brokerd has no flag --chek-config`},
+		{"testdata/bad.md:35:", `awf-broker-cli status takes no arguments "extra"`},
+		{"testdata/bad.md:35:", `awf-broker-cli has no flag --colour`}, // after an a|b value
+		{"testdata/bad.md:38:", `hcl snippet marked refused was accepted by awf-brokerd --check-config: ok:`},
+		{"testdata/bad.md:43:", `link "../checker_test.go": checker_test.go defines no func TestNoSuchTest`},
+		{"testdata/bad.md:43:", `link "checker_test.go": testdata/checker_test.go does not exist`},
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %d problems, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for _, w := range want {
+		if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, w.where) && strings.Contains(g, w.what) }) {
+			t.Errorf("no problem %s …%s…; got:\n%s", w.where, w.what, strings.Join(got, "\n"))
+		}
+	}
+
+	good, err := ReadDoc("testdata/good.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(FindInvocations(good, "awf-brokerd", "awf-broker-cli")); n != 7 {
+		t.Errorf("good.md: found %d invocations, want 7 (go run, docker run, timeout, three synopses, the elided one; not install's arguments)", n)
+	}
+	for _, p := range checkDoc(t, ".", good, h, nil, nil) {
+		t.Errorf("good.md: %s", p)
+	}
+}
+
+// TestPendingCommands: a pending command is skipped only while the CLI
+// lacks it; an existing command is checked even when listed.
+func TestPendingCommands(t *testing.T) {
+	d := ParseDoc("testdata/x.md", "`awf-broker-cli later --x` `awf-broker-cli creds --bogus` `awf-broker-cli nothing`\n")
+	var got []string
+	for _, p := range checkDoc(t, ".", d, &helpCache{}, nil, map[string]bool{"later": true, "creds": true}) {
+		got = append(got, p.String())
+	}
+	want := []string{
+		`testdata/x.md:1: awf-broker-cli creds --bogus: awf-broker-cli creds has no flag --bogus`,
+		`testdata/x.md:1: awf-broker-cli nothing: awf-broker-cli has no command "nothing"`,
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestPendingLinks(t *testing.T) {
+	d := ParseDoc("testdata/x.md", "[later](later.md) [later, anchor](later.md#a) [never](never.md)\n")
+	got := CheckLinks(".", d, map[string]bool{"testdata/later.md": true})
+	if len(got) != 1 || !strings.Contains(got[0].String(), "testdata/x.md:1: link \"never.md\"") {
+		t.Fatalf("got %v, want only never.md refused", got)
+	}
+}
+
+func TestSlug(t *testing.T) {
+	for in, want := range map[string]string{
+		"Errors you will meet":                 "errors-you-will-meet",
+		"5. The workflow (`engine.auth`)":      "5-the-workflow-engineauth",
+		"GCP Vertex AI (`provider = \"gcp\"`)": "gcp-vertex-ai-provider--gcp",
+		"Events, metrics and lease holders":    "events-metrics-and-lease-holders",
+		"[Linked](x.md) heading":               "linked-heading",
+	} {
+		if got := Slug(in); got != want {
+			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
