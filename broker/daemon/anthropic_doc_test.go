@@ -32,9 +32,9 @@ func TestAnthropicSetupErrors(t *testing.T) {
 		// (when set) breaks it once the credential is ready, then forces a
 		// refresh.
 		before, after func(*Dev)
-		// states are the acceptable states: a refusal after a token was
-		// served leaves it "degraded" until the DESIGN §5 fail-closed rule
-		// (issue 14) makes it "failed".
+		// states are the acceptable states; a permanent refusal fails the
+		// credential at once, even while a served token is still valid
+		// (DESIGN §5, fail closed).
 		states  []string
 		code    string
 		lastErr string
@@ -44,7 +44,7 @@ func TestAnthropicSetupErrors(t *testing.T) {
 		{"wrong audience", setAudience("https://example.com"), nil,
 			[]string{api.StateFailed}, "authentication_error", denied},
 		{"rule deleted while serving", nil, func(d *Dev) { d.Anthropic.ArchiveRule() },
-			[]string{api.StateFailed, api.StateDegraded}, "authentication_error", denied},
+			[]string{api.StateFailed}, "authentication_error", denied},
 		{"rule spans two workspaces, none named", func(d *Dev) { d.Anthropic.SetWorkspaces("wrkspc_a", "wrkspc_b") }, nil,
 			[]string{api.StateFailed}, "authentication_error", denied},
 		{"older error shape: invalid_grant", func(d *Dev) { d.Anthropic.Fail(fake.FaultInvalidGrant, -1) }, nil,

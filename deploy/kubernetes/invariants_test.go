@@ -50,6 +50,7 @@ var invariants = []invariant{
 	{"the agent container mounts no socket", agentMountsNoSocket},
 	{"the socket directory mode", socketDirectoryMode},
 	{"probes present", probesPresent},
+	{"the sidecar runs a valid awf-broker-cli sidecar command", sidecarCommandValid},
 	{"resource requests set", resourceRequestsSet},
 	{"the config passes --check-config", configPassesCheck},
 	{"the hooks are installed through env", hooksThroughEnv},
@@ -309,6 +310,29 @@ func probesPresent(m *manifests, bins binaries) error {
 		if out, err := run(bins.cli, append(argv[1:], "--help")...); err != nil {
 			return fmt.Errorf("the broker's %s %q is not a valid awf-broker-cli command: %v\n%s", p.what, argv, err, out)
 		}
+	}
+	return nil
+}
+
+// sidecarCommandValid: the runner pod's sidecar runs `awf-broker-cli
+// sidecar` (the image's entrypoint) with flags the CLI knows.
+func sidecarCommandValid(m *manifests, bins binaries) error {
+	c, err := container(&m.runner.Template.Spec, sidecarName)
+	if err != nil {
+		return err
+	}
+	argv := c.Args
+	if len(c.Command) > 0 {
+		if filepath.Base(c.Command[0]) != "awf-broker-cli" {
+			return fmt.Errorf("the sidecar runs %q, want awf-broker-cli", c.Command[0])
+		}
+		argv = append(slices.Clone(c.Command[1:]), c.Args...)
+	}
+	if len(argv) == 0 || argv[0] != "sidecar" {
+		return fmt.Errorf("the sidecar's arguments %q do not start with the sidecar command", argv)
+	}
+	if out, err := run(bins.cli, append(slices.Clone(argv), "--help")...); err != nil {
+		return fmt.Errorf("the sidecar's arguments %q are not a valid awf-broker-cli command: %v\n%s", argv, err, out)
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ func TestCheckerFindsEachMistake(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, p := range checkDoc(t, ".", bad, h, nil, nil) {
+	for _, p := range checkDoc(t, ".", bad, h) {
 		got = append(got, p.String())
 	}
 	// Each row: the problem's file:line and a piece of its message.
@@ -50,35 +50,11 @@ func TestCheckerFindsEachMistake(t *testing.T) {
 	if n := len(FindInvocations(good, "awf-brokerd", "awf-broker-cli")); n != 7 {
 		t.Errorf("good.md: found %d invocations, want 7 (go run, docker run, timeout, three synopses, the elided one; not install's arguments)", n)
 	}
-	for _, p := range checkDoc(t, ".", good, h, nil, nil) {
+	for _, p := range checkDoc(t, ".", good, h) {
 		t.Errorf("good.md: %s", p)
 	}
 }
 
-// TestPendingCommands: a pending command is skipped only while the CLI
-// lacks it; an existing command is checked even when listed.
-func TestPendingCommands(t *testing.T) {
-	d := ParseDoc("testdata/x.md", "`awf-broker-cli later --x` `awf-broker-cli creds --bogus` `awf-broker-cli nothing`\n")
-	var got []string
-	for _, p := range checkDoc(t, ".", d, &helpCache{}, nil, map[string]bool{"later": true, "creds": true}) {
-		got = append(got, p.String())
-	}
-	want := []string{
-		`testdata/x.md:1: awf-broker-cli creds --bogus: awf-broker-cli creds has no flag --bogus`,
-		`testdata/x.md:1: awf-broker-cli nothing: awf-broker-cli has no command "nothing"`,
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("got %q, want %q", got, want)
-	}
-}
-
-func TestPendingLinks(t *testing.T) {
-	d := ParseDoc("testdata/x.md", "[later](later.md) [later, anchor](later.md#a) [never](never.md)\n")
-	got := CheckLinks(".", d, map[string]bool{"testdata/later.md": true})
-	if len(got) != 1 || !strings.Contains(got[0].String(), "testdata/x.md:1: link \"never.md\"") {
-		t.Fatalf("got %v, want only never.md refused", got)
-	}
-}
 
 func TestSlug(t *testing.T) {
 	for in, want := range map[string]string{
@@ -91,5 +67,15 @@ func TestSlug(t *testing.T) {
 		if got := Slug(in); got != want {
 			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestCobraSubcommands: cobra pads each name to the longest one and adds
+// one space, so the longest name is followed by a single space.
+func TestCobraSubcommands(t *testing.T) {
+	help := "Usage:\n  x hook [command]\n\nAvailable Commands:\n  job-completed Clear the job\n  job-started   Register the job\n\nFlags:\n  -h, --help   help for hook\n"
+	c := ParseCobraHelp("x", []string{"hook"}, help)
+	if !c.Subcommands["job-completed"] || !c.Subcommands["job-started"] || len(c.Subcommands) != 2 {
+		t.Fatalf("subcommands = %v, want job-completed and job-started", c.Subcommands)
 	}
 }

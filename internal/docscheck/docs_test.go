@@ -7,27 +7,6 @@ import (
 	"testing"
 )
 
-// pendingPages are pages other branches of the same round add (issue 16's
-// links to them are right once those branches are merged). A link to one
-// is skipped only while the file does not exist; once it exists it is
-// checked like any other, anchors included. Empty this list after the
-// merge.
-var pendingPages = map[string]bool{
-	"docs/performance.md":   true, // h12
-	"docs/api-proxy.md":     true, // h11
-	"docs/fleet.md":         true, // h15
-	"docs/authorization.md": true, // h13
-	"docs/hardening.md":     true, // h14
-}
-
-// pendingCommands are CLI commands other branches of the same round add;
-// an invocation of one is skipped only while the CLI does not have it.
-// Empty this list after the merge.
-var pendingCommands = map[string]bool{
-	"sidecar": true, // h11
-	"hook":    true, // h15
-}
-
 // TestDocs checks README.md and every page under docs/: links and
 // anchors, HCL snippets (awf-brokerd --check-config) and the commands
 // shown (the binaries' own help).
@@ -57,7 +36,7 @@ func TestDocs(t *testing.T) {
 			t.Fatal(err)
 		}
 		invocations += len(FindInvocations(d, "awf-brokerd", "awf-broker-cli"))
-		for _, p := range checkDoc(t, root, d, h, pendingPages, pendingCommands) {
+		for _, p := range checkDoc(t, root, d, h) {
 			t.Error(p)
 		}
 	}

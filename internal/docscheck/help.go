@@ -18,7 +18,7 @@ type Command struct {
 
 var (
 	cobraFlagRE = regexp.MustCompile(`^\s+(?:-(\w), )?--([\w-]+)(?: (\w+))?(?:\s{2,}|$)`)
-	cobraCmdRE  = regexp.MustCompile(`^\s+(\S+)\s{2,}\S`)
+	cobraCmdRE  = regexp.MustCompile(`^  (\S+)\s+\S`) // cobra pads names to the longest, then one space
 	goFlagRE    = regexp.MustCompile(`^  -([\w-]+)(?: (\S+))?(?:\t.*)?$`)
 )
 

@@ -14,9 +14,8 @@ var testNameRE = regexp.MustCompile("^`((?:Test|Fuzz|Benchmark)\\w+)`$")
 // CheckLinks checks that every relative link of d resolves to a file or
 // directory, that a #anchor names a heading of the Markdown file it points
 // into, and that a link written [`TestName`](x_test.go) names a test,
-// fuzz target or benchmark that file defines. Targets listed in pending (paths relative to root) are
-// skipped while they do not exist: pages another branch is adding.
-func CheckLinks(root string, d *Doc, pending map[string]bool) []Problem {
+// fuzz target or benchmark that file defines.
+func CheckLinks(root string, d *Doc) []Problem {
 	var out []Problem
 	for _, l := range d.Links {
 		target := l.Target
@@ -38,9 +37,6 @@ func CheckLinks(root string, d *Doc, pending map[string]bool) []Problem {
 		}
 		st, err := os.Stat(path)
 		if err != nil {
-			if rel, rerr := filepath.Rel(root, path); rerr == nil && pending[filepath.ToSlash(rel)] {
-				continue
-			}
 			out = append(out, Problem{d.Path, l.Line, fmt.Sprintf("link %q: %s does not exist", target, path)})
 			continue
 		}

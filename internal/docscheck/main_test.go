@@ -81,18 +81,12 @@ func (h *helpCache) help(prog string, path []string) (*Command, error) {
 	return c, nil
 }
 
-// checkDoc runs every check on d. Links to pendingPages and invocations
-// of pendingCmds (awf-broker-cli commands) are skipped while missing.
-func checkDoc(t *testing.T, root string, d *Doc, h *helpCache, pendingPages, pendingCmds map[string]bool) []Problem {
+// checkDoc runs every check on d.
+func checkDoc(t *testing.T, root string, d *Doc, h *helpCache) []Problem {
 	t.Helper()
-	out := CheckLinks(root, d, pendingPages)
+	out := CheckLinks(root, d)
 	out = append(out, CheckHCL(d, t.TempDir(), checkConfig)...)
 	for _, inv := range FindInvocations(d, "awf-brokerd", "awf-broker-cli") {
-		if inv.Prog == "awf-broker-cli" && len(inv.Args) > 0 && pendingCmds[inv.Args[0]] {
-			if root, err := h.help(inv.Prog, nil); err == nil && !root.Subcommands[inv.Args[0]] {
-				continue
-			}
-		}
 		out = append(out, CheckInvocation(d.Path, inv, h.help)...)
 	}
 	return out
