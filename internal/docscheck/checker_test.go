@@ -55,7 +55,6 @@ func TestCheckerFindsEachMistake(t *testing.T) {
 	}
 }
 
-
 func TestSlug(t *testing.T) {
 	for in, want := range map[string]string{
 		"Errors you will meet":                 "errors-you-will-meet",
