@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/client"
 )
@@ -16,8 +17,8 @@ import (
 // "Errors you will meet" against the --dev fakes and checks that the
 // credential, the event and the log line look as the page shows them.
 func TestAnthropicSetupErrors(t *testing.T) {
-	setAudience := func(aud string) func(*Dev) {
-		return func(d *Dev) {
+	setAudience := func(aud string) func(*devenv.Dev) {
+		return func(d *devenv.Dev) {
 			for i := range d.Config.Credentials {
 				if d.Config.Credentials[i].Name == "anthropic" {
 					d.Config.Credentials[i].Audience = aud
@@ -31,7 +32,7 @@ func TestAnthropicSetupErrors(t *testing.T) {
 		// before changes the dev setup before the daemon starts; after
 		// (when set) breaks it once the credential is ready, then forces a
 		// refresh.
-		before, after func(*Dev)
+		before, after func(*devenv.Dev)
 		// states are the acceptable states; a permanent refusal fails the
 		// credential at once, even while a served token is still valid
 		// (DESIGN §5, fail closed).
@@ -39,18 +40,18 @@ func TestAnthropicSetupErrors(t *testing.T) {
 		code    string
 		lastErr string
 	}{
-		{"subject does not match the rule", func(d *Dev) { d.Anthropic.SetSubject("repo:octo-org/other-repo:*") }, nil,
+		{"subject does not match the rule", func(d *devenv.Dev) { d.Anthropic.SetSubject("repo:octo-org/other-repo:*") }, nil,
 			[]string{api.StateFailed}, "authentication_error", denied},
 		{"wrong audience", setAudience("https://example.com"), nil,
 			[]string{api.StateFailed}, "authentication_error", denied},
-		{"rule deleted while serving", nil, func(d *Dev) { d.Anthropic.ArchiveRule() },
+		{"rule deleted while serving", nil, func(d *devenv.Dev) { d.Anthropic.ArchiveRule() },
 			[]string{api.StateFailed}, "authentication_error", denied},
-		{"rule spans two workspaces, none named", func(d *Dev) { d.Anthropic.SetWorkspaces("wrkspc_a", "wrkspc_b") }, nil,
+		{"rule spans two workspaces, none named", func(d *devenv.Dev) { d.Anthropic.SetWorkspaces("wrkspc_a", "wrkspc_b") }, nil,
 			[]string{api.StateFailed}, "authentication_error", denied},
-		{"older error shape: invalid_grant", func(d *Dev) { d.Anthropic.Fail(fake.FaultInvalidGrant, -1) }, nil,
+		{"older error shape: invalid_grant", func(d *devenv.Dev) { d.Anthropic.Fail(fake.FaultInvalidGrant, -1) }, nil,
 			[]string{api.StateFailed}, "invalid_grant",
 			`exchange failed (status 400): invalid_grant: {"error":"invalid_grant","error_description":"assertion rejected"}`},
-		{"no id-token: write", func(d *Dev) {
+		{"no id-token: write", func(d *devenv.Dev) {
 			delete(d.Env, "ACTIONS_ID_TOKEN_REQUEST_URL")
 			delete(d.Env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
 		}, nil, []string{api.StateFailed}, "not_registered",
@@ -58,7 +59,7 @@ func TestAnthropicSetupErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			b := startBroker(t, brokerOpts{noReady: c.after == nil, wait: time.Second, mod: func(d *Dev) {
+			b := startBroker(t, brokerOpts{noReady: c.after == nil, wait: time.Second, mod: func(d *devenv.Dev) {
 				onlyAnthropicMints(d)
 				if c.before != nil {
 					c.before(d)

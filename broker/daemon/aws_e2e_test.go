@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/broker/provider/aws"
@@ -36,7 +37,7 @@ const colonModel = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 // creds, retrying nothing.
 func bedrockSDK(endpoint string, creds sdkaws.Credentials) *bedrockruntime.Client {
 	return bedrockruntime.New(bedrockruntime.Options{
-		Region:           devAWSRegion,
+		Region:           devenv.AWSRegion,
 		BaseEndpoint:     sdkaws.String(endpoint),
 		Credentials:      sdkaws.CredentialsProviderFunc(func(context.Context) (sdkaws.Credentials, error) { return creds, nil }),
 		RetryMaxAttempts: 1,
@@ -218,7 +219,7 @@ func TestBedrockSDKThroughForwarder(t *testing.T) {
 func TestBedrockFakeAgreesWithTheSDK(t *testing.T) {
 	b := startBroker(t, brokerOpts{})
 	ctx := context.Background()
-	p, err := aws.New(aws.Config{AWS: settings.AWS{RoleARN: devAWSRoleARN, Region: devAWSRegion, TokenURL: b.dev.AWS.STS.URL()}})
+	p, err := aws.New(aws.Config{AWS: settings.AWS{RoleARN: devenv.AWSRoleARN, Region: devenv.AWSRegion, TokenURL: b.dev.AWS.STS.URL()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +252,7 @@ var _ provider.Subject = ghSubject{}
 // when an operator widened the credential's hosts to all of AWS, by the
 // provider itself — and every aws header request must carry the body hash.
 func TestBedrockScope(t *testing.T) {
-	b := startBroker(t, brokerOpts{mod: func(d *Dev) {
+	b := startBroker(t, brokerOpts{mod: func(d *devenv.Dev) {
 		for i := range d.Config.Credentials {
 			if d.Config.Credentials[i].Name == "wide" {
 				t.Fatal("dev config already has a credential named wide")

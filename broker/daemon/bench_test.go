@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"io"
 	"net"
 	"net/http"
@@ -24,7 +25,7 @@ func benchBroker(b *testing.B) (*client.Client, *api.CreatedLease, string, func(
 	b.Helper()
 	dir := b.TempDir()
 	sock := filepath.Join(dir, "broker.sock")
-	dev, err := StartDev(sock, time.Hour)
+	dev, err := devenv.Start(sock, time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/client"
 )
@@ -131,7 +132,7 @@ func TestIdentityBindingAcrossJobs(t *testing.T) {
 // TestIdentityRegistrationRefusals: the request URL must name an allowed
 // host, and only admins and the identity's allowed uids may register.
 func TestIdentityRegistrationRefusals(t *testing.T) {
-	b := startBroker(t, brokerOpts{mod: func(d *Dev) {
+	b := startBroker(t, brokerOpts{mod: func(d *devenv.Dev) {
 		d.Config.Identities[0].AllowedRequestHosts = []string{"*.actions.githubusercontent.com"}
 	}})
 	ctx := context.Background()

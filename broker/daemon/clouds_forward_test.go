@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/client/forward"
@@ -22,7 +23,7 @@ import (
 // still carrying an API key.
 func TestCloudsThroughForwarder(t *testing.T) {
 	apis := map[string]*fake.BearerAPI{}
-	b := startBroker(t, brokerOpts{mod: func(d *Dev) {
+	b := startBroker(t, brokerOpts{mod: func(d *devenv.Dev) {
 		c := d.Clouds
 		for _, x := range []struct {
 			from  string

@@ -9,6 +9,7 @@ import (
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/config"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/fake"
 )
 
@@ -23,7 +24,7 @@ type cloudCase struct {
 
 var (
 	vertexURL = "https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.0-flash:generateContent"
-	azureURL  = "https://" + devAzureHost + "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
+	azureURL  = "https://" + devenv.AzureHost + "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
 	govURL    = "https://awf-gov.openai.azure.us/openai/v1/chat/completions"
 	openaiURL = "https://api.openai.com/v1/responses"
 )
@@ -31,9 +32,9 @@ var (
 // withCloudExtras adds what --dev leaves out: a GCP credential without
 // impersonation and an Azure credential in the US-government cloud, both
 // built from HCL so the config's per-cloud defaults are what the fakes check.
-func withCloudExtras(t *testing.T, gov **fake.Azure) func(*Dev) {
-	return func(d *Dev) {
-		g := fake.NewAzure(fake.AzureOptions{GitHub: d.GitHub, TenantID: devAzureTenant, ClientID: devAzureClient,
+func withCloudExtras(t *testing.T, gov **fake.Azure) func(*devenv.Dev) {
+	return func(d *devenv.Dev) {
+		g := fake.NewAzure(fake.AzureOptions{GitHub: d.GitHub, TenantID: devenv.AzureTenant, ClientID: devenv.AzureClient,
 			Audience: "api://AzureADTokenExchangeUSGov", Scope: "https://cognitiveservices.azure.us/.default"})
 		t.Cleanup(g.Close)
 		*gov = g
@@ -56,7 +57,7 @@ credential "azure-gov" {
   token_url = %q
   hosts     = ["*.openai.azure.us"]
   allow { uids = [%d] }
-}`, devGCPProvider, d.Clouds.GCP.TokenURL(), uid, devAzureTenant, devAzureClient, g.TokenURL(), uid)
+}`, devenv.GCPProvider, d.Clouds.GCP.TokenURL(), uid, devenv.AzureTenant, devenv.AzureClient, g.TokenURL(), uid)
 		cfg, err := config.Parse([]byte(src), "extras.hcl")
 		if err != nil {
 			t.Fatal(err)
@@ -227,12 +228,12 @@ func TestCloudRefreshFailureKeepsToken(t *testing.T) {
 func TestCloudEnvCompat(t *testing.T) {
 	uid := fmt.Sprint(os.Getuid())
 	envs := map[string][]string{
-		"gcp": {"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "gcp", "AWF_AUTH_GCP_WORKLOAD_IDENTITY_PROVIDER", devGCPProvider,
-			"AWF_AUTH_GCP_SERVICE_ACCOUNT", devGCPAccount, "AWF_BROKER_ALLOW_UIDS", uid},
-		"azure": {"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "azure", "AWF_AUTH_AZURE_TENANT_ID", devAzureTenant,
-			"AWF_AUTH_AZURE_CLIENT_ID", devAzureClient, "OPENAI_API_TARGET", devAzureHost, "AWF_BROKER_ALLOW_UIDS", uid},
+		"gcp": {"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "gcp", "AWF_AUTH_GCP_WORKLOAD_IDENTITY_PROVIDER", devenv.GCPProvider,
+			"AWF_AUTH_GCP_SERVICE_ACCOUNT", devenv.GCPAccount, "AWF_BROKER_ALLOW_UIDS", uid},
+		"azure": {"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "azure", "AWF_AUTH_AZURE_TENANT_ID", devenv.AzureTenant,
+			"AWF_AUTH_AZURE_CLIENT_ID", devenv.AzureClient, "OPENAI_API_TARGET", devenv.AzureHost, "AWF_BROKER_ALLOW_UIDS", uid},
 	}
-	b := startBroker(t, brokerOpts{mod: func(d *Dev) {
+	b := startBroker(t, brokerOpts{mod: func(d *devenv.Dev) {
 		for _, prov := range []string{"gcp", "azure"} {
 			kv := envs[prov]
 			env := map[string]string{}

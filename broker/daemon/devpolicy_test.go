@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -14,7 +15,7 @@ import (
 // host in allowed_request_hosts, in Go and in its HCL, so that a job that
 // is not an admin may register it (loopback is never implied).
 func TestDevListsLoopback(t *testing.T) {
-	dev, err := StartDev(filepath.Join(t.TempDir(), "b.sock"), time.Hour)
+	dev, err := devenv.Start(filepath.Join(t.TempDir(), "b.sock"), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"os"
 	"strings"
 	"sync"
@@ -148,7 +149,7 @@ func TestEventsPerCaller(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := startBroker(t, brokerOpts{mod: func(d *Dev) {
+	b := startBroker(t, brokerOpts{mod: func(d *devenv.Dev) {
 		d.Config.Credentials[1].Allow = config.Allow{UIDs: []uint32{nobody}}
 	}})
 	ctx := context.Background()

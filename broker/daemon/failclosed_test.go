@@ -9,38 +9,39 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/internal/apitest"
 )
 
 // bedrockURL is a Bedrock Runtime request inside the dev credential's hosts.
-const bedrockURL = "https://bedrock-runtime." + devAWSRegion + ".amazonaws.com/model/m/converse"
+const bedrockURL = "https://bedrock-runtime." + devenv.AWSRegion + ".amazonaws.com/model/m/converse"
 
 // warmCase is one provider's credential, a request in its scope, and how
 // to make its upstream refuse for good.
 type warmCase struct {
 	name, cred, url, code string
-	fail, reset           func(*Dev)
+	fail, reset           func(*devenv.Dev)
 }
 
 // warmCases: every provider, each with a refusal DESIGN §5 calls permanent.
 func warmCases() []warmCase {
 	return []warmCase{
 		{"anthropic/invalid_grant", "anthropic", "", "invalid_grant",
-			func(d *Dev) { d.Anthropic.Fail(fake.FaultInvalidGrant, -1) }, func(d *Dev) { d.Anthropic.Reset() }},
+			func(d *devenv.Dev) { d.Anthropic.Fail(fake.FaultInvalidGrant, -1) }, func(d *devenv.Dev) { d.Anthropic.Reset() }},
 		{"anthropic/401", "anthropic", "", "authentication_error",
-			func(d *Dev) { d.Anthropic.Fail(fake.FaultDeny401, -1) }, func(d *Dev) { d.Anthropic.Reset() }},
+			func(d *devenv.Dev) { d.Anthropic.Fail(fake.FaultDeny401, -1) }, func(d *devenv.Dev) { d.Anthropic.Reset() }},
 		{"aws/AccessDenied", "bedrock", bedrockURL, "AccessDenied",
-			func(d *Dev) { d.AWS.STS.Fail(fake.STSFaultAccessDenied, -1) }, func(d *Dev) { d.AWS.STS.Reset() }},
+			func(d *devenv.Dev) { d.AWS.STS.Fail(fake.STSFaultAccessDenied, -1) }, func(d *devenv.Dev) { d.AWS.STS.Reset() }},
 		{"gcp/PERMISSION_DENIED", "vertex", vertexURL, "PERMISSION_DENIED",
-			func(d *Dev) { d.Clouds.GCP.FailIAM(fake.FaultPermissionDenied, -1) }, func(d *Dev) { d.Clouds.GCP.Reset() }},
+			func(d *devenv.Dev) { d.Clouds.GCP.FailIAM(fake.FaultPermissionDenied, -1) }, func(d *devenv.Dev) { d.Clouds.GCP.Reset() }},
 		{"gcp/invalid_target", "vertex", vertexURL, "invalid_target",
-			func(d *Dev) { d.Clouds.GCP.FailSTS(fake.FaultInvalidTarget, -1) }, func(d *Dev) { d.Clouds.GCP.Reset() }},
+			func(d *devenv.Dev) { d.Clouds.GCP.FailSTS(fake.FaultInvalidTarget, -1) }, func(d *devenv.Dev) { d.Clouds.GCP.Reset() }},
 		{"azure/invalid_client", "azure-openai", azureURL, "invalid_client",
-			func(d *Dev) { d.Clouds.Azure.Fail(fake.FaultInvalidClient, -1) }, func(d *Dev) { d.Clouds.Azure.Reset() }},
+			func(d *devenv.Dev) { d.Clouds.Azure.Fail(fake.FaultInvalidClient, -1) }, func(d *devenv.Dev) { d.Clouds.Azure.Reset() }},
 		{"openai/invalid_grant", "openai", openaiURL, "invalid_grant",
-			func(d *Dev) { d.Clouds.OpenAI.Fail(fake.FaultInvalidGrant, -1) }, func(d *Dev) { d.Clouds.OpenAI.Reset() }},
+			func(d *devenv.Dev) { d.Clouds.OpenAI.Fail(fake.FaultInvalidGrant, -1) }, func(d *devenv.Dev) { d.Clouds.OpenAI.Reset() }},
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/config"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/internal/testharness"
@@ -107,7 +108,7 @@ func deadEndpoint(t *testing.T) (string, *atomic.Int64) {
 // retries on its backoff (1 s base), not once per caller.
 func TestFaultTokenEndpointDown(t *testing.T) {
 	url, conns := deadEndpoint(t)
-	b := startBroker(t, brokerOpts{wait: 200 * time.Millisecond, noReady: true, mod: func(d *Dev) {
+	b := startBroker(t, brokerOpts{wait: 200 * time.Millisecond, noReady: true, mod: func(d *devenv.Dev) {
 		d.Config.Credentials[0].TokenURL = url
 	}})
 	grant := faultLease(t, b)
@@ -131,7 +132,7 @@ func TestFaultTokenEndpointDown(t *testing.T) {
 // Many callers share the one exchange in flight, each gives up after the
 // wait with 503, and all are served once it lands.
 func TestFaultTokenEndpointSlow(t *testing.T) {
-	b := startBroker(t, brokerOpts{wait: 300 * time.Millisecond, noReady: true, mod: func(d *Dev) {
+	b := startBroker(t, brokerOpts{wait: 300 * time.Millisecond, noReady: true, mod: func(d *devenv.Dev) {
 		d.Anthropic.SetDelay(2 * time.Second)
 		d.Anthropic.Fail(fake.FaultSlow, 1)
 	}})
@@ -172,7 +173,7 @@ func TestFaultTokenEndpointSlow(t *testing.T) {
 // its scheduler and its HTTP client honour Retry-After), and callers get
 // 503 with a Retry-After.
 func TestFault429Storm(t *testing.T) {
-	b := startBroker(t, brokerOpts{wait: 200 * time.Millisecond, noReady: true, mod: func(d *Dev) {
+	b := startBroker(t, brokerOpts{wait: 200 * time.Millisecond, noReady: true, mod: func(d *devenv.Dev) {
 		d.Anthropic.Fail(fake.Fault429, -1)
 	}})
 	grant := faultLease(t, b)
@@ -242,7 +243,7 @@ func TestFaultMalformedAnswers(t *testing.T) {
 // attempted without a JWT, callers get 503, and the broker recovers when
 // GitHub does.
 func TestFaultGitHubDown(t *testing.T) {
-	b := startBroker(t, brokerOpts{wait: 200 * time.Millisecond, noReady: true, mod: func(d *Dev) {
+	b := startBroker(t, brokerOpts{wait: 200 * time.Millisecond, noReady: true, mod: func(d *devenv.Dev) {
 		d.GitHub.FailWith(503)
 		onlyAnthropicMints(d)
 	}})
@@ -269,7 +270,7 @@ func TestFaultGitHubDown(t *testing.T) {
 // permanent. The credential fails, callers get credential_failed at once,
 // and the broker does not keep asking (slow backoff: 30 s at least).
 func TestFaultGitHubJobCompleted(t *testing.T) {
-	b := startBroker(t, brokerOpts{wait: 200 * time.Millisecond, noReady: true, mod: func(d *Dev) {
+	b := startBroker(t, brokerOpts{wait: 200 * time.Millisecond, noReady: true, mod: func(d *devenv.Dev) {
 		d.GitHub.SetCompleted(true)
 		onlyAnthropicMints(d)
 	}})
@@ -297,7 +298,7 @@ func TestFaultGitHubJobCompleted(t *testing.T) {
 // onlyAnthropicMints drops the dev credentials but "anthropic" that mint
 // GitHub JWTs, so counts of requests to the GitHub fake are one
 // credential's retry schedule.
-func onlyAnthropicMints(d *Dev) {
+func onlyAnthropicMints(d *devenv.Dev) {
 	d.Config.Credentials = slices.DeleteFunc(d.Config.Credentials, func(c config.Credential) bool {
 		return c.Identity != "" && c.Name != "anthropic"
 	})

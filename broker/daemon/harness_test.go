@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,7 +21,7 @@ import (
 // broker is a running daemon against the fakes, for black-box tests.
 type broker struct {
 	t      *testing.T
-	dev    *Dev
+	dev    *devenv.Dev
 	d      *Daemon
 	sock   string
 	logs   *testlog.Buffer
@@ -32,7 +33,7 @@ type broker struct {
 type brokerOpts struct {
 	lifetime time.Duration
 	wait     time.Duration
-	mod      func(*Dev)
+	mod      func(*devenv.Dev)
 	// level is the daemon's log level (default trace).
 	level hclog.Level
 	// noReady returns once the socket answers, not once ready.
@@ -52,7 +53,7 @@ func startBroker(t *testing.T, o brokerOpts) *broker {
 		}
 	}
 	sock := filepath.Join(dir, "broker.sock")
-	dev, err := StartDev(sock, o.lifetime)
+	dev, err := devenv.Start(sock, o.lifetime)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/client"
@@ -41,12 +42,12 @@ func (b *broker) as(t *testing.T, cred peer.Cred) *client.Client {
 // held on credentials it was never allowed, although no credential
 // changed, and cannot renew them (before: it kept and renewed them).
 func TestReloadDropsAdmin(t *testing.T) {
-	var dev *Dev
+	var dev *devenv.Dev
 	var sock string
 	text := func(admin string) string {
 		return admin + configText(dev, sock, "", anthropicBlock(dev, "anthropic", `hosts = ["api.anthropic.com"]`))
 	}
-	fb := startFileBroker(t, func(d *Dev, s string) string {
+	fb := startFileBroker(t, func(d *devenv.Dev, s string) string {
 		dev, sock = d, s
 		return text("admin {\n  uids = [65534]\n}\n")
 	})
@@ -78,13 +79,13 @@ func TestReloadDropsAdmin(t *testing.T) {
 // TestReloadLowersLeaseTTL: lowering lease_ttl shortens the leases that
 // would outlive it (before: nothing changed).
 func TestReloadLowersLeaseTTL(t *testing.T) {
-	var dev *Dev
+	var dev *devenv.Dev
 	var sock string
 	text := func(ttl string) string {
 		return configText(dev, sock, "", anthropicBlock(dev, "anthropic", `hosts = ["api.anthropic.com"]
   lease_ttl = "`+ttl+`"`))
 	}
-	fb := startFileBroker(t, func(d *Dev, s string) string { dev, sock = d, s; return text("1h") })
+	fb := startFileBroker(t, func(d *devenv.Dev, s string) string { dev, sock = d, s; return text("1h") })
 	ctx := context.Background()
 	l, _ := fb.grant(ctx, "anthropic", "ttl")
 	if _, err := fb.reload(t, text("5m")); err != nil {
@@ -107,12 +108,12 @@ func TestReloadLowersLeaseTTL(t *testing.T) {
 // credential: the reload rebuilds it and its leases get the new key
 // (before: it was "unchanged" and kept serving the old key).
 func TestReloadValueFileChanged(t *testing.T) {
-	var dev *Dev
+	var dev *devenv.Dev
 	var sock, key string
 	text := func() string {
 		return configText(dev, sock, "", staticBlock("key", `value_file = "`+key+`"`))
 	}
-	fb := startFileBroker(t, func(d *Dev, s string) string {
+	fb := startFileBroker(t, func(d *devenv.Dev, s string) string {
 		dev, sock = d, s
 		key = filepath.Join(filepath.Dir(s), "api.key")
 		if err := os.WriteFile(key, []byte("sk-old-key\n"), 0o600); err != nil {
@@ -150,12 +151,12 @@ func TestReloadValueFileChanged(t *testing.T) {
 // secret it may. A caller whose pid the broker cannot see is refused
 // bind "process" with 400 process_not_visible (before: bad_request).
 func TestProcessLeaseFromAnotherProcess(t *testing.T) {
-	fb := startFileBroker(t, func(d *Dev, s string) string {
-		return configText(d, s, "", staticBlock("key", `value_env = "`+devKeyEnv+`"`)+`
+	fb := startFileBroker(t, func(d *devenv.Dev, s string) string {
+		return configText(d, s, "", staticBlock("key", `value_env = "`+devenv.KeyEnv+`"`)+`
 credential "shared" {
   provider  = "static"
   header    = "x-api-key"
-  value_env = "`+devKeyEnv+`"
+  value_env = "`+devenv.KeyEnv+`"
   hosts     = ["api.anthropic.com"]
   allow {
     uids = [65534]
@@ -203,13 +204,13 @@ func selfStartTime(t *testing.T) uint64 {
 // from a subscriber applies to its open event stream too: it no longer
 // sees that credential's events.
 func TestReloadNarrowsSubscription(t *testing.T) {
-	var dev *Dev
+	var dev *devenv.Dev
 	var sock string
 	block := func(name, uids string) string {
 		return `credential "` + name + `" {
   provider  = "static"
   header    = "x-api-key"
-  value_env = "` + devKeyEnv + `"
+  value_env = "` + devenv.KeyEnv + `"
   hosts     = ["api.anthropic.com"]
   allow {
     uids = [` + uids + `]
@@ -220,7 +221,7 @@ func TestReloadNarrowsSubscription(t *testing.T) {
 	text := func(sharedUIDs string) string {
 		return configText(dev, sock, "", block("shared", sharedUIDs)+block("mine", "65534"))
 	}
-	fb := startFileBroker(t, func(d *Dev, s string) string { dev, sock = d, s; return text("65534") })
+	fb := startFileBroker(t, func(d *devenv.Dev, s string) string { dev, sock = d, s; return text("65534") })
 	ctx := context.Background()
 	nobodyC := fb.as(t, peer.Cred{UID: nobody, GID: nobody, PID: 1, StartTime: 1})
 	w, err := nobodyC.Watch(ctx, client.WatchOptions{Types: []string{api.EventCredentialRefreshed}})
@@ -254,7 +255,7 @@ func TestReloadNarrowsSubscription(t *testing.T) {
 // the identity may not aim it at a loopback port the config does not list
 // (before: loopback was always accepted).
 func TestNonAdminReadyAndRegistration(t *testing.T) {
-	var dev *Dev
+	var dev *devenv.Dev
 	var sock string
 	text := func(extra string) string {
 		return fmt.Sprintf(`socket {
@@ -277,9 +278,9 @@ credential "mine" {
     uids = [65534]
   }
 }
-%s`, sock, devKeyEnv, extra)
+%s`, sock, devenv.KeyEnv, extra)
 	}
-	fb := startFileBroker(t, func(d *Dev, s string) string { dev, sock = d, s; return text("") })
+	fb := startFileBroker(t, func(d *devenv.Dev, s string) string { dev, sock = d, s; return text("") })
 	ctx := context.Background()
 	// "broken", added by a reload, fails its first exchange for good.
 	fb.dev.Anthropic.Fail(fake.FaultInvalidGrant, -1)

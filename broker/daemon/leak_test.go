@@ -141,6 +141,7 @@ func forwarderFlows(t *testing.T, b *broker, scan *leakScan) {
 	defer f.Close()
 	srv := httptest.NewServer(f)
 	defer srv.Close()
+	var lastBody string
 	call := func(what string, stream bool) int {
 		body := `{"model":"claude-fake-1","max_tokens":16,"stream":` + map[bool]string{true: "true", false: "false"}[stream] +
 			`,"messages":[{"role":"user","content":"hi"}]}`
@@ -156,10 +157,11 @@ func forwarderFlows(t *testing.T, b *broker, scan *leakScan) {
 		var hdrs strings.Builder
 		_ = resp.Header.Write(&hdrs)
 		scan.see("forwarder answer, "+what, hdrs.String()+"\n"+string(out))
+		lastBody = string(out)
 		return resp.StatusCode
 	}
 	if s := call("plain", false); s != 200 {
-		t.Fatalf("through the forwarder: %d", s)
+		t.Fatalf("through the forwarder: %d %s; forwarder logs:\n%s", s, lastBody, logs.String())
 	}
 	call("stream", true)
 	b.dev.API.SetUnauthorizedOnce()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/fake"
 )
 
@@ -61,7 +62,7 @@ func (s *leakScan) secret(vs ...string) {
 // mintedBy adds every secret the fakes of dev minted or hold: tokens,
 // JWTs, the job's request token and the static key. A new provider's fake
 // adds one line here (e.g. s.secret(dev.AWS.Minted()...)).
-func (s *leakScan) mintedBy(dev *Dev) {
+func (s *leakScan) mintedBy(dev *devenv.Dev) {
 	s.secret(dev.Anthropic.Tokens()...)
 	s.secret(dev.GitHub.Issued()...)
 	s.secret(dev.GitHub.RequestToken().Reveal())

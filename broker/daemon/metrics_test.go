@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/internal/apitest"
 )
@@ -50,7 +51,7 @@ func grep(s, sub string) string {
 }
 
 func TestMetricsContent(t *testing.T) {
-	b := startBroker(t, brokerOpts{mod: func(d *Dev) { d.Config.Metrics.Listen = "127.0.0.1:0" }})
+	b := startBroker(t, brokerOpts{mod: func(d *devenv.Dev) { d.Config.Metrics.Listen = "127.0.0.1:0" }})
 	ctx := context.Background()
 	before := scrapeMetrics(t, b)
 	for _, series := range []string{

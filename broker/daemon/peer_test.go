@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -104,7 +105,7 @@ func TestOtherUID(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to run a helper as uid 65534")
 	}
-	b := startBroker(t, brokerOpts{mod: func(d *Dev) {
+	b := startBroker(t, brokerOpts{mod: func(d *devenv.Dev) {
 		d.Config.Credentials[1].Allow = config.Allow{UIDs: []uint32{nobody}}
 	}})
 	ctx := context.Background()

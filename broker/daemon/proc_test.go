@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"io"
 	"net"
 	"net/http"
@@ -50,7 +51,7 @@ func bins(t *testing.T) procs.Bins {
 // running in the test process, so the fakes outlive the daemon.
 type procBroker struct {
 	t    *testing.T
-	dev  *Dev
+	dev  *devenv.Dev
 	sock string
 	cfg  string
 	proc *procs.Proc
@@ -60,7 +61,7 @@ func startProcBroker(t *testing.T, lifetime time.Duration) *procBroker {
 	t.Helper()
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "broker.sock")
-	dev, err := StartDev(sock, lifetime)
+	dev, err := devenv.Start(sock, lifetime)
 	if err != nil {
 		t.Fatal(err)
 	}

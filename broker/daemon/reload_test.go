@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,7 +32,7 @@ type fileBroker struct {
 
 // configText is an HCL config for the fakes: one github-actions identity
 // and the given credential blocks.
-func configText(dev *Dev, sock, identityExtra, creds string) string {
+func configText(dev *devenv.Dev, sock, identityExtra, creds string) string {
 	return fmt.Sprintf(`socket {
   path = %q
   mode = "0666"
@@ -52,7 +53,7 @@ identity "github" {
 
 // anthropicBlock is a credential block against the fakes; extra lines
 // (hosts, lease_ttl, …) go inside it.
-func anthropicBlock(dev *Dev, name, extra string) string {
+func anthropicBlock(dev *devenv.Dev, name, extra string) string {
 	return fmt.Sprintf(`credential %q {
   provider           = "anthropic"
   identity           = "github"
@@ -65,7 +66,7 @@ func anthropicBlock(dev *Dev, name, extra string) string {
   }
   %s
 }
-`, name, devRuleID, devOrgID, devSvacID, dev.Anthropic.TokenURL(), os.Getuid(), extra)
+`, name, devenv.RuleID, devenv.OrgID, devenv.ServiceAccountID, dev.Anthropic.TokenURL(), os.Getuid(), extra)
 }
 
 func staticBlock(name, source string) string {
@@ -81,11 +82,11 @@ func staticBlock(name, source string) string {
 `, name, source, os.Getuid())
 }
 
-func startFileBroker(t *testing.T, build func(dev *Dev, sock string) string) *fileBroker {
+func startFileBroker(t *testing.T, build func(dev *devenv.Dev, sock string) string) *fileBroker {
 	t.Helper()
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "broker.sock")
-	dev, err := StartDev(sock, time.Hour)
+	dev, err := devenv.Start(sock, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,15 +145,15 @@ func (b *broker) refreshes(name string) uint64 {
 // them; a removed one is gone with its leases revoked; an added one serves.
 func TestReload(t *testing.T) {
 	keyFile := ""
-	var dev *Dev
+	var dev *devenv.Dev
 	var sock string
-	before := func(d *Dev, s string) string {
+	before := func(d *devenv.Dev, s string) string {
 		dev, sock = d, s
 		return configText(d, s, "", anthropicBlock(d, "keep", `hosts = ["api.anthropic.com"]`)+
 			anthropicBlock(d, "change", `hosts = ["api.anthropic.com"]
   lease_ttl = "15m"`)+
 			anthropicBlock(d, "narrow", `hosts = ["api.anthropic.com", "*.anthropic.com"]`)+
-			staticBlock("gone", `value_env = "`+devKeyEnv+`"`))
+			staticBlock("gone", `value_env = "`+devenv.KeyEnv+`"`))
 	}
 	fb := startFileBroker(t, before)
 	ctx := context.Background()
@@ -249,7 +250,7 @@ func TestReload(t *testing.T) {
 // keeps serving, tokens and leases untouched.
 func TestReloadRefused(t *testing.T) {
 	var text string
-	fb := startFileBroker(t, func(dev *Dev, sock string) string {
+	fb := startFileBroker(t, func(dev *devenv.Dev, sock string) string {
 		text = configText(dev, sock, "", anthropicBlock(dev, "anthropic", `hosts = ["api.anthropic.com"]`))
 		return text
 	})
@@ -301,9 +302,9 @@ func TestReloadRefused(t *testing.T) {
 // TestReloadSettingsNeedingRestart: a changed socket is reported (and
 // logged) as needing a restart, and the daemon keeps its socket.
 func TestReloadSettingsNeedingRestart(t *testing.T) {
-	var dev *Dev
+	var dev *devenv.Dev
 	var sock string
-	fb := startFileBroker(t, func(d *Dev, s string) string {
+	fb := startFileBroker(t, func(d *devenv.Dev, s string) string {
 		dev, sock = d, s
 		return configText(d, s, "", anthropicBlock(d, "anthropic", ""))
 	})
@@ -328,10 +329,10 @@ func TestReloadSettingsNeedingRestart(t *testing.T) {
 // job's binding: the credentials using it revoke their leases and the
 // next token comes from the environment's job, not the registered one.
 func TestReloadIdentities(t *testing.T) {
-	var dev *Dev
+	var dev *devenv.Dev
 	var sock string
-	creds := func(d *Dev) string { return anthropicBlock(d, "anthropic", `hosts = ["api.anthropic.com"]`) }
-	fb := startFileBroker(t, func(d *Dev, s string) string {
+	creds := func(d *devenv.Dev) string { return anthropicBlock(d, "anthropic", `hosts = ["api.anthropic.com"]`) }
+	fb := startFileBroker(t, func(d *devenv.Dev, s string) string {
 		dev, sock = d, s
 		return configText(d, s, "", creds(d))
 	})
@@ -374,16 +375,16 @@ func TestReloadIdentities(t *testing.T) {
 // grants never fail nor change token (run with -race: the server reads the
 // credential set while reloads swap it).
 func TestReloadWhileServing(t *testing.T) {
-	var dev *Dev
+	var dev *devenv.Dev
 	var sock string
-	fb := startFileBroker(t, func(d *Dev, s string) string {
+	fb := startFileBroker(t, func(d *devenv.Dev, s string) string {
 		dev, sock = d, s
 		return configText(d, s, "", anthropicBlock(d, "steady", `hosts = ["api.anthropic.com"]`))
 	})
 	ctx := context.Background()
 	l, tok := fb.grant(ctx, "steady", "steady")
 	one := configText(dev, sock, "", anthropicBlock(dev, "steady", `hosts = ["api.anthropic.com"]`))
-	two := one + staticBlock("flicker", `value_env = "`+devKeyEnv+`"`)
+	two := one + staticBlock("flicker", `value_env = "`+devenv.KeyEnv+`"`)
 
 	stop := make(chan struct{})
 	errs := make(chan error, 64)

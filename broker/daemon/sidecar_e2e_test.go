@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -176,7 +177,7 @@ func TestSidecarServesTheAPIProxyPorts(t *testing.T) {
 		}
 		b2, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if v := b.dev.Env[devKeyEnv]; strings.Contains(string(b2), v) || strings.Contains(string(b2), "sk-ant-") {
+		if v := b.dev.Env[devenv.KeyEnv]; strings.Contains(string(b2), v) || strings.Contains(string(b2), "sk-ant-") {
 			t.Errorf("%s carries a secret: %s", p, b2)
 		}
 	}
@@ -186,7 +187,7 @@ func TestSidecarServesTheAPIProxyPorts(t *testing.T) {
 // still gets its port, /health answers 200 at once with it false, and a
 // request on it gets a provider-shaped 503, never an unauthenticated call.
 func TestSidecarHealthBeforeTheFirstToken(t *testing.T) {
-	b := startBroker(t, brokerOpts{noReady: true, wait: 200 * time.Millisecond, mod: func(d *Dev) {
+	b := startBroker(t, brokerOpts{noReady: true, wait: 200 * time.Millisecond, mod: func(d *devenv.Dev) {
 		d.Config.Credentials[0].OrganizationID = "00000000-0000-4000-8000-00000000bad0"
 	}})
 	s := startSidecar(t, b.client, nil)
@@ -274,9 +275,9 @@ func TestSidecarServesAPortWithAnotherCredential(t *testing.T) {
 		t.Fatalf("status %d and nothing reached the upstream", resp.StatusCode)
 	}
 	last := hs[len(hs)-1]
-	if resp.StatusCode != http.StatusUnauthorized || last.Get("X-Api-Key") != b.dev.Env[devKeyEnv] || last.Get("Anthropic-Version") != "2023-06-01" {
+	if resp.StatusCode != http.StatusUnauthorized || last.Get("X-Api-Key") != b.dev.Env[devenv.KeyEnv] || last.Get("Anthropic-Version") != "2023-06-01" {
 		t.Errorf("status %d; upstream saw the key: %v, anthropic-version %q", resp.StatusCode,
-			last.Get("X-Api-Key") == b.dev.Env[devKeyEnv], last.Get("Anthropic-Version"))
+			last.Get("X-Api-Key") == b.dev.Env[devenv.KeyEnv], last.Get("Anthropic-Version"))
 	}
 }
 
@@ -288,7 +289,7 @@ func TestCredentialTargetInTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := startBroker(t, brokerOpts{mod: func(d *Dev) {
+	b := startBroker(t, brokerOpts{mod: func(d *devenv.Dev) {
 		d.Config.Credentials[1].Allow.UIDs = append(d.Config.Credentials[1].Allow.UIDs, nobody)
 	}})
 	c := client.New(b.sock, client.WithTransport(spec.Transport))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -194,15 +195,15 @@ func startEnvBroker(t *testing.T, env map[string]string) *client.Client {
 // GitHub JWT at the exchange, and the bearer, the OAuth beta (beside the
 // client's own) and anthropic-version on the call.
 func TestEnvAnthropicOIDCThroughSidecar(t *testing.T) {
-	dev, err := StartDev(filepath.Join(t.TempDir(), "unused.sock"), time.Hour)
+	dev, err := devenv.Start(filepath.Join(t.TempDir(), "unused.sock"), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(dev.Close)
 	c := startEnvBroker(t, map[string]string{
 		"AWF_AUTH_TYPE": " GitHub-OIDC", "AWF_AUTH_PROVIDER": "Anthropic ",
-		"AWF_AUTH_ANTHROPIC_FEDERATION_RULE_ID": devRuleID, "AWF_AUTH_ANTHROPIC_ORGANIZATION_ID": devOrgID,
-		"AWF_AUTH_ANTHROPIC_SERVICE_ACCOUNT_ID": devSvacID, "AWF_AUTH_ANTHROPIC_WORKSPACE_ID": "",
+		"AWF_AUTH_ANTHROPIC_FEDERATION_RULE_ID": devenv.RuleID, "AWF_AUTH_ANTHROPIC_ORGANIZATION_ID": devenv.OrgID,
+		"AWF_AUTH_ANTHROPIC_SERVICE_ACCOUNT_ID": devenv.ServiceAccountID, "AWF_AUTH_ANTHROPIC_WORKSPACE_ID": "",
 		"AWF_AUTH_ANTHROPIC_TOKEN_URL": dev.Anthropic.TokenURL(), "ANTHROPIC_API_TARGET": dev.API.URL(),
 		"ACTIONS_ID_TOKEN_REQUEST_URL":   dev.Env["ACTIONS_ID_TOKEN_REQUEST_URL"],
 		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": dev.Env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"],

@@ -100,10 +100,11 @@ func (g *GitHubActions) Register(rawURL string, token secret.Value) error {
 
 // Holds reports whether rawURL and token are the registration installed
 // now: registering the same job twice must change nothing (the runner's
-// job-started hook may run again for the same job).
+// job-started hook may run again for the same job). A registration GitHub
+// called completed is held by no one: registering again replaces it.
 func (g *GitHubActions) Holds(rawURL string, token secret.Value) bool {
 	reg := g.reg.Load()
-	if reg == nil {
+	if reg == nil || reg.completed.Load() {
 		return false
 	}
 	u, err := g.checkURL(rawURL)

@@ -7,7 +7,8 @@ import (
 )
 
 // TestHolds: only the installed request URL and token, both exactly, count
-// as the same job; nothing counts before a registration or after a clear.
+// as the same job; nothing counts before a registration, after GitHub said
+// the job completed, or after a clear.
 func TestHolds(t *testing.T) {
 	gh, g := newGitHub(t)
 	other := gh.AddJob("2002")
@@ -27,6 +28,20 @@ func TestHolds(t *testing.T) {
 		if got := g.Holds(c.url, c.token); got != c.want {
 			t.Errorf("%s: Holds = %v, want %v", c.name, got, c.want)
 		}
+	}
+	gh.SetCompleted(true)
+	if _, err := g.Mint(t.Context(), "aud"); err == nil {
+		t.Fatal("a mint for a completed job succeeded")
+	}
+	if g.Holds(gh.RequestURL(), gh.RequestToken()) {
+		t.Error("after GitHub said the job completed: Holds = true, want false (a new registration must replace it)")
+	}
+	gh.SetCompleted(false)
+	if err := g.Register(gh.RequestURL(), gh.RequestToken()); err != nil {
+		t.Fatal(err)
+	}
+	if !g.Holds(gh.RequestURL(), gh.RequestToken()) {
+		t.Error("after registering again: Holds = false")
 	}
 	g.Clear()
 	if g.Holds(gh.RequestURL(), gh.RequestToken()) {

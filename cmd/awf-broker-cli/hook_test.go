@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"io"
 	"net"
 	"net/http"
@@ -97,10 +98,10 @@ func runnerHook(t *testing.T, script string, env map[string]string) (stdout, std
 // hookBroker is a real daemon against the fakes whose github identity is
 // registered only at run time, with the fake's loopback host listed in
 // allowed_request_hosts (as a non-admin registration requires).
-func hookBroker(t *testing.T) (*daemon.Dev, string) {
+func hookBroker(t *testing.T) (*devenv.Dev, string) {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "broker.sock")
-	dev, err := daemon.StartDev(sock, time.Hour)
+	dev, err := devenv.Start(sock, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +223,7 @@ func TestRunnerHooksBindEachJob(t *testing.T) {
 
 // tokenRun asks for the headers of one request under l and returns the
 // run id the fakes stamped on the token behind them.
-func tokenRun(t *testing.T, dev *daemon.Dev, c *client.Client, l *api.CreatedLease) string {
+func tokenRun(t *testing.T, dev *devenv.Dev, c *client.Client, l *api.CreatedLease) string {
 	t.Helper()
 	h, err := c.Headers(context.Background(), l.ID, l.Secret, &api.HeadersRequest{Method: "POST", URL: "https://api.anthropic.com/v1/messages"})
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,7 +22,7 @@ import (
 // revokes the job's leases, and the request token never reaches the output.
 func TestIdentityAgainstTheDaemon(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "broker.sock")
-	dev, err := daemon.StartDev(sock, time.Hour)
+	dev, err := devenv.Start(sock, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

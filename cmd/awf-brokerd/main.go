@@ -14,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"io"
 	"os"
 	"os/signal"
@@ -83,7 +84,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if *socket != "" {
 			sock = *socket
 		}
-		d, derr := daemon.StartDev(sock, time.Hour)
+		d, derr := devenv.Start(sock, time.Hour)
 		if derr != nil {
 			fmt.Fprintln(stderr, "error:", derr)
 			return 1

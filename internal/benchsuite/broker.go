@@ -3,6 +3,7 @@ package benchsuite
 import (
 	"context"
 	"fmt"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"path/filepath"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 
 // liveBroker is the real daemon, in process, against the --dev fakes.
 type liveBroker struct {
-	dev    *daemon.Dev
+	dev    *devenv.Dev
 	sock   string
 	client *client.Client
 	stop   func()
@@ -28,7 +29,7 @@ type brokerOpts struct {
 	// own upstreams).
 	hosts []string
 	// before runs after the fakes start and before the daemon does.
-	before func(*daemon.Dev)
+	before func(*devenv.Dev)
 	// noWait returns as soon as the socket answers, not once ready.
 	noWait bool
 }
@@ -38,7 +39,7 @@ func startBroker(ctx context.Context, dir string, o brokerOpts) (*liveBroker, er
 		o.lifetime = time.Hour
 	}
 	sock := filepath.Join(dir, "broker.sock")
-	dev, err := daemon.StartDev(sock, o.lifetime)
+	dev, err := devenv.Start(sock, o.lifetime)
 	if err != nil {
 		return nil, fmt.Errorf("start fakes: %w", err)
 	}

@@ -3,6 +3,7 @@ package benchsuite
 import (
 	"context"
 	"fmt"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
-	"github.com/awf-broker/awf-broker/broker/daemon"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/internal/procs"
 )
@@ -62,7 +62,7 @@ func (s *suite) brokerProcess(ctx context.Context, name string) (*procs.Proc, st
 		return nil, "", nil, err
 	}
 	sock := filepath.Join(dir, "broker.sock")
-	dev, err := daemon.StartDev(sock, time.Hour)
+	dev, err := devenv.Start(sock, time.Hour)
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("fakes: %w", err)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/config"
-	"github.com/awf-broker/awf-broker/broker/daemon"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/broker/metrics"
 )
@@ -28,7 +28,7 @@ const stampedeExchange = 300 * time.Millisecond
 // callers asking for headers at once: they must all be served by one
 // exchange.
 func (s *suite) stampede(ctx context.Context) error {
-	b, err := startBroker(ctx, s.dir, brokerOpts{noWait: true, before: func(d *daemon.Dev) {
+	b, err := startBroker(ctx, s.dir, brokerOpts{noWait: true, before: func(d *devenv.Dev) {
 		d.Anthropic.SetDelay(stampedeExchange)
 		d.Anthropic.Fail(fake.FaultSlow, 1)
 		// Only "anthropic" mints GitHub JWTs, so the JWT count is its own.

@@ -1,4 +1,4 @@
-package daemon
+package devenv
 
 import (
 	"time"
@@ -9,13 +9,13 @@ import (
 
 // Made-up cloud ids of --dev; the fakes check them.
 const (
-	devGCPProvider    = "projects/123456789/locations/global/workloadIdentityPools/awf-dev/providers/github"
-	devGCPAccount     = "awf-dev@awf-dev.iam.gserviceaccount.com"
-	devAzureTenant    = "00000000-0000-4000-8000-0000000000a1"
-	devAzureClient    = "00000000-0000-4000-8000-0000000000c1"
-	devAzureHost      = "awf-dev.openai.azure.com"
-	devOpenAIProvider = "idp_01DEVPROVIDER"
-	devOpenAIAccount  = "svcacct_01DEVACCOUNT"
+	GCPProvider    = "projects/123456789/locations/global/workloadIdentityPools/awf-dev/providers/github"
+	GCPAccount     = "awf-dev@awf-dev.iam.gserviceaccount.com"
+	AzureTenant    = "00000000-0000-4000-8000-0000000000a1"
+	AzureClient    = "00000000-0000-4000-8000-0000000000c1"
+	AzureHost      = "awf-dev.openai.azure.com"
+	OpenAIProvider = "idp_01DEVPROVIDER"
+	OpenAIAccount  = "svcacct_01DEVACCOUNT"
 )
 
 // CloudFakes are the --dev fakes of the GCP, Entra and OpenAI token
@@ -34,22 +34,22 @@ type CloudFakes struct {
 // and "openai".
 func startCloudFakes(gh *fake.GitHub, uid uint32) (*CloudFakes, []config.Credential) {
 	f := &CloudFakes{
-		GCP:    fake.NewGCP(fake.GCPOptions{GitHub: gh, WorkloadIdentityProvider: devGCPProvider, ServiceAccount: devGCPAccount}),
-		Azure:  fake.NewAzure(fake.AzureOptions{GitHub: gh, TenantID: devAzureTenant, ClientID: devAzureClient}),
-		OpenAI: fake.NewOpenAI(fake.OpenAIOptions{GitHub: gh, IdentityProviderID: devOpenAIProvider, ServiceAccountID: devOpenAIAccount}),
+		GCP:    fake.NewGCP(fake.GCPOptions{GitHub: gh, WorkloadIdentityProvider: GCPProvider, ServiceAccount: GCPAccount}),
+		Azure:  fake.NewAzure(fake.AzureOptions{GitHub: gh, TenantID: AzureTenant, ClientID: AzureClient}),
+		OpenAI: fake.NewOpenAI(fake.OpenAIOptions{GitHub: gh, IdentityProviderID: OpenAIProvider, ServiceAccountID: OpenAIAccount}),
 	}
 	f.Responses = fake.NewResponses(f.OpenAI.Valid)
 	allow := config.Allow{UIDs: []uint32{uid}}
 	const ttl = 15 * time.Minute
 	return f, []config.Credential{
-		{Name: "vertex", Provider: "gcp", Identity: "github", WorkloadIdentityProvider: devGCPProvider,
-			Audience: "https://iam.googleapis.com/" + devGCPProvider, Scope: "https://www.googleapis.com/auth/cloud-platform",
-			TokenURL: f.GCP.TokenURL(), ServiceAccount: devGCPAccount, ImpersonationURL: f.GCP.ImpersonationURL(), Lifetime: time.Hour,
+		{Name: "vertex", Provider: "gcp", Identity: "github", WorkloadIdentityProvider: GCPProvider,
+			Audience: "https://iam.googleapis.com/" + GCPProvider, Scope: "https://www.googleapis.com/auth/cloud-platform",
+			TokenURL: f.GCP.TokenURL(), ServiceAccount: GCPAccount, ImpersonationURL: f.GCP.ImpersonationURL(), Lifetime: time.Hour,
 			Hosts: []string{"aiplatform.googleapis.com", "*-aiplatform.googleapis.com"}, Target: "https://aiplatform.googleapis.com", LeaseTTL: ttl, Allow: allow},
-		{Name: "azure-openai", Provider: "azure", Identity: "github", TenantID: devAzureTenant, ClientID: devAzureClient, Cloud: "public",
+		{Name: "azure-openai", Provider: "azure", Identity: "github", TenantID: AzureTenant, ClientID: AzureClient, Cloud: "public",
 			Audience: "api://AzureADTokenExchange", Scope: "https://cognitiveservices.azure.com/.default", TokenURL: f.Azure.TokenURL(),
-			Hosts: []string{devAzureHost}, Target: "https://" + devAzureHost, LeaseTTL: ttl, Allow: allow},
-		{Name: "openai", Provider: "openai", Identity: "github", IdentityProviderID: devOpenAIProvider, ServiceAccountID: devOpenAIAccount,
+			Hosts: []string{AzureHost}, Target: "https://" + AzureHost, LeaseTTL: ttl, Allow: allow},
+		{Name: "openai", Provider: "openai", Identity: "github", IdentityProviderID: OpenAIProvider, ServiceAccountID: OpenAIAccount,
 			Audience: "https://api.openai.com/v1", TokenURL: f.OpenAI.TokenURL(), Hosts: []string{f.Responses.Host(), "api.openai.com"},
 			Target: f.Responses.URL() + "/v1", LeaseTTL: ttl, Allow: allow},
 	}
@@ -67,7 +67,7 @@ func (f *CloudFakes) Close() {
 // %s is the Responses fake's URL.
 const devCloudBanner = `Also leasable, against fakes of their token endpoints: "vertex" (GCP STS +
 IAM Credentials impersonation; hosts aiplatform.googleapis.com, *-aiplatform…),
-"azure-openai" (Entra; host ` + devAzureHost + `) and "openai" (OpenAI workload
+"azure-openai" (Entra; host ` + AzureHost + `) and "openai" (OpenAI workload
 identity federation; host api.openai.com, and a fake Responses API at
 %s, e.g. for codex). See the grants with  awf-broker-cli lease create vertex  and then
 awf-broker-cli headers ID --secret-env VAR --url https://us-central1-aiplatform.googleapis.com/v1/x

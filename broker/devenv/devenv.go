@@ -1,4 +1,8 @@
-package daemon
+// Package devenv is the --dev environment: strict fakes of GitHub's OIDC
+// issuer, of every token endpoint and of the model APIs on loopback, and a
+// config that uses them, leasable by the current user. awf-brokerd --dev
+// serves it; the end-to-end tests and the benchmarks run against it.
+package devenv
 
 import (
 	"crypto/rand"
@@ -22,35 +26,37 @@ type Dev struct {
 	API       *fake.AnthropicAPI
 	Clouds    *CloudFakes
 	// AWS holds the STS and Bedrock Runtime fakes of the "bedrock" credential.
-	AWS    DevAWS
+	AWS    AWS
 	Config *config.Config
 	// Env is what the daemon's Lookup should see (the fake job's request
 	// URL and token, the static key).
 	Env map[string]string
 }
 
-// dev ids are made up; the fakes check them.
+// The --dev Anthropic federation ids: made up; the fakes check them.
 const (
-	devRuleID = "fdrl_01DEVRULE"
-	devOrgID  = "00000000-0000-4000-8000-00000000dev0"
-	devSvacID = "svac_01DEVACCOUNT"
-	devKeyEnv = "AWF_DEV_STATIC_KEY"
+	RuleID           = "fdrl_01DEVRULE"
+	OrgID            = "00000000-0000-4000-8000-00000000dev0"
+	ServiceAccountID = "svac_01DEVACCOUNT"
 )
 
-// DevSubject is the subject match of the --dev federation rule; the fake
-// GitHub's JWTs carry sub "repo:octo-org/octo-repo:ref:refs/heads/main".
-const DevSubject = "repo:octo-org/octo-repo:*"
+// KeyEnv names the variable that holds the --dev static key (Dev.Env).
+const KeyEnv = "AWF_DEV_STATIC_KEY"
 
-// StartDev starts the fakes and returns the config to run against them,
+// Subject is the subject match of the --dev federation rule; the fake
+// GitHub's JWTs carry sub "repo:octo-org/octo-repo:ref:refs/heads/main".
+const Subject = "repo:octo-org/octo-repo:*"
+
+// Start starts the fakes and returns the config to run against them,
 // with the socket at socketPath.
-func StartDev(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
+func Start(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
 	gh, err := fake.NewGitHub(fake.GitHubOptions{})
 	if err != nil {
 		return nil, err
 	}
 	tok := fake.NewAnthropic(fake.AnthropicOptions{
-		GitHub: gh, FederationRuleID: devRuleID, OrganizationID: devOrgID, ServiceAccountID: devSvacID,
-		ExpiresIn: int(tokenLifetime / time.Second), Subject: DevSubject,
+		GitHub: gh, FederationRuleID: RuleID, OrganizationID: OrgID, ServiceAccountID: ServiceAccountID,
+		ExpiresIn: int(tokenLifetime / time.Second), Subject: Subject,
 	})
 	apiFake := fake.NewAnthropicAPI(tok)
 	apiHost := strings.TrimPrefix(apiFake.URL(), "http://")
@@ -58,7 +64,7 @@ func StartDev(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
 	key := make([]byte, 24)
 	_, _ = rand.Read(key)
 	clouds, cloudCreds := startCloudFakes(gh, uid)
-	aws, bedrock := startDevAWS(gh, tokenLifetime, config.Allow{UIDs: []uint32{uid}})
+	aws, bedrock := startAWS(gh, tokenLifetime, config.Allow{UIDs: []uint32{uid}})
 	cfg := &config.Config{
 		Source:       "dev",
 		Socket:       config.Socket{Path: socketPath, Mode: 0o600},
@@ -71,8 +77,8 @@ func StartDev(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
 		Credentials: []config.Credential{
 			{Name: "anthropic", Provider: "anthropic", Identity: "github", Audience: "https://api.anthropic.com",
 				TokenURL: tok.TokenURL(), Hosts: []string{apiHost, "api.anthropic.com"}, Target: apiFake.URL(), LeaseTTL: 15 * time.Minute,
-				Allow: config.Allow{UIDs: []uint32{uid}}, FederationRuleID: devRuleID, OrganizationID: devOrgID, ServiceAccountID: devSvacID},
-			{Name: "anthropic-key", Provider: "static", Header: "x-api-key", ValueEnv: devKeyEnv, API: "anthropic",
+				Allow: config.Allow{UIDs: []uint32{uid}}, FederationRuleID: RuleID, OrganizationID: OrgID, ServiceAccountID: ServiceAccountID},
+			{Name: "anthropic-key", Provider: "static", Header: "x-api-key", ValueEnv: KeyEnv, API: "anthropic",
 				Hosts: []string{apiHost, "api.anthropic.com"}, Target: apiFake.URL(), LeaseTTL: 15 * time.Minute, Allow: config.Allow{UIDs: []uint32{uid}}},
 			bedrock,
 		},
@@ -83,7 +89,7 @@ func StartDev(socketPath string, tokenLifetime time.Duration) (*Dev, error) {
 		Env: map[string]string{
 			"ACTIONS_ID_TOKEN_REQUEST_URL":   gh.RequestURL(),
 			"ACTIONS_ID_TOKEN_REQUEST_TOKEN": gh.RequestToken().Reveal(),
-			devKeyEnv:                        "sk-dev-" + base64.RawURLEncoding.EncodeToString(key),
+			KeyEnv:                           "sk-dev-" + base64.RawURLEncoding.EncodeToString(key),
 		},
 	}, nil
 }
