@@ -42,8 +42,8 @@ const (
 	StateFailed     = "failed"
 )
 
-// Credential describes one credential; it never carries a token value.
-type Credential struct {
+// CredentialStatus describes one credential; it never carries a token value.
+type CredentialStatus struct {
 	Name          string     `json:"name"`
 	Provider      string     `json:"provider"`
 	State         string     `json:"state"`
@@ -66,7 +66,7 @@ type Credential struct {
 
 // CredentialList is the body of GET /v1/credentials.
 type CredentialList struct {
-	Credentials []Credential `json:"credentials"`
+	Credentials []CredentialStatus `json:"credentials"`
 }
 
 // Scope bounds what a lease may get headers for. Hosts is a subset of the

@@ -22,21 +22,21 @@ func (c *Client) Ready(ctx context.Context) (*api.Ready, error) {
 }
 
 // Credentials lists the credentials the caller may see.
-func (c *Client) Credentials(ctx context.Context) ([]api.Credential, error) {
+func (c *Client) Credentials(ctx context.Context) ([]api.CredentialStatus, error) {
 	var out api.CredentialList
 	err := c.do(ctx, http.MethodGet, "/v1/credentials", "", nil, &out)
 	return out.Credentials, err
 }
 
 // Credential returns one credential.
-func (c *Client) Credential(ctx context.Context, name string) (*api.Credential, error) {
-	var out api.Credential
+func (c *Client) Credential(ctx context.Context, name string) (*api.CredentialStatus, error) {
+	var out api.CredentialStatus
 	return &out, c.do(ctx, http.MethodGet, "/v1/credentials/"+escape(name), "", nil, &out)
 }
 
 // Refresh forces a credential's refresh and returns its new state.
-func (c *Client) Refresh(ctx context.Context, name string) (*api.Credential, error) {
-	var out api.Credential
+func (c *Client) Refresh(ctx context.Context, name string) (*api.CredentialStatus, error) {
+	var out api.CredentialStatus
 	return &out, c.do(ctx, http.MethodPost, "/v1/credentials/"+escape(name)+"/refresh", "", nil, &out)
 }
 
@@ -78,8 +78,8 @@ func (c *Client) Headers(ctx context.Context, id, secret string, req *api.Header
 }
 
 // Invalidate reports that the upstream refused the lease's headers.
-func (c *Client) Invalidate(ctx context.Context, id, secret string) (*api.Credential, error) {
-	var out api.Credential
+func (c *Client) Invalidate(ctx context.Context, id, secret string) (*api.CredentialStatus, error) {
+	var out api.CredentialStatus
 	return &out, c.do(ctx, http.MethodPost, "/v1/leases/"+escape(id)+"/invalidate", secret, nil, &out)
 }
 

@@ -29,8 +29,8 @@ func (a Allow) Admits(c peer.Cred) bool {
 	return slices.Contains(a.UIDs, c.UID) || slices.Contains(a.GIDs, c.GID)
 }
 
-// Credential is what the policy knows of one credential.
-type Credential struct {
+// Leasable is what the policy knows of one credential.
+type Leasable struct {
 	Name string
 	// Allow may lease it (admins always may).
 	Allow Allow
@@ -57,7 +57,7 @@ type Config struct {
 	Self uint32
 	// Admin lists the admins besides uid 0 and Self.
 	Admin       Allow
-	Credentials []Credential
+	Credentials []Leasable
 	Identities  []Identity
 	Limits      Limits
 }
@@ -66,14 +66,14 @@ type Config struct {
 type Policy struct {
 	self   uint32
 	admin  Allow
-	creds  map[string]Credential
+	creds  map[string]Leasable
 	ids    map[string]Identity
 	limits Limits
 }
 
 // New builds the policy of cfg; zero limits take their defaults.
 func New(cfg Config) *Policy {
-	p := &Policy{self: cfg.Self, admin: cfg.Admin, creds: map[string]Credential{}, ids: map[string]Identity{},
+	p := &Policy{self: cfg.Self, admin: cfg.Admin, creds: map[string]Leasable{}, ids: map[string]Identity{},
 		limits: cfg.Limits.withDefaults()}
 	for _, c := range cfg.Credentials {
 		p.creds[c.Name] = c
@@ -91,7 +91,7 @@ func (p *Policy) IsAdmin(c peer.Cred) bool {
 }
 
 // Credential returns what the policy knows of the named credential.
-func (p *Policy) Credential(name string) (Credential, bool) {
+func (p *Policy) Credential(name string) (Leasable, bool) {
 	c, ok := p.creds[name]
 	return c, ok
 }

@@ -31,7 +31,7 @@ func policy() *Policy {
 	return New(Config{
 		Self:  999,
 		Admin: Allow{UIDs: []uint32{500}, GIDs: []uint32{50}},
-		Credentials: []Credential{
+		Credentials: []Leasable{
 			{Name: "anthropic", Allow: Allow{UIDs: []uint32{1001}}, LeaseTTL: 15 * time.Minute, LeaseMaxLifetime: 24 * time.Hour},
 			{Name: "aws", Allow: Allow{GIDs: []uint32{1001}}, LeaseTTL: time.Hour, LeaseMaxLifetime: 24 * time.Hour},
 		},

@@ -17,8 +17,8 @@ import (
 func TestSetSnapshot(t *testing.T) {
 	var s Set
 	s.Store(NewSnapshot(map[string]*Entry{
-		"b": {info: server.CredentialInfo{Name: "b"}},
-		"a": {info: server.CredentialInfo{Name: "a"}},
+		"b": {info: server.Description{Name: "b"}},
+		"a": {info: server.Description{Name: "a"}},
 	}))
 	var names []string
 	for _, c := range s.All() {
@@ -30,7 +30,7 @@ func TestSetSnapshot(t *testing.T) {
 	if _, ok := s.Get("c"); ok {
 		t.Error("Get found a credential the snapshot does not hold")
 	}
-	s.Store(NewSnapshot(map[string]*Entry{"c": {info: server.CredentialInfo{Name: "c"}}}))
+	s.Store(NewSnapshot(map[string]*Entry{"c": {info: server.Description{Name: "c"}}}))
 	if _, ok := s.Get("a"); ok || len(s.All()) != 1 {
 		t.Error("the old snapshot is still visible")
 	}

@@ -25,15 +25,15 @@ import (
 )
 
 // Entry is one served credential: a token cache and its provider, adapted
-// to server.Credential.
+// to server.Issuer.
 type Entry struct {
-	info  server.CredentialInfo
-	cache *tokens.Credential
+	info  server.Description
+	cache *tokens.Cache
 	prov  provider.Provider
 	// identity is the name of the identity it exchanges, "" for static.
 	identity string
 	// plan is what a reload compares of it.
-	plan reload.Credential
+	plan reload.Spec
 	// stop ends its refresh loop (nil until the loop starts).
 	stop context.CancelFunc
 	// unbound, when set, reports whether its run-time identity has no job
@@ -45,7 +45,7 @@ type Entry struct {
 // token cache and provider, the identity it exchanges ("" for none) and
 // what a reload compares of it, and for a credential of a run-time
 // identity, whether that identity has no job registered (else nil).
-func NewEntry(info server.CredentialInfo, cache *tokens.Credential, prov provider.Provider, identity string, plan reload.Credential, unbound func() bool) *Entry {
+func NewEntry(info server.Description, cache *tokens.Cache, prov provider.Provider, identity string, plan reload.Spec, unbound func() bool) *Entry {
 	return &Entry{info: info, cache: cache, prov: prov, identity: identity, plan: plan, unbound: unbound}
 }
 
@@ -63,16 +63,16 @@ func (c *Entry) LeaseGate() error {
 }
 
 // Cache returns its token cache.
-func (c *Entry) Cache() *tokens.Credential { return c.cache }
+func (c *Entry) Cache() *tokens.Cache { return c.cache }
 
 // Plan returns what a reload compares of the credential.
-func (c *Entry) Plan() reload.Credential { return c.plan }
+func (c *Entry) Plan() reload.Spec { return c.plan }
 
 // Info returns the credential's fixed description.
-func (c *Entry) Info() server.CredentialInfo { return c.info }
+func (c *Entry) Info() server.Description { return c.info }
 
 // Status returns the credential's state.
-func (c *Entry) Status() api.Credential {
+func (c *Entry) Status() api.CredentialStatus {
 	return toAPI(c.cache.Status(), c.info)
 }
 
@@ -115,20 +115,20 @@ func (c *Entry) Headers(ctx context.Context, req *provider.Request) (provider.Gr
 }
 
 // Refresh exchanges now and returns the new state.
-func (c *Entry) Refresh(ctx context.Context) (api.Credential, error) {
+func (c *Entry) Refresh(ctx context.Context) (api.CredentialStatus, error) {
 	st, err := c.cache.Refresh(ctx)
 	if err != nil && ctx.Err() != nil {
-		return api.Credential{}, tokenProblem(err)
+		return api.CredentialStatus{}, tokenProblem(err)
 	}
 	// A failed refresh is reported in the state (last_error), not as an error.
 	return toAPI(st, c.info), nil
 }
 
 // Invalidate drops a token an upstream refused and re-exchanges.
-func (c *Entry) Invalidate(ctx context.Context) (api.Credential, error) {
+func (c *Entry) Invalidate(ctx context.Context) (api.CredentialStatus, error) {
 	st, _, err := c.cache.Invalidate(ctx)
 	if err != nil && ctx.Err() != nil {
-		return api.Credential{}, tokenProblem(err)
+		return api.CredentialStatus{}, tokenProblem(err)
 	}
 	return toAPI(st, c.info), nil
 }
@@ -164,8 +164,8 @@ func refusalProblem(err error) error {
 	}
 }
 
-func toAPI(st tokens.Status, info server.CredentialInfo) api.Credential {
-	return api.Credential{
+func toAPI(st tokens.Status, info server.Description) api.CredentialStatus {
+	return api.CredentialStatus{
 		Name: st.Name, Provider: st.Provider, State: string(st.State),
 		ExpiresAt: timePtr(st.ExpiresAt), NextRefreshAt: timePtr(st.NextRefreshAt), LastRefreshAt: timePtr(st.LastRefreshAt),
 		LastError: st.LastError, LastErrorCode: st.LastErrorCode, Refreshes: st.Refreshes, Failures: st.Failures,
@@ -192,7 +192,7 @@ type Set struct {
 type Snapshot struct {
 	// ByName holds the entries; never modified once stored.
 	ByName map[string]*Entry
-	sorted []server.Credential
+	sorted []server.Issuer
 }
 
 // NewSnapshot returns the snapshot of m.
@@ -207,7 +207,7 @@ func (s *Set) Load() *Snapshot { return s.cur.Load() }
 func (s *Set) Store(snap *Snapshot) { s.cur.Store(snap) }
 
 // Get returns the named credential.
-func (s *Set) Get(name string) (server.Credential, bool) {
+func (s *Set) Get(name string) (server.Issuer, bool) {
 	c, ok := s.cur.Load().ByName[name]
 	if !ok {
 		return nil, false
@@ -216,15 +216,15 @@ func (s *Set) Get(name string) (server.Credential, bool) {
 }
 
 // All returns every credential, sorted by name.
-func (s *Set) All() []server.Credential { return s.cur.Load().sorted }
+func (s *Set) All() []server.Issuer { return s.cur.Load().sorted }
 
-func sorted(m map[string]*Entry) []server.Credential {
+func sorted(m map[string]*Entry) []server.Issuer {
 	names := make([]string, 0, len(m))
 	for n := range m {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	out := make([]server.Credential, len(names))
+	out := make([]server.Issuer, len(names))
 	for i, n := range names {
 		out[i] = m[n]
 	}

@@ -93,7 +93,7 @@ func TestAnthropicSetupErrors(t *testing.T) {
 }
 
 // waitFailure waits until the anthropic credential has failed once.
-func waitFailure(t *testing.T, b *broker) *api.Credential {
+func waitFailure(t *testing.T, b *broker) *api.CredentialStatus {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {

@@ -75,7 +75,7 @@ func (d *Daemon) newIdentity(id config.Identity) (*catalog.IdentityEntry, error)
 
 // planOf is what a reload plan compares of credential c of the config,
 // exchanging identity id (nil for none).
-func planOf(c config.Credential, id *catalog.IdentityEntry, wait time.Duration, needsSHA bool) (reload.Credential, error) {
+func planOf(c config.Credential, id *catalog.IdentityEntry, wait time.Duration, needsSHA bool) (reload.Spec, error) {
 	var idFP, binding string
 	if id != nil {
 		idFP = id.Fingerprint
@@ -85,9 +85,9 @@ func planOf(c config.Credential, id *catalog.IdentityEntry, wait time.Duration, 
 	}
 	fp, err := credentialFingerprint(c, wait, idFP)
 	if err != nil {
-		return reload.Credential{}, err
+		return reload.Spec{}, err
 	}
-	return reload.Credential{Name: c.Name, Fingerprint: fp, Binding: binding,
+	return reload.Spec{Name: c.Name, Fingerprint: fp, Binding: binding,
 		Shape: c.Provider + "/" + strconv.FormatBool(needsSHA), Hosts: c.Hosts,
 		LeaseTTL: c.LeaseTTL, LeaseMaxLifetime: c.LeaseMaxLifetime}, nil
 }
@@ -118,7 +118,7 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*catalog.Iden
 		Clock: d.opts.Clock, Logger: d.log, WaitForToken: wait, Generation: generation,
 		OnChange: d.obs.credentialChanged, OnExchange: d.obs.exchanged,
 	})
-	info := server.CredentialInfo{
+	info := server.Description{
 		Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, Target: c.Target, LeaseTTL: c.LeaseTTL,
 		LeaseMaxLifetime: c.LeaseMaxLifetime, NeedsBodySHA256: prov.NeedsBodySHA256(),
 	}

@@ -275,7 +275,7 @@ func TestFaultGitHubJobCompleted(t *testing.T) {
 		onlyAnthropicMints(d)
 	}})
 	grant := faultLease(t, b)
-	var st *api.Credential
+	var st *api.CredentialStatus
 	testharness.WaitFor(t, 10*time.Second, "the credential to fail", func() bool {
 		var err error
 		st, err = b.client.Credential(context.Background(), "anthropic")

@@ -11,7 +11,7 @@ import (
 // TTL, within that), and never past created_at + the credential's
 // lease_max_lifetime: a renewal that would go past it is shortened to it,
 // and capped reports so. A revoked or expired lease answers 410.
-func (s *Store) Renew(id, ttl string, cred CredentialInfo) (l *Lease, capped bool, err error) {
+func (s *Store) Renew(id, ttl string, cred Ceiling) (l *Lease, capped bool, err error) {
 	l, err = s.Get(id)
 	if err != nil {
 		return nil, false, err

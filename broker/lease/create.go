@@ -16,7 +16,7 @@ import (
 // (default) or "process" (which needs a holder whose process the broker
 // can see). The secret is returned only here; the store keeps its SHA-256.
 // Refusals are *Error: 400 bad_request, 403 scope_violation.
-func (s *Store) Create(cred CredentialInfo, req api.CreateLeaseRequest, holder Holder) (*Lease, secret.Value, error) {
+func (s *Store) Create(cred Ceiling, req api.CreateLeaseRequest, holder Holder) (*Lease, secret.Value, error) {
 	ttl, err := parseTTL(req.TTL, cred.MaxTTL, cred.MaxTTL)
 	if err != nil {
 		return nil, secret.Value{}, err

@@ -11,7 +11,7 @@ import (
 )
 
 // fuzzCeiling is the credential the scope fuzzer leases from.
-var fuzzCeiling = CredentialInfo{Name: "c", Hosts: []string{"api.anthropic.com", "*.example.com", "127.0.0.1:8080"}, MaxTTL: time.Hour}
+var fuzzCeiling = Ceiling{Name: "c", Hosts: []string{"api.anthropic.com", "*.example.com", "127.0.0.1:8080"}, MaxTTL: time.Hour}
 
 // FuzzScope: whatever a lease request names (hosts, method, path prefix)
 // and whatever URL is then checked against the lease, a request the lease

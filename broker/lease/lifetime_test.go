@@ -43,7 +43,7 @@ func TestRenewCappedAtMaxLifetime(t *testing.T) {
 	clk := clock.NewFake(t0)
 	var rec recorder
 	s := New(Config{Clock: clk, OnEvent: rec.on})
-	c := CredentialInfo{Name: "anthropic", Hosts: []string{"api.anthropic.com"}, MaxTTL: 15 * time.Minute, MaxLifetime: time.Hour}
+	c := Ceiling{Name: "anthropic", Hosts: []string{"api.anthropic.com"}, MaxTTL: 15 * time.Minute, MaxLifetime: time.Hour}
 	me := self(t)
 	l, sec, err := s.Create(c, api.CreateLeaseRequest{}, Holder{Cred: me})
 	if err != nil {
@@ -79,7 +79,7 @@ func TestRenewCappedAtMaxLifetime(t *testing.T) {
 func TestCreateWithinMaxLifetime(t *testing.T) {
 	clk := clock.NewFake(t0)
 	s := New(Config{Clock: clk})
-	c := CredentialInfo{Name: "a", Hosts: []string{"x.com"}, MaxTTL: time.Hour, MaxLifetime: 10 * time.Minute}
+	c := Ceiling{Name: "a", Hosts: []string{"x.com"}, MaxTTL: time.Hour, MaxLifetime: 10 * time.Minute}
 	l, _, err := s.Create(c, api.CreateLeaseRequest{}, Holder{Cred: self(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestCreateWithinMaxLifetime(t *testing.T) {
 func TestRenewWithinLoweredTTL(t *testing.T) {
 	clk := clock.NewFake(t0)
 	s := New(Config{Clock: clk})
-	c := CredentialInfo{Name: "a", Hosts: []string{"x.com"}, MaxTTL: time.Hour}
+	c := Ceiling{Name: "a", Hosts: []string{"x.com"}, MaxTTL: time.Hour}
 	l, _, err := s.Create(c, api.CreateLeaseRequest{}, Holder{Cred: self(t)})
 	if err != nil {
 		t.Fatal(err)

@@ -77,7 +77,7 @@ func pathUnder(path, prefix string) bool {
 // makeScope builds a lease's scope from the request: hosts default to the
 // credential's and must be a subset of them; methods are upper-cased HTTP
 // tokens; path prefixes are absolute, unencoded and free of dot segments.
-func makeScope(cred CredentialInfo, req api.CreateLeaseRequest) (api.Scope, error) {
+func makeScope(cred Ceiling, req api.CreateLeaseRequest) (api.Scope, error) {
 	sc := api.Scope{Hosts: slices.Clone(cred.Hosts)}
 	if len(req.Hosts) > maxHosts || len(req.Methods) > maxMethods || len(req.PathPrefixes) > maxPrefixes {
 		return sc, errf(400, api.CodeBadRequest, "at most %d hosts, %d methods and %d path prefixes", maxHosts, maxMethods, maxPrefixes)

@@ -229,7 +229,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestMakeScope(t *testing.T) {
-	cred := CredentialInfo{Name: "c", Hosts: []string{"api.anthropic.com", "*.example.com"}}
+	cred := Ceiling{Name: "c", Hosts: []string{"api.anthropic.com", "*.example.com"}}
 	cases := []struct {
 		name string
 		req  api.CreateLeaseRequest

@@ -45,8 +45,8 @@ type Config struct {
 	TombstoneTTL  time.Duration
 }
 
-// CredentialInfo is what the store needs to know of a credential.
-type CredentialInfo struct {
+// Ceiling is what the store needs to know of a credential.
+type Ceiling struct {
 	Name string
 	// Hosts is the scope ceiling.
 	Hosts []string

@@ -18,7 +18,7 @@ import (
 
 var (
 	t0   = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	cred = CredentialInfo{Name: "anthropic", Hosts: []string{"api.anthropic.com"}, MaxTTL: 15 * time.Minute}
+	cred = Ceiling{Name: "anthropic", Hosts: []string{"api.anthropic.com"}, MaxTTL: 15 * time.Minute}
 )
 
 func self(t testing.TB) peer.Cred {
@@ -152,7 +152,7 @@ func TestCreate(t *testing.T) {
 	clk := clock.NewFake(t0)
 	s := New(Config{Clock: clk})
 	me := self(t)
-	l, _, err := s.Create(CredentialInfo{Name: "aws", Hosts: []string{"*.amazonaws.com"}, MaxTTL: time.Hour, NeedsBodySHA256: true},
+	l, _, err := s.Create(Ceiling{Name: "aws", Hosts: []string{"*.amazonaws.com"}, MaxTTL: time.Hour, NeedsBodySHA256: true},
 		api.CreateLeaseRequest{Credential: "aws", Hosts: []string{"bedrock-runtime.us-east-1.amazonaws.com"}, TTL: "30m", Label: "fwd", Bind: api.BindProcess},
 		Holder{Cred: me, Container: "abc"})
 	if err != nil {
@@ -260,7 +260,7 @@ func TestRevokeCredentialAndList(t *testing.T) {
 	clk := clock.NewFake(t0)
 	s := New(Config{Clock: clk})
 	me := self(t)
-	other := CredentialInfo{Name: "other", Hosts: []string{"x.com"}, MaxTTL: time.Hour}
+	other := Ceiling{Name: "other", Hosts: []string{"x.com"}, MaxTTL: time.Hour}
 	var ids []string
 	for i := range 3 {
 		l, _, _ := s.Create(cred, api.CreateLeaseRequest{}, Holder{Cred: me})

@@ -14,8 +14,8 @@ import (
 	"github.com/awf-broker/awf-broker/broker/peer"
 )
 
-// Credential is what the plan compares of one built credential.
-type Credential struct {
+// Spec is what the plan compares of one built credential.
+type Spec struct {
 	Name string
 	// Fingerprint stands for everything the credential is built from (its
 	// config, the contents of its key file, its identity): equal
@@ -35,7 +35,7 @@ type Credential struct {
 
 // State is one config as the plan sees it.
 type State struct {
-	Credentials []Credential
+	Credentials []Spec
 	// Policy answers who may lease what.
 	Policy *access.Policy
 }
@@ -142,7 +142,7 @@ func Plan(oldState, newState State, leases []Lease, now time.Time) Result {
 
 // shorten returns when l must end under n's lease_ttl (counted from now)
 // and lease_max_lifetime (from its creation), if sooner than it would.
-func shorten(l Lease, n Credential, now time.Time) (Shortening, bool) {
+func shorten(l Lease, n Spec, now time.Time) (Shortening, bool) {
 	until, why := l.ExpiresAt, ""
 	if n.LeaseTTL > 0 {
 		if t := now.Add(n.LeaseTTL); t.Before(until) {
@@ -160,8 +160,8 @@ func shorten(l Lease, n Credential, now time.Time) (Shortening, bool) {
 	return Shortening{Lease: l.ID, Credential: l.Credential, Until: until, Why: why}, true
 }
 
-func byName(cs []Credential) map[string]Credential {
-	m := make(map[string]Credential, len(cs))
+func byName(cs []Spec) map[string]Spec {
+	m := make(map[string]Spec, len(cs))
 	for _, c := range cs {
 		m[c.Name] = c
 	}

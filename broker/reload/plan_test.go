@@ -20,15 +20,15 @@ var (
 
 // anthropic is the credential every row starts from: alice may lease it,
 // uid 500 is an admin.
-func anthropic() Credential {
-	return Credential{Name: "anthropic", Fingerprint: "fp1", Binding: "github#1", Shape: "anthropic",
+func anthropic() Spec {
+	return Spec{Name: "anthropic", Fingerprint: "fp1", Binding: "github#1", Shape: "anthropic",
 		Hosts: []string{"api.anthropic.com", "*.example.com"}, LeaseTTL: 15 * time.Minute, LeaseMaxLifetime: 24 * time.Hour}
 }
 
-func state(adminUIDs []uint32, allow []uint32, creds ...Credential) State {
-	var rules []access.Credential
+func state(adminUIDs []uint32, allow []uint32, creds ...Spec) State {
+	var rules []access.Leasable
 	for _, c := range creds {
-		rules = append(rules, access.Credential{Name: c.Name, Allow: access.Allow{UIDs: allow}})
+		rules = append(rules, access.Leasable{Name: c.Name, Allow: access.Allow{UIDs: allow}})
 	}
 	return State{Credentials: creds, Policy: access.New(access.Config{Self: 999, Admin: access.Allow{UIDs: adminUIDs}, Credentials: rules})}
 }
@@ -60,12 +60,12 @@ func TestPlan(t *testing.T) {
 			state(admins, allowAlice, anthropic()), state(admins, allowAlice), []Lease{aliceLease},
 			"stop=anthropic removed=anthropic revoke=L1(its credential was removed)"},
 		{"changed (new fingerprint): rebuilt, a lease that still fits stays",
-			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Credential) { c.Fingerprint = "fp2" })),
+			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Spec) { c.Fingerprint = "fp2" })),
 			[]Lease{aliceLease},
 			"start=anthropic stop=anthropic changed=anthropic"},
 		{"value file changed: its fingerprint differs, so it is a changed credential",
-			state(admins, allowAlice, with(anthropic(), func(c *Credential) { c.Fingerprint = "file:sha256-aaa" })),
-			state(admins, allowAlice, with(anthropic(), func(c *Credential) { c.Fingerprint = "file:sha256-bbb" })),
+			state(admins, allowAlice, with(anthropic(), func(c *Spec) { c.Fingerprint = "file:sha256-aaa" })),
+			state(admins, allowAlice, with(anthropic(), func(c *Spec) { c.Fingerprint = "file:sha256-bbb" })),
 			[]Lease{aliceLease},
 			"start=anthropic stop=anthropic changed=anthropic"},
 		{"narrowed allow: the dropped holder's lease is revoked, unchanged credential or not",
@@ -85,31 +85,31 @@ func TestPlan(t *testing.T) {
 			[]Lease{leaseOf("L3", admin, "api.anthropic.com")},
 			"keep=anthropic"},
 		{"lease_ttl lowered: a lease ending later than now+ttl is shortened",
-			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Credential) { c.Fingerprint = "fp2"; c.LeaseTTL = 5 * time.Minute })),
+			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Spec) { c.Fingerprint = "fp2"; c.LeaseTTL = 5 * time.Minute })),
 			[]Lease{aliceLease},
 			"start=anthropic stop=anthropic changed=anthropic shorten=L1(+5m0s: the credential's lease_ttl was lowered)"},
 		{"lease_ttl lowered but the lease ends sooner anyway",
-			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Credential) { c.Fingerprint = "fp2"; c.LeaseTTL = 12 * time.Minute })),
+			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Spec) { c.Fingerprint = "fp2"; c.LeaseTTL = 12 * time.Minute })),
 			[]Lease{aliceLease},
 			"start=anthropic stop=anthropic changed=anthropic"},
 		{"lease_max_lifetime lowered below the lease's age+rest: shortened to created+max",
-			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Credential) { c.Fingerprint = "fp2"; c.LeaseMaxLifetime = 35 * time.Minute })),
+			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Spec) { c.Fingerprint = "fp2"; c.LeaseMaxLifetime = 35 * time.Minute })),
 			[]Lease{aliceLease},
 			"start=anthropic stop=anthropic changed=anthropic shorten=L1(+5m0s: the credential's lease_max_lifetime was lowered)"},
 		{"hosts narrowed: a lease outside the new hosts is revoked, one inside stays",
-			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Credential) { c.Fingerprint = "fp2"; c.Hosts = []string{"api.anthropic.com"} })),
+			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Spec) { c.Fingerprint = "fp2"; c.Hosts = []string{"api.anthropic.com"} })),
 			[]Lease{aliceLease, leaseOf("L4", alice, "a.example.com")},
 			"start=anthropic stop=anthropic changed=anthropic revoke=L4(its hosts are outside the credential's new hosts)"},
 		{"hosts widened: nothing ends",
-			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Credential) { c.Fingerprint = "fp2"; c.Hosts = []string{"*.anthropic.com", "*.example.com"} })),
+			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Spec) { c.Fingerprint = "fp2"; c.Hosts = []string{"*.anthropic.com", "*.example.com"} })),
 			[]Lease{aliceLease, leaseOf("L4", alice, "a.example.com")},
 			"start=anthropic stop=anthropic changed=anthropic"},
 		{"identity changed: the binding ends, every lease is revoked",
-			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Credential) { c.Fingerprint = "fp2"; c.Binding = "github#2" })),
+			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Spec) { c.Fingerprint = "fp2"; c.Binding = "github#2" })),
 			[]Lease{aliceLease},
 			"start=anthropic stop=anthropic changed=anthropic revoke=L1(its credential's identity changed)"},
 		{"provider changed: the lease's headers no longer apply",
-			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Credential) { c.Fingerprint = "fp2"; c.Shape = "static" })),
+			state(admins, allowAlice, anthropic()), state(admins, allowAlice, with(anthropic(), func(c *Spec) { c.Fingerprint = "fp2"; c.Shape = "static" })),
 			[]Lease{aliceLease},
 			"start=anthropic stop=anthropic changed=anthropic revoke=L1(its credential's provider or signing changed)"},
 	}
@@ -122,7 +122,7 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-func with(c Credential, f func(*Credential)) Credential { f(&c); return c }
+func with(c Spec, f func(*Spec)) Spec { f(&c); return c }
 
 // describe writes a plan in the table's words; shortenings as the time
 // after the reload.

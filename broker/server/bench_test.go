@@ -25,7 +25,7 @@ const benchHeadersBody = `{"method":"POST","url":"https://api.anthropic.com/v1/m
 // benchServer is a server with one lease held by this process.
 func benchServer(b *testing.B, opts ...func(*Config)) (*Server, api.CreatedLease, peer.Cred) {
 	b.Helper()
-	creds := stubSource{"anthropic": {info: CredentialInfo{Name: "anthropic", Hosts: []string{"api.anthropic.com"}, LeaseTTL: 24 * 60 * 60e9}}}
+	creds := stubSource{"anthropic": {info: Description{Name: "anthropic", Hosts: []string{"api.anthropic.com"}, LeaseTTL: 24 * 60 * 60e9}}}
 	leases := lease.New(lease.Config{Clock: clock.Real()})
 	cfg := Config{Credentials: creds, Leases: leases,
 		Logger: hclog.NewNullLogger(), ContainerID: func(int32) string { return "" }}
@@ -35,7 +35,7 @@ func benchServer(b *testing.B, opts ...func(*Config)) (*Server, api.CreatedLease
 	s := New(cfg)
 	st, _ := peer.StartTime(int32(os.Getpid()))
 	me := peer.Cred{UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), PID: int32(os.Getpid()), StartTime: st}
-	l, sec, err := leases.Create(lease.CredentialInfo{Name: "anthropic", Hosts: []string{"api.anthropic.com"}, MaxTTL: 24 * 60 * 60e9},
+	l, sec, err := leases.Create(lease.Ceiling{Name: "anthropic", Hosts: []string{"api.anthropic.com"}, MaxTTL: 24 * 60 * 60e9},
 		api.CreateLeaseRequest{Credential: "anthropic", Bind: api.BindProcess}, lease.Holder{Cred: me})
 	if err != nil {
 		b.Fatal(err)

@@ -8,7 +8,7 @@ import (
 
 // serveCredentials lists what the caller may lease (admins: everything).
 func (s *Server) serveCredentials(c *call) error {
-	out := api.CredentialList{Credentials: []api.Credential{}}
+	out := api.CredentialList{Credentials: []api.CredentialStatus{}}
 	for _, cr := range s.cfg.Credentials.All() {
 		if c.pol.MaySee(c.caller, cr.Info().Name) {
 			out.Credentials = append(out.Credentials, cr.Status())

@@ -32,7 +32,7 @@ var start = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 // stubCred is a Credential whose answers the test sets.
 type stubCred struct {
-	info CredentialInfo
+	info Description
 	mu   sync.Mutex
 	// state is what Status reports (default ready).
 	state string
@@ -44,16 +44,16 @@ type stubCred struct {
 	calls      int
 }
 
-func (c *stubCred) Info() CredentialInfo { return c.info }
+func (c *stubCred) Info() Description { return c.info }
 
-func (c *stubCred) Status() api.Credential {
+func (c *stubCred) Status() api.CredentialStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := c.state
 	if st == "" {
 		st = api.StateReady
 	}
-	return api.Credential{Name: c.info.Name, Provider: c.info.Provider, State: st, Hosts: c.info.Hosts, LeaseTTL: c.info.LeaseTTL.String(), NeedsBodySHA256: c.info.NeedsBodySHA256}
+	return api.CredentialStatus{Name: c.info.Name, Provider: c.info.Provider, State: st, Hosts: c.info.Hosts, LeaseTTL: c.info.LeaseTTL.String(), NeedsBodySHA256: c.info.NeedsBodySHA256}
 }
 
 func (c *stubCred) Headers(_ context.Context, req *provider.Request) (provider.Grant, time.Time, error) {
@@ -67,17 +67,19 @@ func (c *stubCred) Headers(_ context.Context, req *provider.Request) (provider.G
 	return provider.Grant{Set: map[string]string{"authorization": "Bearer " + tokenValue, "anthropic-version": "2023-06-01"}}, c.validUntil, nil
 }
 
-func (c *stubCred) Refresh(ctx context.Context) (api.Credential, error) {
+func (c *stubCred) Refresh(ctx context.Context) (api.CredentialStatus, error) {
 	c.mu.Lock()
 	err := c.err
 	c.mu.Unlock()
 	if err != nil {
-		return api.Credential{}, err
+		return api.CredentialStatus{}, err
 	}
 	return c.Status(), nil
 }
 
-func (c *stubCred) Invalidate(ctx context.Context) (api.Credential, error) { return c.Refresh(ctx) }
+func (c *stubCred) Invalidate(ctx context.Context) (api.CredentialStatus, error) {
+	return c.Refresh(ctx)
+}
 
 func (c *stubCred) set(state string, err error) {
 	c.mu.Lock()
@@ -87,7 +89,7 @@ func (c *stubCred) set(state string, err error) {
 
 type stubSource map[string]*stubCred
 
-func (s stubSource) Get(name string) (Credential, bool) {
+func (s stubSource) Get(name string) (Issuer, bool) {
 	c, ok := s[name]
 	if !ok {
 		return nil, false
@@ -95,8 +97,8 @@ func (s stubSource) Get(name string) (Credential, bool) {
 	return c, true
 }
 
-func (s stubSource) All() []Credential {
-	var out []Credential
+func (s stubSource) All() []Issuer {
+	var out []Issuer
 	for _, n := range []string{"anthropic", "aws", "open", "restricted"} {
 		if c, ok := s[n]; ok {
 			out = append(out, c)
@@ -123,7 +125,7 @@ func (stubIdentities) Clear(_ context.Context, name string, _ peer.Cred) (api.Id
 func harnessPolicy(admin access.Allow, limits access.Limits) *access.Policy {
 	return access.New(access.Config{
 		Self: 0, Admin: admin, Limits: limits,
-		Credentials: []access.Credential{
+		Credentials: []access.Leasable{
 			{Name: "anthropic", Allow: access.Allow{UIDs: []uint32{1001}}},
 			{Name: "aws", Allow: access.Allow{GIDs: []uint32{1001}}},
 			{Name: "open", Allow: access.Allow{UIDs: []uint32{65534}}},
@@ -177,10 +179,10 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	}
 	h := &harness{t: t, dir: dir, sock: filepath.Join(dir, "broker.sock"), clk: clock.NewFake(start), logs: &testlog.Buffer{}}
 	h.creds = stubSource{
-		"anthropic":  {info: CredentialInfo{Name: "anthropic", Provider: "anthropic", Hosts: []string{"api.anthropic.com", "127.0.0.1"}, LeaseTTL: 15 * time.Minute}, validUntil: start.Add(time.Hour)},
-		"aws":        {info: CredentialInfo{Name: "aws", Provider: "aws", Hosts: []string{"*.amazonaws.com"}, LeaseTTL: time.Hour, NeedsBodySHA256: true}, validUntil: start.Add(5 * time.Minute)},
-		"open":       {info: CredentialInfo{Name: "open", Provider: "static", Hosts: []string{"api.anthropic.com"}, LeaseTTL: 15 * time.Minute}},
-		"restricted": {info: CredentialInfo{Name: "restricted", Provider: "static", Hosts: []string{"api.anthropic.com"}, LeaseTTL: 15 * time.Minute}},
+		"anthropic":  {info: Description{Name: "anthropic", Provider: "anthropic", Hosts: []string{"api.anthropic.com", "127.0.0.1"}, LeaseTTL: 15 * time.Minute}, validUntil: start.Add(time.Hour)},
+		"aws":        {info: Description{Name: "aws", Provider: "aws", Hosts: []string{"*.amazonaws.com"}, LeaseTTL: time.Hour, NeedsBodySHA256: true}, validUntil: start.Add(5 * time.Minute)},
+		"open":       {info: Description{Name: "open", Provider: "static", Hosts: []string{"api.anthropic.com"}, LeaseTTL: 15 * time.Minute}},
+		"restricted": {info: Description{Name: "restricted", Provider: "static", Hosts: []string{"api.anthropic.com"}, LeaseTTL: 15 * time.Minute}},
 	}
 	logger := hclog.New(&hclog.LoggerOptions{Output: h.logs, Level: hclog.Trace, JSONFormat: true})
 	pol := harnessPolicy(o.admin, o.limits)

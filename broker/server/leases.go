@@ -76,7 +76,7 @@ func (s *Server) serveRevoke(c *call) error {
 }
 
 // leaseInfo is what the lease store needs of a credential.
-func leaseInfo(info CredentialInfo) lease.CredentialInfo {
-	return lease.CredentialInfo{Name: info.Name, Hosts: info.Hosts, MaxTTL: info.LeaseTTL,
+func leaseInfo(info Description) lease.Ceiling {
+	return lease.Ceiling{Name: info.Name, Hosts: info.Hosts, MaxTTL: info.LeaseTTL,
 		MaxLifetime: info.LeaseMaxLifetime, NeedsBodySHA256: info.NeedsBodySHA256}
 }

@@ -77,7 +77,7 @@ func TestLeaseLifecycle(t *testing.T) {
 		t.Errorf("headers after renew: %d %s", r.status, r.body)
 	}
 	r = h.do("POST", path+"/invalidate", "", created.Secret)
-	var st api.Credential
+	var st api.CredentialStatus
 	r.decode(t, &st)
 	if r.status != 202 || st.Name != "anthropic" {
 		t.Errorf("invalidate: %d %s", r.status, r.body)
@@ -194,7 +194,7 @@ func TestCredentialErrors(t *testing.T) {
 	}
 	cr.set("", nil)
 	r = h.do("POST", "/v1/credentials/anthropic/refresh", "", "")
-	var st api.Credential
+	var st api.CredentialStatus
 	r.decode(t, &st)
 	if r.status != 200 || st.Name != "anthropic" || st.State != api.StateReady {
 		t.Errorf("refresh: %d %s", r.status, r.body)

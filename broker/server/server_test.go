@@ -16,8 +16,8 @@ import (
 
 type noCreds struct{}
 
-func (noCreds) Get(string) (Credential, bool) { return nil, false }
-func (noCreds) All() []Credential             { return nil }
+func (noCreds) Get(string) (Issuer, bool) { return nil, false }
+func (noCreds) All() []Issuer             { return nil }
 
 func serve(t *testing.T, cfg Config) (string, func()) {
 	t.Helper()

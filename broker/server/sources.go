@@ -12,13 +12,13 @@ import (
 // CredentialSource lists the credentials the server serves.
 type CredentialSource interface {
 	// Get returns the named credential.
-	Get(name string) (Credential, bool)
+	Get(name string) (Issuer, bool)
 	// All returns every credential, in a stable order.
-	All() []Credential
+	All() []Issuer
 }
 
-// CredentialInfo is a credential's fixed description.
-type CredentialInfo struct {
+// Description is a credential's fixed description.
+type Description struct {
 	Name, Provider string
 	// Hosts is the scope ceiling of its leases.
 	Hosts []string
@@ -31,21 +31,21 @@ type CredentialInfo struct {
 	NeedsBodySHA256  bool
 }
 
-// Credential is what the server needs of one credential. Errors that are
+// Issuer is what the server needs of one credential. Errors that are
 // *api.Problem are written as they are (credential_unavailable with
 // RetryAfter, credential_failed with UpstreamCode); any other error is a
 // 500 whose text goes only to the log.
-type Credential interface {
-	Info() CredentialInfo
-	Status() api.Credential
+type Issuer interface {
+	Info() Description
+	Status() api.CredentialStatus
 	// Headers returns the header change for one request and until when
 	// the token behind it is valid (zero: no expiry).
 	Headers(ctx context.Context, req *provider.Request) (provider.Grant, time.Time, error)
 	// Refresh exchanges now and returns the new state.
-	Refresh(ctx context.Context) (api.Credential, error)
+	Refresh(ctx context.Context) (api.CredentialStatus, error)
 	// Invalidate drops a token an upstream refused and re-exchanges
 	// (rate-limited by the source), returning the new state.
-	Invalidate(ctx context.Context) (api.Credential, error)
+	Invalidate(ctx context.Context) (api.CredentialStatus, error)
 }
 
 // IdentitySource registers and clears run-time identities. Who may is the

@@ -24,7 +24,7 @@ type call struct {
 	// lease is the {id} lease (AdminOrHolder, LeaseSecret routes).
 	lease *lease.Lease
 	// cred is the {name} credential, or the one a lease request names.
-	cred Credential
+	cred Issuer
 	// create is the body of POST /v1/leases (CanLease).
 	create api.CreateLeaseRequest
 	// register is the body of PUT /v1/identities/{name}.

@@ -10,9 +10,9 @@ import (
 
 // hotCredentials returns n running credentials on the real clock, each
 // holding a valid token.
-func hotCredentials(tb testing.TB, n int) []*Credential {
+func hotCredentials(tb testing.TB, n int) []*Cache {
 	ctx, cancel := context.WithCancel(context.Background())
-	creds := make([]*Credential, n)
+	creds := make([]*Cache, n)
 	done := make(chan struct{}, n)
 	for i := range creds {
 		creds[i] = New(Config{Name: "c" + strconv.Itoa(i), Exchanger: newScripted(step{lifetime: time.Hour}),

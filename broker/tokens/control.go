@@ -9,7 +9,7 @@ import (
 // Refresh forces an exchange now, joining the one in flight if any, and
 // waits for it. A failed exchange is returned as an error wrapping the
 // provider's; the status says the rest.
-func (c *Credential) Refresh(ctx context.Context) (Status, error) {
+func (c *Cache) Refresh(ctx context.Context) (Status, error) {
 	c.mu.Lock()
 	f, started, err := c.joinLocked()
 	c.mu.Unlock()
@@ -26,7 +26,7 @@ func (c *Credential) Refresh(ctx context.Context) (Status, error) {
 // upstream's Retry-After). The current token keeps serving until replaced.
 // Being bounded by InvalidateInterval, it is exempt from ExchangeSpacing:
 // a token the upstream refused is replaced at once.
-func (c *Credential) Invalidate(ctx context.Context) (Status, bool, error) {
+func (c *Cache) Invalidate(ctx context.Context) (Status, bool, error) {
 	c.mu.Lock()
 	now := c.cfg.Clock.Now()
 	if c.inflight == nil && c.runCtx != nil &&
@@ -55,7 +55,7 @@ func mayInvalidate(now, last time.Time) bool {
 // Purge drops the token (its identity registration changed): the
 // credential is pending again, an exchange in flight is discarded when it
 // returns, and a new one is scheduled at once.
-func (c *Credential) Purge() {
+func (c *Cache) Purge() {
 	c.mu.Lock()
 	c.entry.Store(nil)
 	c.epoch++
@@ -70,7 +70,7 @@ func (c *Credential) Purge() {
 
 // joinLocked returns the exchange in flight, starting one if there is
 // none, and reports whether it started it. It fails when Run is not running.
-func (c *Credential) joinLocked() (*flight, bool, error) {
+func (c *Cache) joinLocked() (*flight, bool, error) {
 	if c.inflight != nil {
 		return c.inflight, false, nil
 	}
@@ -81,7 +81,7 @@ func (c *Credential) joinLocked() (*flight, bool, error) {
 }
 
 // await waits for f to end, announcing its start first if started.
-func (c *Credential) await(ctx context.Context, f *flight, started bool) (Status, error) {
+func (c *Cache) await(ctx context.Context, f *flight, started bool) (Status, error) {
 	if started {
 		c.notify()
 	}
@@ -97,7 +97,7 @@ func (c *Credential) await(ctx context.Context, f *flight, started bool) (Status
 }
 
 // startLocked starts an exchange; c.mu is held and Run is running.
-func (c *Credential) startLocked() *flight {
+func (c *Cache) startLocked() *flight {
 	f := &flight{done: make(chan struct{})}
 	c.inflight = f
 	c.nextRefresh = time.Time{}
@@ -112,13 +112,13 @@ func (c *Credential) startLocked() *flight {
 }
 
 // broadcastLocked wakes every waiter to look again.
-func (c *Credential) broadcastLocked() {
+func (c *Cache) broadcastLocked() {
 	close(c.changed)
 	c.changed = make(chan struct{})
 }
 
 // wake asks Run to look at the schedule again.
-func (c *Credential) wake() {
+func (c *Cache) wake() {
 	select {
 	case c.kick <- struct{}{}:
 	default:

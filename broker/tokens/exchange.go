@@ -34,7 +34,7 @@ const (
 
 // exchange runs one exchange, started under generation gen and purge
 // epoch epoch, and publishes its outcome.
-func (c *Credential) exchange(ctx context.Context, f *flight, gen, epoch uint64) {
+func (c *Cache) exchange(ctx context.Context, f *flight, gen, epoch uint64) {
 	defer c.wg.Done()
 	xctx, cancel := context.WithTimeout(ctx, exchangeTimeout)
 	start := c.cfg.Clock.Now()
@@ -152,7 +152,7 @@ func (r ExchangeResult) ShortLived() bool {
 	return r.Outcome == OutcomeOK && r.Lifetime > 0 && (r.Lifetime < ShortLifetime || r.Lifetime != r.StatedLifetime)
 }
 
-func (c *Credential) result(tok provider.Token, err error, d, retryIn time.Duration, discarded bool) ExchangeResult {
+func (c *Cache) result(tok provider.Token, err error, d, retryIn time.Duration, discarded bool) ExchangeResult {
 	r := ExchangeResult{Credential: c.cfg.Name, Provider: c.cfg.Provider, Duration: d}
 	switch {
 	case err == nil:
@@ -176,7 +176,7 @@ func (c *Credential) result(tok provider.Token, err error, d, retryIn time.Durat
 // goes in; a failure's error is the provider's redacted one. Durations are
 // written as Go duration strings, which JSON logs would otherwise turn
 // into nanosecond counts.
-func (c *Credential) audit(tok provider.Token, err error, d, retryIn time.Duration) {
+func (c *Cache) audit(tok provider.Token, err error, d, retryIn time.Duration) {
 	if err == nil {
 		c.log.Info("exchange", keyCredential, c.cfg.Name, keyProvider, c.cfg.Provider,
 			keyOutcome, outcomeOK, keyDuration, d.String(), keyExpiresIn, tok.Lifetime.String(), keyRequestID, tok.RequestID)

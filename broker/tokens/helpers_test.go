@@ -113,7 +113,7 @@ type harness struct {
 	t    *testing.T
 	clk  *clock.Fake
 	ex   *scripted
-	cred *Credential
+	cred *Cache
 	stop context.CancelFunc
 	done chan struct{}
 }

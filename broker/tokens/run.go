@@ -12,7 +12,7 @@ import (
 // has finished. The owner runs it in a goroutine and cancels ctx to stop
 // it; it must not run twice at once. After Run returns, Token still serves
 // a valid token but starts no exchange.
-func (c *Credential) Run(ctx context.Context) {
+func (c *Cache) Run(ctx context.Context) {
 	c.mu.Lock()
 	if c.runCtx != nil {
 		c.mu.Unlock()
@@ -60,7 +60,7 @@ func (c *Credential) Run(ctx context.Context) {
 
 // step starts an exchange if one is due, and returns how long to sleep
 // before looking again (-1: until kicked) and whether it started one.
-func (c *Credential) step() (time.Duration, bool) {
+func (c *Cache) step() (time.Duration, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.cfg.Clock.Now()

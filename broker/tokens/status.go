@@ -3,13 +3,13 @@ package tokens
 import "time"
 
 // Status returns a snapshot of the credential.
-func (c *Credential) Status() Status {
+func (c *Cache) Status() Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.statusLocked(c.cfg.Clock.Now())
 }
 
-func (c *Credential) statusLocked(now time.Time) Status {
+func (c *Cache) statusLocked(now time.Time) Status {
 	st := Status{
 		Name: c.cfg.Name, Provider: c.cfg.Provider,
 		NextRefreshAt: c.nextRefresh, LastRefreshAt: c.lastRefresh,
@@ -29,7 +29,7 @@ func (c *Credential) statusLocked(now time.Time) Status {
 
 // notify calls OnChange when the state has changed since its last call.
 // notifyMu keeps the calls in order, so the last one tells the truth.
-func (c *Credential) notify() {
+func (c *Cache) notify() {
 	if c.cfg.OnChange == nil {
 		return
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // wait is Token's slow path: no valid token is at hand.
-func (c *Credential) wait(ctx context.Context) (*Entry, error) {
+func (c *Cache) wait(ctx context.Context) (*Entry, error) {
 	budget := c.cfg.WaitForToken
 	if dl, ok := ctx.Deadline(); ok {
 		budget = min(budget, time.Until(dl))
@@ -78,35 +78,35 @@ func (c *Credential) wait(ctx context.Context) (*Entry, error) {
 }
 
 // stoppingLocked reports whether Run has returned or is returning.
-func (c *Credential) stoppingLocked() bool {
+func (c *Cache) stoppingLocked() bool {
 	return c.stopped || (c.runCtx != nil && c.runCtx.Err() != nil)
 }
 
 // dueLocked reports whether a caller without a token may start an exchange
 // at now: unless the last one ended less than ExchangeSpacing ago or a
 // failed one is backing off, it may.
-func (c *Credential) dueLocked(now time.Time) bool {
+func (c *Cache) dueLocked(now time.Time) bool {
 	return !c.spacingLocked(now) && !c.backingOffLocked(now)
 }
 
 // spacingLocked reports whether the last exchange, under the current
 // identity registration, ended less than ExchangeSpacing before now.
-func (c *Credential) spacingLocked(now time.Time) bool {
+func (c *Cache) spacingLocked(now time.Time) bool {
 	return c.current(c.lastExchangeGen) && now.Before(NextExchange(now, c.lastExchange))
 }
 
 // backingOffLocked reports whether a failed exchange is backing off at now.
-func (c *Credential) backingOffLocked(now time.Time) bool {
+func (c *Cache) backingOffLocked(now time.Time) bool {
 	return c.lastErr != nil && !c.nextRefresh.IsZero() && now.Before(c.nextRefresh)
 }
 
-func (c *Credential) timedOut() error {
+func (c *Cache) timedOut() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.unavailableLocked(c.cfg.Clock.Now(), "no valid token within the wait")
 }
 
-func (c *Credential) unavailableLocked(now time.Time, reason string) *UnavailableError {
+func (c *Cache) unavailableLocked(now time.Time, reason string) *UnavailableError {
 	if c.lastErr != nil {
 		reason += ": " + c.lastErr.Error()
 	}

@@ -28,7 +28,7 @@ type broker interface {
 	RenewLease(ctx context.Context, id, ttl string) (*api.Lease, error)
 	RevokeLease(ctx context.Context, id string) (*api.Lease, error)
 	Headers(ctx context.Context, id, secret string, req *api.HeadersRequest) (*api.HeadersResponse, error)
-	Invalidate(ctx context.Context, id, secret string) (*api.Credential, error)
+	Invalidate(ctx context.Context, id, secret string) (*api.CredentialStatus, error)
 	Health(ctx context.Context) (*api.Health, error)
 }
 

@@ -170,7 +170,7 @@ func RunSidecar(ctx context.Context, sc SidecarConfig) error {
 
 // listCredentials asks the broker for the credentials the caller may
 // lease, retrying while it is unreachable, up to wait.
-func listCredentials(ctx context.Context, c *client.Client, wait time.Duration) ([]api.Credential, error) {
+func listCredentials(ctx context.Context, c *client.Client, wait time.Duration) ([]api.CredentialStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	for attempt := 0; ; attempt++ {

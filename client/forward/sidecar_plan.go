@@ -32,7 +32,7 @@ func sidecarPort(name string) int {
 type sidecarRoute struct {
 	name     string
 	port     int
-	cred     *api.Credential // nil: nothing to forward (port 10000's management-only listener)
+	cred     *api.CredentialStatus // nil: nothing to forward (port 10000's management-only listener)
 	upstream *url.URL
 	// errShape names the provider whose error bodies the port answers in.
 	errShape string
@@ -52,8 +52,8 @@ var geminiKeyParams = []string{"key", "apiKey", "api_key"}
 // override for a name that is not an api-proxy provider, or whose
 // credential the caller may not lease, and a credential with no single
 // target.
-func planSidecar(creds []api.Credential, base int, choices map[string]string, overrides map[string]*url.URL) ([]sidecarRoute, error) {
-	byName := make(map[string]*api.Credential, len(creds))
+func planSidecar(creds []api.CredentialStatus, base int, choices map[string]string, overrides map[string]*url.URL) ([]sidecarRoute, error) {
+	byName := make(map[string]*api.CredentialStatus, len(creds))
 	for i := range creds {
 		byName[creds[i].Name] = &creds[i]
 	}
@@ -105,7 +105,7 @@ func planSidecar(creds []api.Credential, base int, choices map[string]string, ov
 // api-proxy sends the public OpenAI endpoint's unversioned paths
 // (Codex's /responses) to /v1; a bare https://api.openai.com target gets
 // the same base path.
-func sidecarUpstream(name string, c *api.Credential, override *url.URL) (*url.URL, error) {
+func sidecarUpstream(name string, c *api.CredentialStatus, override *url.URL) (*url.URL, error) {
 	if override != nil {
 		return override, nil
 	}

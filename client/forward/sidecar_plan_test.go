@@ -10,7 +10,7 @@ import (
 )
 
 func TestPlanSidecar(t *testing.T) {
-	creds := []api.Credential{
+	creds := []api.CredentialStatus{
 		{Name: "anthropic", Provider: "anthropic", Target: "https://api.anthropic.com", Hosts: []string{"api.anthropic.com"}},
 		{Name: "openai", Provider: "openai", Target: "https://api.openai.com", Hosts: []string{"api.openai.com"}},
 		{Name: "gemini", Provider: "static", Target: "https://generativelanguage.googleapis.com"},
@@ -20,7 +20,7 @@ func TestPlanSidecar(t *testing.T) {
 	gw, _ := url.Parse("http://127.0.0.1:9/v1")
 	cases := []struct {
 		name  string
-		creds []api.Credential
+		creds []api.CredentialStatus
 		ups   map[string]*url.URL
 		want  string
 		pick  map[string]string

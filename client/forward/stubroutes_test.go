@@ -228,7 +228,7 @@ func (b *stubBroker) serveInvalidate(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	b.granted = b.valid
 	b.mu.Unlock()
-	writeJSON(w, http.StatusAccepted, api.Credential{Name: b.credential, Provider: "anthropic", State: api.StateReady})
+	writeJSON(w, http.StatusAccepted, api.CredentialStatus{Name: b.credential, Provider: "anthropic", State: api.StateReady})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

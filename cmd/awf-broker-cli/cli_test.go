@@ -38,9 +38,9 @@ func random() string {
 const leaseID = "6f1c2a9e-3b7d-4c1e-9a55-2d8e4f6b7c10"
 
 func (s *stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	cred := api.Credential{Name: "anthropic", Provider: "anthropic", State: "ready", ExpiresAt: tp(41 * time.Minute), NextRefreshAt: tp(26 * time.Minute),
+	cred := api.CredentialStatus{Name: "anthropic", Provider: "anthropic", State: "ready", ExpiresAt: tp(41 * time.Minute), NextRefreshAt: tp(26 * time.Minute),
 		LastRefreshAt: tp(-19 * time.Minute), Refreshes: 3, Hosts: []string{"api.anthropic.com"}, LeaseTTL: "15m0s"}
-	static := api.Credential{Name: "anthropic-key", Provider: "static", State: "ready", LastRefreshAt: tp(-2 * time.Hour), Refreshes: 1, Hosts: []string{"api.anthropic.com"}, LeaseTTL: "15m0s"}
+	static := api.CredentialStatus{Name: "anthropic-key", Provider: "static", State: "ready", LastRefreshAt: tp(-2 * time.Hour), Refreshes: 1, Hosts: []string{"api.anthropic.com"}, LeaseTTL: "15m0s"}
 	lease := api.Lease{ID: leaseID, Credential: "anthropic", Scope: api.Scope{Hosts: []string{"api.anthropic.com"}}, Bind: "process", State: "active",
 		Holder:    api.Holder{UID: 1001, GID: 1001, PID: 4242, Label: "agent-7", Container: strings.Repeat("ab12", 16)},
 		CreatedAt: now.Add(-5 * time.Minute), ExpiresAt: now.Add(10 * time.Minute), Requests: 17}
@@ -55,7 +55,7 @@ func (s *stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "GET /v1/ready":
 		out(200, api.Ready{Ready: true, NotReady: []api.NotReadyEntry{}})
 	case "GET /v1/credentials":
-		out(200, api.CredentialList{Credentials: []api.Credential{cred, static}})
+		out(200, api.CredentialList{Credentials: []api.CredentialStatus{cred, static}})
 	case "GET /v1/credentials/anthropic":
 		out(200, cred)
 	case "GET /v1/leases":

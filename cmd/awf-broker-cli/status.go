@@ -29,9 +29,9 @@ func statusCmd(g *globals) *cobra.Command {
 			}
 			if g.output == "json" {
 				return printJSON(g.env.stdout, struct {
-					Health      *api.Health      `json:"health"`
-					Ready       *api.Ready       `json:"ready"`
-					Credentials []api.Credential `json:"credentials"`
+					Health      *api.Health            `json:"health"`
+					Ready       *api.Ready             `json:"ready"`
+					Credentials []api.CredentialStatus `json:"credentials"`
 				}{h, r, creds})
 			}
 			ready := "ready"
@@ -77,7 +77,7 @@ func credsCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func credTable(g *globals, creds []api.Credential) error {
+func credTable(g *globals, creds []api.CredentialStatus) error {
 	now := g.env.now()
 	rows := make([][]string, 0, len(creds))
 	for _, c := range creds {
@@ -87,7 +87,7 @@ func credTable(g *globals, creds []api.Credential) error {
 	return table(g.env.stdout, "NAME\tPROVIDER\tSTATE\tEXPIRES\tNEXT REFRESH\tREFRESHES\tFAILURES\tLAST ERROR", rows)
 }
 
-func showCred(g *globals, c *api.Credential) error {
+func showCred(g *globals, c *api.CredentialStatus) error {
 	if g.output == "json" {
 		return printJSON(g.env.stdout, c)
 	}

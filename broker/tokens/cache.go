@@ -45,10 +45,10 @@ type Config struct {
 	Generation func() uint64
 }
 
-// Credential is one credential's token cache and refresh scheduler.
+// Cache is one credential's token cache and refresh scheduler.
 // Token, Refresh, Invalidate, Purge and Status are safe for concurrent use;
 // Run drives the refreshes.
-type Credential struct {
+type Cache struct {
 	cfg   Config
 	log   hclog.Logger
 	entry atomic.Pointer[Entry] // the token being served; nil for none
@@ -87,7 +87,7 @@ type flight struct {
 
 // New returns a credential's cache. It holds no token until Run has
 // exchanged one.
-func New(cfg Config) *Credential {
+func New(cfg Config) *Cache {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real()
 	}
@@ -100,7 +100,7 @@ func New(cfg Config) *Credential {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Int64N
 	}
-	return &Credential{
+	return &Cache{
 		cfg:     cfg,
 		log:     cfg.Logger.Named("refresh." + cfg.Name),
 		kick:    make(chan struct{}, 1),
@@ -109,7 +109,7 @@ func New(cfg Config) *Credential {
 }
 
 // Name returns the credential's name.
-func (c *Credential) Name() string { return c.cfg.Name }
+func (c *Cache) Name() string { return c.cfg.Name }
 
 // Token returns a servable token. With none at hand it joins (or starts)
 // the one exchange in flight and waits up to WaitForToken or ctx's end;
@@ -117,7 +117,7 @@ func (c *Credential) Name() string { return c.cfg.Name }
 // permanently and nothing is in flight it fails at once with a *FailedError.
 //
 // With a valid token it takes no lock and allocates nothing.
-func (c *Credential) Token(ctx context.Context) (*Entry, error) {
+func (c *Cache) Token(ctx context.Context) (*Entry, error) {
 	if e := c.entry.Load(); e != nil && c.servable(e, c.cfg.Clock.Now()) {
 		return e, nil
 	}
@@ -126,11 +126,11 @@ func (c *Credential) Token(ctx context.Context) (*Entry, error) {
 
 // servable reports whether e may be served at now: before its cut-off and
 // under the current identity registration.
-func (c *Credential) servable(e *Entry, now time.Time) bool {
+func (c *Cache) servable(e *Entry, now time.Time) bool {
 	return e.ServableAt(now) && c.current(e.Generation)
 }
 
 // current reports whether gen is the identity registration's generation.
-func (c *Credential) current(gen uint64) bool {
+func (c *Cache) current(gen uint64) bool {
 	return c.cfg.Generation == nil || c.cfg.Generation() == gen
 }
