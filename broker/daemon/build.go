@@ -116,7 +116,7 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*catalog.Iden
 	cache := tokens.New(tokens.Config{
 		Name: c.Name, Provider: c.Provider, Exchanger: prov, Subject: subject,
 		Clock: d.opts.Clock, Logger: d.log, WaitForToken: wait, Generation: generation,
-		OnChange: d.obs.credentialChanged, OnExchange: d.obs.exchanged,
+		OnChange: d.obs.CredentialChanged, OnExchange: d.obs.Exchanged,
 	})
 	info := server.Description{
 		Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, Target: c.Target, LeaseTTL: c.LeaseTTL,

@@ -24,6 +24,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/clock"
 	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/lease"
+	"github.com/awf-broker/awf-broker/broker/observe"
 	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/broker/server"
 )
@@ -66,7 +67,7 @@ type Daemon struct {
 	leases *lease.Store
 	ids    *catalog.Identities
 	server *server.Server
-	obs    *observer // events and metrics (observe.go)
+	obs    *observe.Observer // events and metrics
 
 	firstRound chan struct{}
 
@@ -97,18 +98,18 @@ func New(opts Options) (*Daemon, error) {
 	d.cfg.Store(opts.Config)
 	d.pol.Store(policyOf(opts.Config, d.uid))
 	pol := &d.pol
-	d.obs = newObserver(opts.Version, opts.Clock, opts.Logger, d.creds, pol.Load)
-	d.leases = lease.New(lease.Config{Clock: opts.Clock, Logger: opts.Logger, OnEvent: d.obs.publish,
+	d.obs = observe.New(observe.Config{Version: opts.Version, Clock: opts.Clock, Logger: opts.Logger, Credentials: d.creds, Policy: pol.Load,
+		ActiveLeases: func() map[string]int { return d.leases.ActiveByCredential() }})
+	d.leases = lease.New(lease.Config{Clock: opts.Clock, Logger: opts.Logger, OnEvent: d.obs.Publish,
 		Admit: func(c peer.Cred, held int) error { return pol.Load().MayAddLease(c, held) }})
-	d.obs.leases = d.leases
-	d.ids = catalog.NewIdentities(catalog.IdentitiesConfig{Mu: &d.mu, Credentials: d.creds, Leases: d.leases, Announce: d.obs.identityChanged})
+	d.ids = catalog.NewIdentities(catalog.IdentitiesConfig{Mu: &d.mu, Credentials: d.creds, Leases: d.leases, Announce: d.obs.IdentityChanged})
 	if err := d.build(); err != nil {
 		return nil, err
 	}
 	d.server = server.New(server.Config{
 		Credentials: d.creds, Leases: d.leases, Policy: d.pol.Load, Identities: d.ids,
 		Version: opts.Version, Logger: opts.Logger, Clock: opts.Clock,
-		Events: d.obs.events, Metrics: d.obs.metrics.Handler(), OnGrant: d.obs.metrics.Grant,
+		Events: d.obs.Events(), Metrics: d.obs.Metrics().Handler(), OnGrant: d.obs.Metrics().Grant,
 	})
 	return d, nil
 }
@@ -118,11 +119,11 @@ func (d *Daemon) config() *config.Config { return d.cfg.Load() }
 
 // Publish sends an event to the subscribers of GET /v1/events (a reload,
 // for one) and returns it numbered. It never blocks.
-func (d *Daemon) Publish(ev api.Event) api.Event { return d.obs.bus.Publish(ev) }
+func (d *Daemon) Publish(ev api.Event) api.Event { return d.obs.Bus().Publish(ev) }
 
 // MetricsAddr returns the TCP metrics listener's address, nil when there
 // is none (or Run has not opened it yet).
-func (d *Daemon) MetricsAddr() net.Addr { return d.obs.listenAddr() }
+func (d *Daemon) MetricsAddr() net.Addr { return d.obs.ListenAddr() }
 
 // Handler returns the API handler (for in-process tests).
 func (d *Daemon) Handler() http.Handler { return d.server.Handler() }
@@ -138,7 +139,7 @@ func (d *Daemon) FirstRound() <-chan struct{} { return d.firstRound }
 // every refresh loop before returning.
 func (d *Daemon) Run(ctx context.Context) error {
 	cfg := d.config()
-	stopObserve, err := d.obs.start(cfg.Metrics.Listen)
+	stopObserve, err := d.obs.Start(cfg.Metrics.Listen)
 	if err != nil {
 		return err
 	}

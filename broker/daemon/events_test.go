@@ -122,7 +122,7 @@ func TestEventsDeliveredInOrder(t *testing.T) {
 func TestEventsTypesAndSince(t *testing.T) {
 	b := startBroker(t, brokerOpts{})
 	ctx := context.Background()
-	start := b.d.obs.bus.Seq()
+	start := b.d.obs.Bus().Seq()
 	l, err := b.client.CreateLease(ctx, api.CreateLeaseRequest{Credential: "anthropic-key"})
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +255,7 @@ func TestSlowSubscriberDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	slow := watch(t, b.client, client.WatchOptions{})
-	waitFor(t, "the subscription", func() bool { return b.d.obs.bus.Subscribers() == 1 })
+	waitFor(t, "the subscription", func() bool { return b.d.obs.Bus().Subscribers() == 1 })
 	url := "http://" + apiHost(b) + "/v1/messages"
 
 	// Grants go on while a flood of events meets a subscriber that reads
@@ -281,10 +281,10 @@ func TestSlowSubscriberDropped(t *testing.T) {
 		}
 	}()
 	pad := strings.Repeat("x", 1024)
-	for i := 0; i < 5000 && b.d.obs.bus.Subscribers() > 0; i++ {
+	for i := 0; i < 5000 && b.d.obs.Bus().Subscribers() > 0; i++ {
 		b.d.Publish(api.Event{Type: api.EventReload, Detail: map[string]any{"pad": pad}})
 	}
-	if n := b.d.obs.bus.Subscribers(); n != 0 {
+	if n := b.d.obs.Bus().Subscribers(); n != 0 {
 		t.Fatalf("%d subscribers after the flood, want the slow one dropped", n)
 	}
 	// More grants after the drop, the slow peer still not reading.
@@ -328,7 +328,7 @@ func TestSlowSubscriberDropped(t *testing.T) {
 func TestEventsEndWithDaemon(t *testing.T) {
 	b := startBroker(t, brokerOpts{})
 	w := watch(t, b.client, client.WatchOptions{})
-	waitFor(t, "the subscription", func() bool { return b.d.obs.bus.Subscribers() == 1 })
+	waitFor(t, "the subscription", func() bool { return b.d.obs.Bus().Subscribers() == 1 })
 	b.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

@@ -229,7 +229,7 @@ func TestReloadNarrowsSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	waitFor(t, "the subscription", func() bool { return fb.d.obs.bus.Subscribers() == 1 })
+	waitFor(t, "the subscription", func() bool { return fb.d.obs.Bus().Subscribers() == 1 })
 	if _, err := fb.reload(t, text("")); err != nil {
 		t.Fatal(err)
 	}

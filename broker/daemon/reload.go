@@ -155,7 +155,7 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 		oldCreds.ByName[name].Retire()
 	}
 	for _, name := range plan.Removed {
-		d.obs.metrics.Forget(name)
+		d.obs.Metrics().Forget(name)
 	}
 	for _, c := range started {
 		d.startLoopLocked(c)

@@ -1,4 +1,9 @@
-package daemon
+// Package observe turns what the broker's parts report into events and
+// metrics: the token caches' state changes and exchanges, the lease
+// store's changes and the identities' registrations are published on the
+// event bus; exchanges and header grants are counted. It also serves the
+// optional TCP metrics listener.
+package observe
 
 import (
 	"context"
@@ -16,20 +21,30 @@ import (
 	"github.com/awf-broker/awf-broker/broker/catalog"
 	"github.com/awf-broker/awf-broker/broker/clock"
 	"github.com/awf-broker/awf-broker/broker/events"
-	"github.com/awf-broker/awf-broker/broker/lease"
 	"github.com/awf-broker/awf-broker/broker/metrics"
 	"github.com/awf-broker/awf-broker/broker/server"
 	"github.com/awf-broker/awf-broker/broker/tokens"
 )
 
-// observer wires the daemon's parts to the event bus and the metrics: the
-// hooks of the token caches, the lease store and the identities publish
-// events; exchanges and header grants are counted.
-type observer struct {
-	log    hclog.Logger
-	creds  *catalog.Set
-	leases *lease.Store // set by New before anything runs
-	// policy is the current access policy (a reload swaps it).
+// Config configures an Observer.
+type Config struct {
+	Version string
+	Clock   clock.Clock
+	Logger  hclog.Logger
+	// Credentials are the served credentials, for the state metrics.
+	Credentials *catalog.Set
+	// ActiveLeases counts the active leases by credential.
+	ActiveLeases func() map[string]int
+	// Policy returns the current access policy (a reload swaps it): what
+	// an event subscriber may see.
+	Policy func() *access.Policy
+}
+
+// Observer publishes events and keeps the metrics. Its hooks
+// (CredentialChanged, Exchanged, IdentityChanged, Publish) never block.
+type Observer struct {
+	log     hclog.Logger
+	creds   *catalog.Set
 	policy  func() *access.Policy
 	bus     *events.Bus
 	metrics *metrics.Metrics
@@ -42,31 +57,42 @@ type observer struct {
 	addr   net.Addr // the TCP metrics listener's address, once listening
 }
 
-func newObserver(version string, clk clock.Clock, log hclog.Logger, creds *catalog.Set, policy func() *access.Policy) *observer {
-	o := &observer{log: log.Named("observe"), creds: creds, policy: policy, previous: map[string]string{}}
+// New returns an Observer; Start opens its metrics listener.
+func New(cfg Config) *Observer {
+	o := &Observer{log: cfg.Logger.Named("observe"), creds: cfg.Credentials, policy: cfg.Policy, previous: map[string]string{}}
 	o.metrics = metrics.New(metrics.Config{
-		Version:      version,
+		Version:      cfg.Version,
 		Credentials:  o.snapshots,
-		ActiveLeases: func() map[string]int { return o.leases.ActiveByCredential() },
+		ActiveLeases: cfg.ActiveLeases,
 		Subscribers:  func() int { return o.bus.Subscribers() },
 	})
-	o.bus = events.New(events.Config{Clock: clk, OnDrop: o.metrics.SubscriberDropped})
-	o.events = events.NewHandler(events.HandlerConfig{Bus: o.bus, Access: o.access, Logger: log})
+	o.bus = events.New(events.Config{Clock: cfg.Clock, OnDrop: o.metrics.SubscriberDropped})
+	o.events = events.NewHandler(events.HandlerConfig{Bus: o.bus, Access: o.access, Logger: cfg.Logger})
 	return o
 }
 
-// listenAddr returns the TCP metrics listener's address, nil when there
+// Bus returns the event bus.
+func (o *Observer) Bus() *events.Bus { return o.bus }
+
+// Metrics returns the metrics.
+func (o *Observer) Metrics() *metrics.Metrics { return o.metrics }
+
+// Events returns the GET /v1/events handler.
+func (o *Observer) Events() *events.Handler { return o.events }
+
+// ListenAddr returns the TCP metrics listener's address, nil when there
 // is none (or it is not open yet).
-func (o *observer) listenAddr() net.Addr {
+func (o *Observer) ListenAddr() net.Addr {
 	o.addrMu.Lock()
 	defer o.addrMu.Unlock()
 	return o.addr
 }
 
-func (o *observer) publish(ev api.Event) { o.bus.Publish(ev) }
+// Publish sends ev to the subscribers (the lease store's hook).
+func (o *Observer) Publish(ev api.Event) { o.bus.Publish(ev) }
 
-// credentialChanged is every token cache's OnChange.
-func (o *observer) credentialChanged(st tokens.Status) {
+// CredentialChanged is every token cache's OnChange.
+func (o *Observer) CredentialChanged(st tokens.Status) {
 	o.mu.Lock()
 	prev := o.previous[st.Name]
 	o.previous[st.Name] = string(st.State)
@@ -81,9 +107,9 @@ func (o *observer) credentialChanged(st tokens.Status) {
 	o.bus.Publish(api.Event{Type: api.EventCredentialState, Credential: st.Name, Detail: detail})
 }
 
-// exchanged is every token cache's OnExchange. The error text is the
+// Exchanged is every token cache's OnExchange. The error text is the
 // provider's redacted one, as in the audit log and last_error.
-func (o *observer) exchanged(r tokens.ExchangeResult) {
+func (o *Observer) Exchanged(r tokens.ExchangeResult) {
 	o.metrics.Exchange(r.Credential, r.Outcome, r.Duration)
 	switch r.Outcome {
 	case tokens.OutcomeOK:
@@ -113,15 +139,15 @@ func (o *observer) exchanged(r tokens.ExchangeResult) {
 	}
 }
 
-// identityChanged announces a registration or its clearing.
-func (o *observer) identityChanged(typ string, id api.Identity) {
+// IdentityChanged announces a registration or its clearing.
+func (o *Observer) IdentityChanged(typ string, id api.Identity) {
 	o.bus.Publish(api.Event{Type: typ, Identity: id.Name, Detail: map[string]any{"generation": id.Generation, "registered": id.Registered}})
 }
 
 // access is what a GET /v1/events caller sees: what the access policy
 // lets it see, asked of the current policy at each event, so that a
 // reload that narrows what a subscriber may see applies to its stream too.
-func (o *observer) access(r *http.Request) func(api.Event) bool {
+func (o *Observer) access(r *http.Request) func(api.Event) bool {
 	c, ok := server.CallerFromContext(r.Context())
 	if !ok {
 		return func(api.Event) bool { return false }
@@ -129,7 +155,7 @@ func (o *observer) access(r *http.Request) func(api.Event) bool {
 	return func(ev api.Event) bool { return o.policy().MaySeeEvent(c.Cred, ev) }
 }
 
-func (o *observer) snapshots() []metrics.CredentialSnapshot {
+func (o *Observer) snapshots() []metrics.CredentialSnapshot {
 	all := o.creds.All()
 	out := make([]metrics.CredentialSnapshot, 0, len(all))
 	for _, c := range all {
@@ -143,10 +169,10 @@ func (o *observer) snapshots() []metrics.CredentialSnapshot {
 	return out
 }
 
-// start opens the optional TCP metrics listener on addr ("" for none)
+// Start opens the optional TCP metrics listener on addr ("" for none)
 // and returns the function that stops it and closes every event
-// subscription (Run defers it).
-func (o *observer) start(addr string) (stop func(), err error) {
+// subscription.
+func (o *Observer) Start(addr string) (stop func(), err error) {
 	for _, c := range o.creds.All() {
 		o.metrics.Prepare(c.Info().Name)
 	}
