@@ -10,6 +10,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -181,4 +182,21 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// RestartNeeded names the settings that differ between old and cfg and
+// apply only at the next start: the socket, the metrics listener and the
+// log format. A reload reports them.
+func RestartNeeded(old, cfg *Config) []string {
+	var out []string
+	if !reflect.DeepEqual(old.Socket, cfg.Socket) {
+		out = append(out, "socket")
+	}
+	if !reflect.DeepEqual(old.Metrics, cfg.Metrics) {
+		out = append(out, "metrics")
+	}
+	if old.Log.Format != cfg.Log.Format {
+		out = append(out, "log.format")
+	}
+	return out
 }

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -160,7 +159,7 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	for _, c := range started {
 		d.startLoopLocked(c)
 	}
-	sum.RestartNeeded = restartNeeded(old, cfg)
+	sum.RestartNeeded = config.RestartNeeded(old, cfg)
 	if lvl := hclog.LevelFromString(cfg.Log.Level); lvl != hclog.NoLevel && cfg.Log.Level != old.Log.Level {
 		d.log.SetLevel(lvl)
 	}
@@ -210,19 +209,4 @@ func (d *Daemon) endLeases(plan reload.Result, sum *ReloadSummary) {
 			d.log.Info("lease shortened by reload", "lease", s.Lease, "credential", s.Credential, "why", s.Why)
 		}
 	}
-}
-
-// restartNeeded names the settings that differ and apply only at start.
-func restartNeeded(old, cfg *config.Config) []string {
-	var out []string
-	if !reflect.DeepEqual(old.Socket, cfg.Socket) {
-		out = append(out, "socket")
-	}
-	if !reflect.DeepEqual(old.Metrics, cfg.Metrics) {
-		out = append(out, "metrics")
-	}
-	if old.Log.Format != cfg.Log.Format {
-		out = append(out, "log.format")
-	}
-	return out
 }
