@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/awf-broker/awf-broker/client"
@@ -91,44 +90,15 @@ func Run(ctx context.Context, rc RunConfig) error {
 		lns = append(lns, ln)
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errc := make(chan error, 2*len(fwds))
+	ls := make([]listener, len(fwds))
 	for i, f := range fwds {
 		r, ln := rc.Routes[i], lns[i]
 		if rc.Listening != nil {
 			rc.Listening(r, ln.Addr())
 		}
 		logger.Info("forwarding", "listen", ln.Addr().String(), "credential", r.Credential, "upstream", r.Upstream.Redacted())
-		srv := NewServer(f, logger.With("listen", r.Listen))
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			if err := Serve(ctx, ln, srv); err != nil {
-				errc <- err
-				cancel()
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			if err := f.Start(ctx); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("route %s: %w", r, err)
-				cancel()
-			}
-		}()
+		ls[i] = listener{ln: ln, srv: NewServer(f, logger.With("listen", r.Listen)), fwd: f,
+			refused: func(err error) error { return fmt.Errorf("route %s: %w", r, err) }}
 	}
-	<-ctx.Done()
-	wg.Wait()
-	for _, f := range fwds {
-		if err := f.Close(); err != nil {
-			logger.Warn("closing forwarder", "error", err)
-		}
-	}
-	select {
-	case err := <-errc:
-		return err
-	default:
-		return nil
-	}
+	return serveAll(ctx, ls, logger)
 }

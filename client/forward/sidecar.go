@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
@@ -118,54 +117,23 @@ func RunSidecar(ctx context.Context, sc SidecarConfig) error {
 		lns = append(lns, ln)
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errc := make(chan error, 2*len(routes))
+	ls := make([]listener, len(routes))
 	for i, r := range routes {
 		ln, f := lns[i], s.fwds[r.name]
+		cred := ""
+		if r.cred != nil {
+			cred = r.cred.Name
+		}
 		if sc.Listening != nil {
-			cred := ""
-			if r.cred != nil {
-				cred = r.cred.Name
-			}
 			sc.Listening(r.name, cred, ln.Addr(), r.upstream)
 		}
 		logger.Info("sidecar port open", "port", r.port, "provider", r.name, "forwarding", f != nil)
-		srv := NewServer(s.handler(r, f), logger.With("port", r.port))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := Serve(ctx, ln, srv); err != nil {
-				errc <- err
-				cancel()
-			}
-		}()
-		if f == nil {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f.Start(ctx); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("sidecar: port %d: no lease on credential %q: %w", r.port, r.cred.Name, err)
-				cancel()
-			}
-		}()
+		ls[i] = listener{ln: ln, srv: NewServer(s.handler(r, f), logger.With("port", r.port)), fwd: f,
+			refused: func(err error) error {
+				return fmt.Errorf("sidecar: port %d: no lease on credential %q: %w", r.port, cred, err)
+			}}
 	}
-	<-ctx.Done()
-	wg.Wait()
-	for _, f := range s.fwds {
-		if err := f.Close(); err != nil {
-			logger.Warn("closing forwarder", "error", err)
-		}
-	}
-	select {
-	case err := <-errc:
-		return err
-	default:
-		return nil
-	}
+	return serveAll(ctx, ls, logger)
 }
 
 // listCredentials asks the broker for the credentials the caller may
