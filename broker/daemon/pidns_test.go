@@ -1,13 +1,11 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
@@ -16,20 +14,8 @@ import (
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/client/forward"
+	"github.com/awf-broker/awf-broker/internal/testlog"
 )
-
-// syncBuffer is a bytes.Buffer safe for a logger's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestForwarderFallsBackToUIDBinding: a forwarder whose process the
 // broker cannot see (SO_PEERCRED pid 0: another pid namespace) is refused
@@ -39,7 +25,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 func TestForwarderFallsBackToUIDBinding(t *testing.T) {
 	b := startBroker(t, brokerOpts{})
 	c := b.as(t, peer.Cred{UID: 0, GID: 0}) // pid 0
-	var logs syncBuffer
+	var logs testlog.Buffer
 	up, _ := url.Parse(b.dev.API.URL())
 	f, err := forward.New(forward.Config{Client: c, Credential: "anthropic", Upstream: up, Label: "pidns",
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})

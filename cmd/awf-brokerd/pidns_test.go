@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -12,26 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/client/forward"
+	"github.com/awf-broker/awf-broker/internal/testlog"
 )
-
-// lockedBuffer is a bytes.Buffer safe for a logger's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // TestPidNamespace runs awf-brokerd for real in a new pid namespace
 // (unshare --pid --fork, as a DaemonSet without hostPID runs it) and the
@@ -67,7 +53,7 @@ func TestPidNamespace(t *testing.T) {
 		t.Fatalf("bind process across pid namespaces: %v, want 400 process_not_visible", err)
 	}
 
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	up, _ := url.Parse(u.api.URL())
 	f, err := forward.New(forward.Config{Client: c, Credential: "anthropic", Upstream: up, Label: "pidns",
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
