@@ -42,7 +42,7 @@ func (s *suite) baseline(ctx context.Context) error {
 		}
 		defer fp.Stop(10 * time.Second)
 		base := "http://" + addr
-		if err := waitTiny(ctx, p, base, fp); err != nil {
+		if err := waitServing(base, fp, func() error { return p.post(ctx, base, false) }); err != nil {
 			return err
 		}
 		bases = append(bases, base)
@@ -62,24 +62,4 @@ func (s *suite) baseline(ctx context.Context) error {
 		s.rep.add(Row{Section: sec, Name: "forwarder process added p50, this build", Value: a, Unit: "µs", Counterpart: "baseline", CounterValue: b, Ratio: ratio(a, b)})
 	}
 	return nil
-}
-
-// waitTiny waits until base serves a tiny call, or the process exits.
-func waitTiny(ctx context.Context, p *poster, base string, proc *procs.Proc) error {
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := p.post(ctx, base, false)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-proc.Done():
-			return fmt.Errorf("%s exited: %s", base, proc.Output())
-		default:
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s never served: %w\n%s", base, err, proc.Output())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

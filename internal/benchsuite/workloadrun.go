@@ -69,7 +69,7 @@ func (s *suite) workload(ctx context.Context) error {
 	}
 	defer naiveProc.Stop(5 * time.Second)
 	naive := "http://" + naiveAddr
-	if err := waitServing(ctx, p, naive, naiveProc); err != nil {
+	if err := waitServing(naive, naiveProc, func() error { _, err := p.post(ctx, naive, false); return err }); err != nil {
 		return err
 	}
 
@@ -88,7 +88,7 @@ func (s *suite) workload(ctx context.Context) error {
 	}
 	defer fp.Stop(10 * time.Second)
 	fwd := "http://" + fwdAddr
-	if err := waitServing(ctx, p, fwd, fp); err != nil {
+	if err := waitServing(fwd, fp, func() error { _, err := p.post(ctx, fwd, false); return err }); err != nil {
 		return err
 	}
 
@@ -108,7 +108,7 @@ func (s *suite) workload(ctx context.Context) error {
 			return err
 		}
 		defer bp.Stop(10 * time.Second)
-		if err := waitServing(ctx, p, "http://"+addr, bp); err != nil {
+		if err := waitServing("http://"+addr, bp, func() error { _, err := p.post(ctx, "http://"+addr, false); return err }); err != nil {
 			return err
 		}
 		targets = append(targets, streamTarget{base: "http://" + addr, pids: []int{bp.Pid(), bd.Pid()}})
@@ -174,11 +174,12 @@ func (s *suite) beforeAfterRows(conc int, direct, before, after streamResult) {
 	s.rep.add(Row{Section: sec, Name: "throughput, this build", Value: after.Rate(), Unit: "/s", Counterpart: "baseline", CounterValue: before.Rate(), Ratio: ratio(after.Rate(), before.Rate())})
 }
 
-// waitServing waits until base serves the workload, or the process exits.
-func waitServing(ctx context.Context, p *streamPoster, base string, proc *procs.Proc) error {
+// waitServing waits until call succeeds against base (a process's
+// listener), or the process exits.
+func waitServing(base string, proc *procs.Proc, call func() error) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		_, err := p.post(ctx, base, false)
+		err := call()
 		if err == nil {
 			return nil
 		}
