@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -214,3 +215,8 @@ func writeFile(t *testing.T, path, text string) {
 		t.Fatal(err)
 	}
 }
+
+// placeholderKey is the key an agent is given: key-shaped so the agent
+// starts, made at run time so no such value is in the tree, and worthless
+// (the sidecar strips it; the broker adds the real credential).
+func placeholderKey(prefix string) string { return prefix + crand.Text() }

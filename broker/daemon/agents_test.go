@@ -39,7 +39,7 @@ func TestClaudeCodeThroughSidecar(t *testing.T) {
 	sc := startAgentSidecar(t, pb, []string{"anthropic"})
 	out := agentRun{bin: ag.Claude, args: []string{"-p", "Say hello."}, env: []string{
 		"ANTHROPIC_BASE_URL=" + sc.url("anthropic"),
-		"ANTHROPIC_API_KEY=sk-ant-api03-dummy-not-a-key",
+		"ANTHROPIC_API_KEY=" + placeholderKey("sk-ant-api03-"),
 	}}.run(t, ag)
 	if !strings.Contains(out, fake.MessagesReply) {
 		t.Errorf("claude did not print the fake's answer %q; it printed:\n%s", fake.MessagesReply, out)
@@ -119,7 +119,7 @@ func runCodex(t *testing.T, ag agents.Set, baseURL string, ws bool) (string, str
 	writeFile(t, filepath.Join(home, "config.toml"), codexConfig(baseURL, ws))
 	word := nonce()
 	out := agentRun{bin: ag.Codex, args: []string{"exec", "--skip-git-repo-check", "Say hello to " + word + "."}, env: []string{
-		"CODEX_HOME=" + home, "OPENAI_API_KEY=sk-proj-dummy-not-a-key",
+		"CODEX_HOME=" + home, "OPENAI_API_KEY=" + placeholderKey("sk-proj-"),
 	}}.run(t, ag)
 	return out, word
 }

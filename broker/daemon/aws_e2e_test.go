@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -44,9 +45,12 @@ func bedrockSDK(endpoint string, creds sdkaws.Credentials) *bedrockruntime.Clien
 	})
 }
 
-// dummyCreds are what an agent container holds: nothing real. The
-// forwarder strips the signature they make.
-var dummyCreds = sdkaws.Credentials{AccessKeyID: "AKIDUMMYDUMMYDUMMY00", SecretAccessKey: "dummy-secret", SessionToken: "dummy-session"}
+// dummyCreds are what an agent container holds: nothing real, made at
+// run time so that no key-shaped value is in the tree. The forwarder
+// strips the signature they make.
+func dummyCreds() sdkaws.Credentials {
+	return sdkaws.Credentials{AccessKeyID: "ASIA" + strings.ToUpper(rand.Text()[:16]), SecretAccessKey: rand.Text(), SessionToken: rand.Text()}
+}
 
 // startBedrockForwarder runs the real forwarder for the "bedrock"
 // credential in front of the fake Bedrock, and returns the SDK aimed at it.
@@ -64,7 +68,7 @@ func startBedrockForwarder(t *testing.T, b *broker) *bedrockruntime.Client {
 	}
 	srv := httptest.NewServer(f)
 	t.Cleanup(func() { srv.Close(); f.Close(); cancel(); c.Close() })
-	return bedrockSDK(srv.URL, dummyCreds)
+	return bedrockSDK(srv.URL, dummyCreds())
 }
 
 func converseInput(model string) *bedrockruntime.ConverseInput {
@@ -231,7 +235,7 @@ func TestBedrockFakeAgreesWithTheSDK(t *testing.T) {
 	if _, err := bedrockSDK(b.dev.AWS.Bedrock.URL(), real).Converse(ctx, converseInput(colonModel)); err != nil {
 		t.Fatalf("the fake refused the SDK's own signature: %v", err)
 	}
-	_, err = bedrockSDK(b.dev.AWS.Bedrock.URL(), dummyCreds).Converse(ctx, converseInput(colonModel))
+	_, err = bedrockSDK(b.dev.AWS.Bedrock.URL(), dummyCreds()).Converse(ctx, converseInput(colonModel))
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "UnrecognizedClientException" {
 		t.Fatalf("dummy keys straight to the fake: %v", err)

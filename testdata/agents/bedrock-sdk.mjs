@@ -1,7 +1,9 @@
 // The AWS SDK for JavaScript v3's Bedrock Runtime client with its default
 // request handler (HTTP/2; cleartext with prior knowledge to an http://
-// endpoint) and dummy keys: Converse, ConverseStream and InvokeModel
+// endpoint) and placeholder keys made at run time (the forwarder strips
+// the signature they make): Converse, ConverseStream and InvokeModel
 // against BEDROCK_ENDPOINT. Prints one line per call; exits 1 on an error.
+import { randomBytes } from "node:crypto";
 import {
   BedrockRuntimeClient,
   ConverseCommand,
@@ -18,7 +20,10 @@ const client = new BedrockRuntimeClient({
   region: "us-east-1",
   endpoint,
   maxAttempts: 1,
-  credentials: { accessKeyId: "AKIADUMMYNOTAKEY0000", secretAccessKey: "dummy-not-a-secret" },
+  credentials: {
+    accessKeyId: "ASIA" + randomBytes(8).toString("hex").toUpperCase(),
+    secretAccessKey: randomBytes(30).toString("base64"),
+  },
 });
 const modelId = "anthropic.claude-fake-v1:0";
 const messages = [{ role: "user", content: [{ text: "Say hello." }] }];
