@@ -29,25 +29,36 @@ func (c *checkFlag) Set(v string) error {
 	return nil
 }
 
-// file is the config file to check, "" for the environment.
-func (c *checkFlag) file(args []string) string {
-	if c.path == "" && len(args) > 0 {
-		return args[0]
+// file is the config file to check: the flag's own, the one argument
+// after it, or --config's (cfgPath); "" for the environment. Flags after
+// FILE would be positional and silently ignored, so more than one
+// argument is an error.
+func (c *checkFlag) file(args []string, cfgPath string) (string, error) {
+	switch {
+	case len(args) > 1 || (c.path != "" && len(args) > 0):
+		return "", fmt.Errorf("--check-config takes one file; unexpected argument %q (flags go before the file)", args[len(args)-1])
+	case c.path != "":
+		return c.path, nil
+	case len(args) == 1:
+		return args[0], nil
 	}
-	return c.path
+	return cfgPath, nil
+}
+
+// loadConfig reads the config file at path, or builds the config from the
+// environment when path is "" (env mode).
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.FromEnv(os.LookupEnv)
+	}
+	return config.Load(path)
 }
 
 // checkConfig validates a config file, or the environment when file is
 // "", prints what it would serve (never a secret) and returns the exit
 // code: 0, or 2 with every problem on stderr.
 func checkConfig(file string, stdout, stderr io.Writer) int {
-	var cfg *config.Config
-	var err error
-	if file == "" {
-		cfg, err = config.FromEnv(os.LookupEnv)
-	} else {
-		cfg, err = config.Load(file)
-	}
+	cfg, err := loadConfig(file)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2

@@ -56,7 +56,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if check.set {
-		return checkConfig(check.file(fs.Args()), stdout, stderr)
+		file, err := check.file(fs.Args(), *cfgPath)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		return checkConfig(file, stdout, stderr)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "unexpected argument %q\n", fs.Arg(0))
@@ -94,11 +99,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		d.Anthropic.SetBoundByAssertion(true)
 		cfg, opts.Lookup = d.Config, d.Lookup
 		fmt.Fprint(stdout, d.Banner("go run ./cmd/awf-broker-cli"))
-	case *cfgPath != "":
-		cfg, err = config.Load(*cfgPath)
-		opts.ConfigPath = *cfgPath
 	default:
-		cfg, err = config.FromEnv(os.LookupEnv)
+		cfg, err = loadConfig(*cfgPath)
+		opts.ConfigPath = *cfgPath
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)

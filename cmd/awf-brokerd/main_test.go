@@ -77,10 +77,17 @@ func TestCheckConfig(t *testing.T) {
 			t.Errorf("%s: exit %d\nstdout %q\nstderr %q", c.file, code, out.String(), errb.String())
 		}
 	}
-	// The file may follow the bare flag or be given with "=".
-	for _, args := range [][]string{{"--check-config", minimal}, {"--check-config=" + minimal}} {
+	// The file may follow the bare flag, be given with "=", or be --config's.
+	for _, args := range [][]string{{"--check-config", minimal}, {"--check-config=" + minimal}, {"--config", minimal, "--check-config"}} {
 		var out, errb bytes.Buffer
 		if code := run(args, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "ok: "+minimal) {
+			t.Errorf("%q: exit %d %s%s", args, code, out.String(), errb.String())
+		}
+	}
+	// A flag after FILE would be a silently ignored argument: refused.
+	for _, args := range [][]string{{"--check-config", minimal, "--log-level", "debug"}, {"--check-config=" + minimal, "extra"}} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--check-config takes one file") {
 			t.Errorf("%q: exit %d %s%s", args, code, out.String(), errb.String())
 		}
 	}
