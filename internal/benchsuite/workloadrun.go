@@ -82,7 +82,7 @@ func (s *suite) workload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fp, err := procs.Start(s.bins.CLI, []string{"--socket", sock, "forward", "--listen", fwdAddr, "--credential", "anthropic", "--upstream", up}, nil)
+	fp, err := procs.Start(s.bins.CLI, []string{"--socket", sock, "forward", "--listen", fwdAddr, "--credential", "anthropic", "--upstream", up}, s.opts.ForwarderEnv)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (s *suite) workload(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		bp, err := procs.Start(s.opts.BaselineCLI, []string{"--socket", sock, "forward", "--listen", addr, "--credential", "anthropic", "--upstream", up}, nil)
+		bp, err := procs.Start(s.opts.BaselineCLI, []string{"--socket", sock, "forward", "--listen", addr, "--credential", "anthropic", "--upstream", up}, s.opts.ForwarderEnv)
 		if err != nil {
 			return err
 		}
