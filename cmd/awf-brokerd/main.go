@@ -1,7 +1,7 @@
 // Command awf-brokerd is the credential broker daemon.
 //
 //	awf-brokerd --config FILE [--socket PATH] [--log-level L]
-//	awf-brokerd --check-config [FILE]
+//	awf-brokerd [--config FILE] --check-config [FILE]
 //	awf-brokerd --dev
 //
 // Without --config it reads the gh-aw api-proxy's environment (AWF_AUTH_*,
@@ -14,7 +14,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/awf-broker/awf-broker/broker/devenv"
 	"io"
 	"os"
 	"os/signal"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/daemon"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
