@@ -13,7 +13,6 @@ package access
 
 import (
 	"slices"
-	"time"
 
 	"github.com/awf-broker/awf-broker/broker/peer"
 )
@@ -34,10 +33,6 @@ type Leasable struct {
 	Name string
 	// Allow may lease it (admins always may).
 	Allow Allow
-	// LeaseTTL is the longest a lease lasts without a renewal.
-	LeaseTTL time.Duration
-	// LeaseMaxLifetime is the longest a lease lives, renewals included.
-	LeaseMaxLifetime time.Duration
 }
 
 // Identity is what the policy knows of one run-time (github-actions)

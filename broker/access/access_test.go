@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/peer"
@@ -32,8 +31,8 @@ func policy() *Policy {
 		Self:  999,
 		Admin: Allow{UIDs: []uint32{500}, GIDs: []uint32{50}},
 		Credentials: []Leasable{
-			{Name: "anthropic", Allow: Allow{UIDs: []uint32{1001}}, LeaseTTL: 15 * time.Minute, LeaseMaxLifetime: 24 * time.Hour},
-			{Name: "aws", Allow: Allow{GIDs: []uint32{1001}}, LeaseTTL: time.Hour, LeaseMaxLifetime: 24 * time.Hour},
+			{Name: "anthropic", Allow: Allow{UIDs: []uint32{1001}}},
+			{Name: "aws", Allow: Allow{GIDs: []uint32{1001}}},
 		},
 		Identities: []Identity{
 			{Name: "github", Allow: Allow{UIDs: []uint32{1001}}, RequestHosts: []string{"*.actions.githubusercontent.com"}},

@@ -11,7 +11,6 @@ import (
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/identity"
 	"github.com/awf-broker/awf-broker/broker/lease"
-	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
@@ -74,7 +73,7 @@ func (ids *Identities) find(name string) (*identity.GitHubActions, error) {
 }
 
 // Register installs a job's request URL and token.
-func (ids *Identities) Register(_ context.Context, name string, _ peer.Cred, reg api.IdentityRegistration) (api.Identity, error) {
+func (ids *Identities) Register(_ context.Context, name string, reg api.IdentityRegistration) (api.Identity, error) {
 	ids.mu.Lock()
 	defer ids.mu.Unlock()
 	gh, err := ids.find(name)
@@ -102,7 +101,7 @@ func (ids *Identities) Register(_ context.Context, name string, _ peer.Cred, reg
 }
 
 // Clear forgets the registration.
-func (ids *Identities) Clear(_ context.Context, name string, _ peer.Cred) (api.Identity, error) {
+func (ids *Identities) Clear(_ context.Context, name string) (api.Identity, error) {
 	ids.mu.Lock()
 	defer ids.mu.Unlock()
 	gh, err := ids.find(name)
