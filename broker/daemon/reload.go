@@ -104,11 +104,7 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	oldCreds := d.creds.Load()
 	next := reload.State{Policy: policyOf(cfg, d.uid)}
 	for _, c := range cfg.Credentials {
-		needsSHA := false
-		if prev, ok := oldCreds.ByName[c.Name]; ok {
-			needsSHA = prev.Info().NeedsBodySHA256 // a provider change changes the shape anyway
-		}
-		rc, err := planOf(c, newIDs[c.Identity], cfg.WaitForToken, needsSHA)
+		rc, err := planOf(c, newIDs[c.Identity], cfg.WaitForToken)
 		if err != nil {
 			return refused(err)
 		}
@@ -122,12 +118,12 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 
 	newCreds := make(map[string]*catalog.Entry, len(cfg.Credentials))
 	var started []*catalog.Entry
-	for _, c := range cfg.Credentials {
+	for i, c := range cfg.Credentials {
 		if !slices.Contains(plan.Start, c.Name) {
 			newCreds[c.Name] = oldCreds.ByName[c.Name]
 			continue
 		}
-		cr, err := d.newCredential(c, newIDs, cfg.WaitForToken)
+		cr, err := d.newCredential(c, newIDs[c.Identity], cfg.WaitForToken, next.Credentials[i])
 		if err != nil {
 			return refused(err)
 		}
