@@ -189,7 +189,7 @@ func TestCreate(t *testing.T) {
 	}
 	for _, c := range refusals {
 		_, _, err := s.Create(cred, c.req, Holder{Cred: c.holder})
-		if CodeOf(err) != c.code || err.Error() != c.msg {
+		if _, code, msg, _ := refusalOf(err); CodeOf(err) != c.code || code != c.code || msg != c.msg {
 			t.Errorf("%s: Create = %v, want %s %q", c.name, err, c.code, c.msg)
 		}
 	}
