@@ -80,20 +80,18 @@ func (ids *Identities) Register(_ context.Context, name string, reg api.Identity
 	if err != nil {
 		return api.Identity{}, err
 	}
-	tok := secret.New(reg.RequestToken)
-	if err := gh.Check(reg.RequestURL, tok); err != nil {
+	job, err := gh.Prepare(reg.RequestURL, secret.New(reg.RequestToken))
+	if err != nil {
 		return api.Identity{}, &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Detail: err.Error()}
 	}
-	if gh.Holds(reg.RequestURL, tok) {
+	if gh.Holds(job) {
 		// The same job again: its leases and tokens stay.
 		return ids.describe(name, gh, 0), nil
 	}
 	// The old job's leases end before the new job's registration exists,
 	// so no exchange from it can reach them.
 	n := ids.revoke(name, "identity re-registered")
-	if err := gh.Register(reg.RequestURL, tok); err != nil {
-		return api.Identity{}, &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Detail: err.Error()}
-	}
+	gh.Install(job)
 	ids.purge(name)
 	out := ids.describe(name, gh, n)
 	ids.announce(api.EventIdentityRegistered, out)
