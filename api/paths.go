@@ -14,13 +14,31 @@ import "strings"
 // separators that appear only once decoded (%2F, %5C, %252F) split
 // segments too.
 func HasDotSegment(escaped string) bool {
-	once := unescapeLenient(escaped)
-	for _, p := range [...]string{escaped, once, unescapeLenient(once)} {
-		for seg := range strings.FieldsFuncSeq(p, isPathSeparator) {
-			seg, _, _ = strings.Cut(seg, ";")
-			if seg == "." || seg == ".." {
-				return true
-			}
+	p := escaped
+	for decoded := 0; ; decoded++ {
+		if dotSegment(p) {
+			return true
+		}
+		if decoded == 2 {
+			return false
+		}
+		next := unescapeLenient(p)
+		if next == p {
+			// Nothing to decode (the common path has no '%'): every
+			// further reading is this one.
+			return false
+		}
+		p = next
+	}
+}
+
+// dotSegment reports whether path, read as it is, has a segment that is
+// "." or ".." once its ";" parameters are cut off.
+func dotSegment(path string) bool {
+	for seg := range strings.FieldsFuncSeq(path, isPathSeparator) {
+		seg, _, _ = strings.Cut(seg, ";")
+		if seg == "." || seg == ".." {
+			return true
 		}
 	}
 	return false

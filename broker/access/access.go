@@ -1,6 +1,6 @@
 // Package access answers every "may this caller …" question of the broker
 // (DESIGN §5, Authorization and Where policy lives): who is an admin, who
-// may lease, see, renew or revoke what, which events a subscriber sees,
+// may lease, use, see, renew or revoke what, which events a subscriber sees,
 // who may register an identity and with which request URL, and how much
 // of the socket one uid may hold. Every answer is a pure function of the
 // caller's credentials (SO_PEERCRED uid, gid, pid, start time) and one
@@ -13,7 +13,6 @@ package access
 
 import (
 	"slices"
-	"time"
 
 	"github.com/awf-broker/awf-broker/broker/peer"
 )
@@ -34,10 +33,6 @@ type Leasable struct {
 	Name string
 	// Allow may lease it (admins always may).
 	Allow Allow
-	// LeaseTTL is the longest a lease lasts without a renewal.
-	LeaseTTL time.Duration
-	// LeaseMaxLifetime is the longest a lease lives, renewals included.
-	LeaseMaxLifetime time.Duration
 }
 
 // Identity is what the policy knows of one run-time (github-actions)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/peer"
@@ -32,8 +31,8 @@ func policy() *Policy {
 		Self:  999,
 		Admin: Allow{UIDs: []uint32{500}, GIDs: []uint32{50}},
 		Credentials: []Leasable{
-			{Name: "anthropic", Allow: Allow{UIDs: []uint32{1001}}, LeaseTTL: 15 * time.Minute, LeaseMaxLifetime: 24 * time.Hour},
-			{Name: "aws", Allow: Allow{GIDs: []uint32{1001}}, LeaseTTL: time.Hour, LeaseMaxLifetime: 24 * time.Hour},
+			{Name: "anthropic", Allow: Allow{UIDs: []uint32{1001}}},
+			{Name: "aws", Allow: Allow{GIDs: []uint32{1001}}},
 		},
 		Identities: []Identity{
 			{Name: "github", Allow: Allow{UIDs: []uint32{1001}}, RequestHosts: []string{"*.actions.githubusercontent.com"}},
@@ -74,6 +73,8 @@ var (
 	manageUID      = action{"read/renew/revoke alice's uid lease", func(p *Policy, c peer.Cred) error { return p.MayManageLease(c, uidLease, false) }}
 	manageProc     = action{"read/renew/revoke alice's process lease", func(p *Policy, c peer.Cred) error { return p.MayManageLease(c, procLease, false) }}
 	manageProcSec  = action{"… with its secret", func(p *Policy, c peer.Cred) error { return p.MayManageLease(c, procLease, true) }}
+	useUID         = action{"send a header request with alice's uid lease", func(_ *Policy, c peer.Cred) error { return MayUseLease(c, uidLease) }}
+	useProc        = action{"send a header request with alice's process lease", func(_ *Policy, c peer.Cred) error { return MayUseLease(c, procLease) }}
 	listProc       = action{"list alice's process lease", func(p *Policy, c peer.Cred) error { return yes(p.SeesLease(c, procLease)) }}
 	bindProcess    = action{"bind process", func(_ *Policy, c peer.Cred) error { return MayBindProcess(c) }}
 	evLease        = action{"event of alice's lease", func(p *Policy, c peer.Cred) error {
@@ -170,6 +171,18 @@ func TestPolicy(t *testing.T) {
 		{"root", root, manageProc, "allow"},
 		{"alice's other process", aliceSib, listProc, "allow"},
 		{"mallory", mallory, listProc, "hidden"},
+
+		// Using a lease (its secret in a header request): the holder only,
+		// admins too; for a process lease only the holder process.
+		{"alice", alice, useUID, "allow"},
+		{"alice's other process", aliceSib, useUID, "allow"},
+		{"mallory", mallory, useUID, "403 forbidden"},
+		{"root", root, useUID, "403 forbidden"},
+		{"alice (holder process)", alice, useProc, "allow"},
+		{"alice's other process", aliceSib, useProc, "403 forbidden"},
+		{"alice's recycled pid", aliceRecy, useProc, "403 forbidden"},
+		{"alice behind a pid namespace", aliceNS, useProc, "403 forbidden"},
+		{"root", root, useProc, "403 forbidden"},
 
 		// Binding a lease to the process needs a visible process.
 		{"alice", alice, bindProcess, "allow"},

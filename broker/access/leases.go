@@ -27,10 +27,32 @@ func (p *Policy) MayManageLease(c peer.Cred, l Lease, withSecret bool) error {
 		return nil
 	case c.UID != l.Holder.UID:
 		return forbidden("lease %s belongs to another uid", l.ID)
-	case l.Bind == api.BindProcess && !withSecret && !c.SameProcess(l.Holder):
+	case !withSecret && !holdsProcess(c, l):
 		return forbidden("lease %s is bound to another process: manage it from that process or present its secret", l.ID)
 	}
 	return nil
+}
+
+// MayUseLease answers a header request made with l's secret: only the
+// holder, admins included, may use a lease. The caller must have the
+// holder's uid and, for a process-bound lease, be the holder process (same
+// pid and start time), so a recycled pid or a sibling process holding a
+// copied secret is refused.
+func MayUseLease(c peer.Cred, l Lease) error {
+	switch {
+	case c.UID != l.Holder.UID:
+		return forbidden("lease %s belongs to another uid", l.ID)
+	case !holdsProcess(c, l):
+		return forbidden("lease %s is bound to another process", l.ID)
+	}
+	return nil
+}
+
+// holdsProcess reports whether c is a process that may act for l: any
+// process for a uid-bound lease, only the holder process (pid and start
+// time) for a process-bound one.
+func holdsProcess(c peer.Cred, l Lease) bool {
+	return l.Bind != api.BindProcess || c.SameProcess(l.Holder)
 }
 
 // SeesLease reports whether GET /v1/leases lists l to c: admins see every

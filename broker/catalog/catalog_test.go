@@ -8,7 +8,6 @@ import (
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/lease"
-	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/broker/server"
 )
 
@@ -46,12 +45,12 @@ func TestIdentitiesUnknown(t *testing.T) {
 		Announce: func(string, api.Identity) { t.Error("announced a change that did not happen") }})
 	ids.Store(map[string]*IdentityEntry{"projected": {Fingerprint: "f"}})
 	for _, name := range []string{"nosuch", "projected"} {
-		_, err := ids.Register(context.Background(), name, peer.Cred{}, api.IdentityRegistration{RequestURL: "https://x", RequestToken: "t"})
+		_, err := ids.Register(context.Background(), name, api.IdentityRegistration{RequestURL: "https://x", RequestToken: "t"})
 		var p *api.Problem
 		if !errors.As(err, &p) || p.Status != 404 || p.Code != api.CodeUnknownIdentity {
 			t.Errorf("register %s: %v, want 404 unknown_identity", name, err)
 		}
-		if _, err := ids.Clear(context.Background(), name, peer.Cred{}); !errors.As(err, &p) || p.Code != api.CodeUnknownIdentity {
+		if _, err := ids.Clear(context.Background(), name); !errors.As(err, &p) || p.Code != api.CodeUnknownIdentity {
 			t.Errorf("clear %s: %v", name, err)
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/identity"
 	"github.com/awf-broker/awf-broker/broker/lease"
-	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
@@ -74,27 +73,25 @@ func (ids *Identities) find(name string) (*identity.GitHubActions, error) {
 }
 
 // Register installs a job's request URL and token.
-func (ids *Identities) Register(_ context.Context, name string, _ peer.Cred, reg api.IdentityRegistration) (api.Identity, error) {
+func (ids *Identities) Register(_ context.Context, name string, reg api.IdentityRegistration) (api.Identity, error) {
 	ids.mu.Lock()
 	defer ids.mu.Unlock()
 	gh, err := ids.find(name)
 	if err != nil {
 		return api.Identity{}, err
 	}
-	tok := secret.New(reg.RequestToken)
-	if err := gh.Check(reg.RequestURL, tok); err != nil {
+	job, err := gh.Prepare(reg.RequestURL, secret.New(reg.RequestToken))
+	if err != nil {
 		return api.Identity{}, &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Detail: err.Error()}
 	}
-	if gh.Holds(reg.RequestURL, tok) {
+	if gh.Holds(job) {
 		// The same job again: its leases and tokens stay.
 		return ids.describe(name, gh, 0), nil
 	}
 	// The old job's leases end before the new job's registration exists,
 	// so no exchange from it can reach them.
 	n := ids.revoke(name, "identity re-registered")
-	if err := gh.Register(reg.RequestURL, tok); err != nil {
-		return api.Identity{}, &api.Problem{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Detail: err.Error()}
-	}
+	gh.Install(job)
 	ids.purge(name)
 	out := ids.describe(name, gh, n)
 	ids.announce(api.EventIdentityRegistered, out)
@@ -102,7 +99,7 @@ func (ids *Identities) Register(_ context.Context, name string, _ peer.Cred, reg
 }
 
 // Clear forgets the registration.
-func (ids *Identities) Clear(_ context.Context, name string, _ peer.Cred) (api.Identity, error) {
+func (ids *Identities) Clear(_ context.Context, name string) (api.Identity, error) {
 	ids.mu.Lock()
 	defer ids.mu.Unlock()
 	gh, err := ids.find(name)

@@ -3,7 +3,6 @@ package daemon
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/awf-broker/awf-broker/broker/catalog"
@@ -38,7 +37,11 @@ func (d *Daemon) build() error {
 	}
 	creds := map[string]*catalog.Entry{}
 	for _, c := range cfg.Credentials {
-		cr, err := d.newCredential(c, ids, cfg.WaitForToken)
+		spec, err := planOf(c, ids[c.Identity], cfg.WaitForToken)
+		if err != nil {
+			return err
+		}
+		cr, err := d.newCredential(c, ids[c.Identity], cfg.WaitForToken, spec)
 		if err != nil {
 			return err
 		}
@@ -74,8 +77,14 @@ func (d *Daemon) newIdentity(id config.Identity) (*catalog.IdentityEntry, error)
 }
 
 // planOf is what a reload plan compares of credential c of the config,
-// exchanging identity id (nil for none).
-func planOf(c config.Credential, id *catalog.IdentityEntry, wait time.Duration, needsSHA bool) (reload.Spec, error) {
+// exchanging identity id (nil for none). It reads c's value_file, if any,
+// for the fingerprint.
+//
+// The shape is the provider: whether a lease's requests need a body hash
+// follows from it (aws signs the body, no other provider does), and the
+// header a provider sets is part of its config, which the fingerprint
+// covers.
+func planOf(c config.Credential, id *catalog.IdentityEntry, wait time.Duration) (reload.Spec, error) {
 	var idFP, binding string
 	if id != nil {
 		idFP = id.Fingerprint
@@ -88,19 +97,19 @@ func planOf(c config.Credential, id *catalog.IdentityEntry, wait time.Duration, 
 		return reload.Spec{}, err
 	}
 	return reload.Spec{Name: c.Name, Fingerprint: fp, Binding: binding,
-		Shape: c.Provider + "/" + strconv.FormatBool(needsSHA), Hosts: c.Hosts,
+		Shape: c.Provider, Hosts: c.Hosts,
 		LeaseTTL: c.LeaseTTL, LeaseMaxLifetime: c.LeaseMaxLifetime}, nil
 }
 
-// newCredential makes one credential's provider and token cache.
-func (d *Daemon) newCredential(c config.Credential, ids map[string]*catalog.IdentityEntry, wait time.Duration) (*catalog.Entry, error) {
+// newCredential makes one credential's provider and token cache, exchanging
+// identity id (nil for none); spec is its planOf.
+func (d *Daemon) newCredential(c config.Credential, id *catalog.IdentityEntry, wait time.Duration, spec reload.Spec) (*catalog.Entry, error) {
 	prov, err := d.provider(c, d.opts.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("credential %q: %w", c.Name, err)
 	}
 	var subject provider.Subject
 	var generation func() uint64
-	id := ids[c.Identity]
 	if id != nil {
 		subject, generation = id.Subject, id.Generation
 	}
@@ -108,10 +117,6 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*catalog.Iden
 	if id != nil && id.Runtime != nil {
 		gh := id.Runtime
 		unbound = func() bool { return !gh.Registered() }
-	}
-	rc, err := planOf(c, id, wait, prov.NeedsBodySHA256())
-	if err != nil {
-		return nil, err
 	}
 	cache := tokens.New(tokens.Config{
 		Name: c.Name, Provider: c.Provider, Exchanger: prov, Subject: subject,
@@ -122,7 +127,7 @@ func (d *Daemon) newCredential(c config.Credential, ids map[string]*catalog.Iden
 		Name: c.Name, Provider: c.Provider, Hosts: c.Hosts, Target: c.Target, LeaseTTL: c.LeaseTTL,
 		LeaseMaxLifetime: c.LeaseMaxLifetime, NeedsBodySHA256: prov.NeedsBodySHA256(),
 	}
-	return catalog.NewEntry(info, cache, prov, c.Identity, rc, unbound), nil
+	return catalog.NewEntry(info, cache, prov, c.Identity, spec, unbound), nil
 }
 
 // provider makes the exchanger of one credential; its settings are the

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -214,6 +215,41 @@ func TestContract(t *testing.T) {
 		t.Errorf("a subscriber past subscribers_per_uid: %v", err)
 	}
 	w1.Close()
+
+	// 429 on every route past connections_per_uid: with the limit at 1
+	// and a connection of this uid open, each new one is refused.
+	lowered.Limits.ConnectionsPerUID = 1
+	if _, err := b.d.Reload(&lowered); err != nil {
+		t.Fatal(err)
+	}
+	hold, err := net.Dial("unix", b.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	// An answer on it shows the server counted it (were it refused, the
+	// client's idle connections it was refused for stay open).
+	if _, err := io.WriteString(hold, "GET /v1/health HTTP/1.1\r\nHost: unix\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.ReadResponse(bufio.NewReader(hold), nil); err != nil {
+		t.Fatal(err)
+	}
+	// A client of its own: raw's pooled connections were accepted before.
+	fresh := &http.Client{Transport: spec.Transport(rawClient(b.sock).Transport)}
+	fill := strings.NewReplacer("{name}", "anthropic", "{id}", l3.ID)
+	for _, op := range spec.Operations() {
+		req, _ := http.NewRequest(op.Method, "http://unix"+fill.Replace(op.Path), nil)
+		resp, err := fresh.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("%s %s past connections_per_uid: %d, want 429", op.Method, op.Path, resp.StatusCode)
+		}
+	}
 	if v := spec.Violations(); len(v) > 0 {
 		t.Fatalf("%d answers break api/openapi.yaml:\n%s", len(v), apitest.Summary(v))
 	}

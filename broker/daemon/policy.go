@@ -14,8 +14,7 @@ func policyOf(cfg *config.Config, self uint32) *access.Policy {
 			ConnectionsPerUID: cfg.Limits.ConnectionsPerUID},
 	}
 	for _, c := range cfg.Credentials {
-		pc.Credentials = append(pc.Credentials, access.Leasable{Name: c.Name, Allow: access.Allow(c.Allow),
-			LeaseTTL: c.LeaseTTL, LeaseMaxLifetime: c.LeaseMaxLifetime})
+		pc.Credentials = append(pc.Credentials, access.Leasable{Name: c.Name, Allow: access.Allow(c.Allow)})
 	}
 	for _, id := range cfg.Identities {
 		if id.Type == "github-actions" { // the only kind registered at run time

@@ -104,11 +104,7 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	oldCreds := d.creds.Load()
 	next := reload.State{Policy: policyOf(cfg, d.uid)}
 	for _, c := range cfg.Credentials {
-		needsSHA := false
-		if prev, ok := oldCreds.ByName[c.Name]; ok {
-			needsSHA = prev.Info().NeedsBodySHA256 // a provider change changes the shape anyway
-		}
-		rc, err := planOf(c, newIDs[c.Identity], cfg.WaitForToken, needsSHA)
+		rc, err := planOf(c, newIDs[c.Identity], cfg.WaitForToken)
 		if err != nil {
 			return refused(err)
 		}
@@ -118,17 +114,16 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	for _, c := range oldCreds.ByName {
 		prev.Credentials = append(prev.Credentials, c.Plan())
 	}
-	leases, seen := d.activeLeases(nil)
-	plan := reload.Plan(prev, next, leases, d.opts.Clock.Now())
+	plan := reload.Plan(prev, next, d.activeLeases(), d.opts.Clock.Now())
 
 	newCreds := make(map[string]*catalog.Entry, len(cfg.Credentials))
 	var started []*catalog.Entry
-	for _, c := range cfg.Credentials {
+	for i, c := range cfg.Credentials {
 		if !slices.Contains(plan.Start, c.Name) {
 			newCreds[c.Name] = oldCreds.ByName[c.Name]
 			continue
 		}
-		cr, err := d.newCredential(c, newIDs, cfg.WaitForToken)
+		cr, err := d.newCredential(c, newIDs[c.Identity], cfg.WaitForToken, next.Credentials[i])
 		if err != nil {
 			return refused(err)
 		}
@@ -145,11 +140,13 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	d.pol.Store(next.Policy)
 	d.ids.Store(newIDs)
 	d.creds.Store(catalog.NewSnapshot(newCreds))
-	// A lease created while this ran was granted under the old config:
-	// check the late ones against the new one too.
-	if late, _ := d.activeLeases(seen); len(late) > 0 {
-		d.endLeases(reload.Plan(next, next, late, d.opts.Clock.Now()), &sum)
-	}
+	// A request that read the old snapshot may have changed a lease
+	// since the plan: created one under the old config, or renewed one
+	// past the expiry endLeases just shortened it to. Every active lease
+	// is checked once more against the new config, now that requests see
+	// only it; Shorten never moves an expiry later, so a lease the first
+	// pass ended or shortened is not touched again.
+	d.endLeases(reload.Plan(next, next, d.activeLeases(), d.opts.Clock.Now()), &sum)
 	for _, name := range plan.Stop {
 		oldCreds.ByName[name].Retire()
 	}
@@ -178,20 +175,14 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	return sum, nil
 }
 
-// activeLeases returns the active leases as the plan sees them, but
-// those in skip, and the ids of all of them.
-func (d *Daemon) activeLeases(skip map[string]bool) ([]reload.Lease, map[string]bool) {
+// activeLeases returns the active leases as the plan sees them.
+func (d *Daemon) activeLeases() []reload.Lease {
 	var out []reload.Lease
-	ids := map[string]bool{}
 	for _, l := range d.leases.Snapshot() {
-		ids[l.ID] = true
-		if skip[l.ID] {
-			continue
-		}
 		out = append(out, reload.Lease{ID: l.ID, Credential: l.Credential, Holder: l.Holder.Cred,
 			Hosts: l.Scope.Hosts, CreatedAt: l.CreatedAt, ExpiresAt: l.ExpiresAt()})
 	}
-	return out, ids
+	return out
 }
 
 // endLeases revokes and shortens the leases plan says, counting them in

@@ -16,7 +16,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/clock"
 	"github.com/awf-broker/awf-broker/broker/config"
+	"github.com/awf-broker/awf-broker/broker/lease"
+	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/internal/testlog"
@@ -428,4 +431,93 @@ func TestReloadWhileServing(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// TestReloadShortensARacingRenew: a renew that read the old config can
+// land after the reload shortened its lease (it bounds the renewal by the
+// old lease_ttl); the reload checks every lease once more after the swap,
+// so the lease still ends within the new lease_ttl. The renew is made
+// deterministic by running it from the audit line of the reload's
+// shortening, i.e. between the shortening and the swap.
+func TestReloadShortensARacingRenew(t *testing.T) {
+	text := func(ttl string) *config.Config {
+		t.Helper()
+		cfg, err := config.Parse([]byte(fmt.Sprintf(`socket {
+  path = "/nonexistent/broker.sock"
+}
+credential "key" {
+  provider  = "static"
+  header    = "x-api-key"
+  value_env = "KEY"
+  hosts     = ["api.anthropic.com"]
+  lease_ttl = %q
+  allow {
+    uids = [%d]
+  }
+}
+`, ttl, os.Getuid())), "config.hcl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	var racer func(msg string, args []any)
+	d, err := New(Options{
+		Config: text("1h"), Clock: clk, Version: "test",
+		Lookup: func(k string) (string, bool) { return "sk-test-value", k == "KEY" },
+		Logger: hookLogger{Logger: hclog.NewNullLogger(), onInfo: func(msg string, args []any) {
+			if racer != nil {
+				racer(msg, args)
+			}
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := d.creds.Load().ByName["key"].Info()
+	oldCeiling := lease.Ceiling{Name: old.Name, Hosts: old.Hosts, MaxTTL: old.LeaseTTL, MaxLifetime: old.LeaseMaxLifetime}
+	l, _, err := d.leases.Create(oldCeiling, api.CreateLeaseRequest{}, lease.Holder{Cred: peer.Cred{UID: uint32(os.Getuid())}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewed := false
+	racer = func(msg string, args []any) {
+		if renewed || msg != "lease renewed" || !slices.Contains(args, any(reasonReload)) {
+			return
+		}
+		renewed = true
+		if _, _, err := d.leases.Renew(l.ID, "", oldCeiling); err != nil {
+			t.Errorf("the racing renew: %v", err)
+		}
+	}
+	sum, err := d.Reload(text("5m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !renewed {
+		t.Fatal("the reload did not shorten the lease, so nothing raced it")
+	}
+	if want := clk.Now().Add(5 * time.Minute); l.ExpiresAt().After(want) {
+		t.Errorf("after a renew with the old lease_ttl raced the reload, the lease expires at %v, after %v (the new lease_ttl)", l.ExpiresAt(), want)
+	}
+	if sum.Shortened == 0 {
+		t.Errorf("summary %+v: no lease shortened", sum)
+	}
+}
+
+// hookLogger calls onInfo with every Info line of it and its sub-loggers,
+// outside any lock of the logger, so the hook may act on the daemon.
+type hookLogger struct {
+	hclog.Logger
+	onInfo func(msg string, args []any)
+}
+
+func (h hookLogger) Info(msg string, args ...any) {
+	h.onInfo(msg, args)
+	h.Logger.Info(msg, args...)
+}
+
+func (h hookLogger) Named(name string) hclog.Logger {
+	return hookLogger{Logger: h.Logger.Named(name), onInfo: h.onInfo}
 }

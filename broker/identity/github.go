@@ -44,7 +44,14 @@ type GitHubActions struct {
 	gen     atomic.Uint64
 }
 
-// registration is immutable but for completed; Register swaps in a new one.
+// Registration is a job's request URL and token, checked by Prepare and
+// ready to Install.
+type Registration struct {
+	url   *url.URL
+	token secret.Value
+}
+
+// registration is immutable but for completed; Install swaps in a new one.
 type registration struct {
 	url   *url.URL
 	token secret.Value
@@ -70,45 +77,48 @@ func NewGitHubActions(cfg GitHubConfig) (*GitHubActions, error) {
 	return g, nil
 }
 
-// Check reports whether Register would accept the request URL and token,
-// without installing them.
-func (g *GitHubActions) Check(rawURL string, token secret.Value) error {
-	if _, err := g.checkURL(rawURL); err != nil {
-		return err
+// Prepare checks a request URL and token (an absolute URL, https or
+// loopback, to an allowed host; a token) and returns them as a
+// Registration, installing nothing.
+func (g *GitHubActions) Prepare(rawURL string, token secret.Value) (*Registration, error) {
+	u, err := g.checkURL(rawURL)
+	if err != nil {
+		return nil, err
 	}
 	if token.IsZero() {
-		return fmt.Errorf("identity %q: the request token is empty", g.name)
+		return nil, fmt.Errorf("identity %q: the request token is empty", g.name)
 	}
-	return nil
+	return &Registration{url: u, token: token}, nil
 }
 
-// Register installs a request URL and token (a new job), replacing any
-// earlier one and bumping the generation.
+// Install makes r the registration (a new job), replacing any earlier one
+// and bumping the generation.
+func (g *GitHubActions) Install(r *Registration) {
+	g.reg.Store(&registration{url: r.url, token: r.token})
+	g.gen.Add(1)
+	g.log.Info("identity registered", "identity", g.name, "host", r.url.Host)
+}
+
+// Register prepares and installs a request URL and token.
 func (g *GitHubActions) Register(rawURL string, token secret.Value) error {
-	u, err := g.checkURL(rawURL)
+	r, err := g.Prepare(rawURL, token)
 	if err != nil {
 		return err
 	}
-	if token.IsZero() {
-		return fmt.Errorf("identity %q: the request token is empty", g.name)
-	}
-	g.reg.Store(&registration{url: u, token: token})
-	g.gen.Add(1)
-	g.log.Info("identity registered", "identity", g.name, "host", u.Host)
+	g.Install(r)
 	return nil
 }
 
-// Holds reports whether rawURL and token are the registration installed
-// now: registering the same job twice must change nothing (the runner's
-// job-started hook may run again for the same job). A registration GitHub
-// called completed is held by no one: registering again replaces it.
-func (g *GitHubActions) Holds(rawURL string, token secret.Value) bool {
+// Holds reports whether r is the registration installed now: registering
+// the same job twice must change nothing (the runner's job-started hook
+// may run again for the same job). A registration GitHub called completed
+// is held by no one: registering again replaces it.
+func (g *GitHubActions) Holds(r *Registration) bool {
 	reg := g.reg.Load()
 	if reg == nil || reg.completed.Load() {
 		return false
 	}
-	u, err := g.checkURL(rawURL)
-	return err == nil && u.String() == reg.url.String() && reg.token.Equal(token)
+	return r.url.String() == reg.url.String() && reg.token.Equal(r.token)
 }
 
 // Clear forgets the registration and bumps the generation.

@@ -12,6 +12,11 @@ import (
 func TestHolds(t *testing.T) {
 	gh, g := newGitHub(t)
 	other := gh.AddJob("2002")
+	// holds: a request URL and token that do not prepare are not held.
+	holds := func(rawURL string, token secret.Value) bool {
+		r, err := g.Prepare(rawURL, token)
+		return err == nil && g.Holds(r)
+	}
 	cases := []struct {
 		name  string
 		url   string
@@ -25,7 +30,7 @@ func TestHolds(t *testing.T) {
 		{"a URL that does not parse", "::", gh.RequestToken(), false},
 	}
 	for _, c := range cases {
-		if got := g.Holds(c.url, c.token); got != c.want {
+		if got := holds(c.url, c.token); got != c.want {
 			t.Errorf("%s: Holds = %v, want %v", c.name, got, c.want)
 		}
 	}
@@ -33,18 +38,18 @@ func TestHolds(t *testing.T) {
 	if _, err := g.Mint(t.Context(), "aud"); err == nil {
 		t.Fatal("a mint for a completed job succeeded")
 	}
-	if g.Holds(gh.RequestURL(), gh.RequestToken()) {
+	if holds(gh.RequestURL(), gh.RequestToken()) {
 		t.Error("after GitHub said the job completed: Holds = true, want false (a new registration must replace it)")
 	}
 	gh.SetCompleted(false)
 	if err := g.Register(gh.RequestURL(), gh.RequestToken()); err != nil {
 		t.Fatal(err)
 	}
-	if !g.Holds(gh.RequestURL(), gh.RequestToken()) {
+	if !holds(gh.RequestURL(), gh.RequestToken()) {
 		t.Error("after registering again: Holds = false")
 	}
 	g.Clear()
-	if g.Holds(gh.RequestURL(), gh.RequestToken()) {
+	if holds(gh.RequestURL(), gh.RequestToken()) {
 		t.Error("after Clear: Holds = true, want false")
 	}
 }

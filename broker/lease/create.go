@@ -15,7 +15,8 @@ import (
 // credential's hosts, TTL within its MaxTTL (empty: MaxTTL), bind "uid"
 // (default) or "process" (which needs a holder whose process the broker
 // can see). The secret is returned only here; the store keeps its SHA-256.
-// Refusals are *Error: 400 bad_request, 403 scope_violation.
+// Refusals are *Error (400 bad_request, 403 scope_violation) or the access
+// policy's *api.Problem (400 process_not_visible, 429 quota_exceeded).
 func (s *Store) Create(cred Ceiling, req api.CreateLeaseRequest, holder Holder) (*Lease, secret.Value, error) {
 	ttl, err := parseTTL(req.TTL, cred.MaxTTL, cred.MaxTTL)
 	if err != nil {
@@ -32,7 +33,7 @@ func (s *Store) Create(cred Ceiling, req api.CreateLeaseRequest, holder Holder) 
 	}
 	if bind == api.BindProcess {
 		if err := access.MayBindProcess(holder.Cred); err != nil {
-			return nil, secret.Value{}, refusal(err)
+			return nil, secret.Value{}, err // *api.Problem: 400 process_not_visible
 		}
 	}
 	if err := validLabel(req.Label); err != nil {

@@ -106,22 +106,6 @@ func (l *Lease) API() api.Lease {
 	}
 }
 
-// HeldBy reports whether caller may act as the lease's holder: the same
-// uid and, for a process-bound lease, the same pid and process start time.
-func (l *Lease) HeldBy(caller peer.Cred) bool {
-	return l.holderError(caller) == nil
-}
-
-func (l *Lease) holderError(caller peer.Cred) error {
-	if caller.UID != l.Holder.UID {
-		return errf(403, api.CodeForbidden, "lease %s belongs to another uid", l.ID)
-	}
-	if l.Bind == api.BindProcess && !caller.SameProcess(l.Holder.Cred) {
-		return errf(403, api.CodeForbidden, "lease %s is bound to another process", l.ID)
-	}
-	return nil
-}
-
 // usable refuses a revoked or expired lease with 410.
 func (l *Lease) usable(now time.Time) error {
 	switch l.state.Load() {

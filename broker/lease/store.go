@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/access"
 	"github.com/awf-broker/awf-broker/broker/clock"
 	"github.com/awf-broker/awf-broker/broker/peer"
 )
@@ -122,8 +123,8 @@ func (s *Store) Get(id string) (*Lease, error) {
 
 // Authorize checks a header request, the hot path: the lease exists, the
 // presented secret matches (constant time), the lease is neither revoked
-// nor expired (410), and the caller is its holder (uid; pid and start time
-// for a process-bound lease). It counts the request and allocates nothing
+// nor expired (410), and the caller is its holder (access.MayUseLease: uid;
+// pid and start time for a process-bound lease). It counts the request and allocates nothing
 // on success.
 //
 // The secret is checked before the state so that only a holder of the
@@ -139,7 +140,7 @@ func (s *Store) Authorize(id, presented string, caller peer.Cred) (*Lease, error
 	if err := l.usable(s.cfg.Clock.Now()); err != nil {
 		return nil, err
 	}
-	if err := l.holderError(caller); err != nil {
+	if err := access.MayUseLease(caller, l.Facts()); err != nil {
 		return nil, err
 	}
 	l.requests.Add(1)

@@ -3,6 +3,7 @@ package lease
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"os"
 	"strings"
 	"sync"
@@ -119,8 +120,7 @@ func TestAuthorize(t *testing.T) {
 			}
 			continue
 		}
-		e, _ := err.(*Error)
-		if e == nil || e.Status != c.status || e.Code != c.code || e.Msg != c.msg {
+		if status, code, msg, ok := refusalOf(err); !ok || status != c.status || code != c.code || msg != c.msg {
 			t.Errorf("%s: Authorize error = %#v, want %d %s %q", c.name, err, c.status, c.code, c.msg)
 		}
 	}
@@ -189,10 +189,25 @@ func TestCreate(t *testing.T) {
 	}
 	for _, c := range refusals {
 		_, _, err := s.Create(cred, c.req, Holder{Cred: c.holder})
-		if CodeOf(err) != c.code || err.Error() != c.msg {
+		if _, code, msg, _ := refusalOf(err); CodeOf(err) != c.code || code != c.code || msg != c.msg {
 			t.Errorf("%s: Create = %v, want %s %q", c.name, err, c.code, c.msg)
 		}
 	}
+}
+
+// refusalOf returns the status, code and caller-facing message of one of
+// the store's refusals: an *Error of its own, or an *api.Problem of the
+// access policy, returned as it is.
+func refusalOf(err error) (status int, code, msg string, ok bool) {
+	var e *Error
+	var p *api.Problem
+	switch {
+	case errors.As(err, &e):
+		return e.Status, e.Code, e.Msg, true
+	case errors.As(err, &p):
+		return p.Status, p.Code, p.Detail, true
+	}
+	return 0, "", "", false
 }
 
 func TestRenewRevokeAndEvents(t *testing.T) {

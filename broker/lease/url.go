@@ -44,10 +44,11 @@ func NormalizeURL(raw string) (*url.URL, error) {
 	default:
 		return nil, errf(400, api.CodeInsecureURL, "url must be https (plain http only to a loopback address)")
 	}
-	if p := u.EscapedPath(); strings.Contains(p, `\`) || containsFold(p, "%2f") || containsFold(p, "%5c") {
+	p := u.EscapedPath()
+	if strings.Contains(p, `\`) || containsFold(p, "%2f") || containsFold(p, "%5c") {
 		return nil, errf(400, api.CodeBadRequest, "url path must not contain encoded slashes or backslashes")
 	}
-	if api.HasDotSegment(u.EscapedPath()) {
+	if api.HasDotSegment(p) {
 		return nil, errf(400, api.CodeBadRequest, "url path must not contain '.' or '..' segments, decoded once or twice, with or without ';' parameters")
 	}
 	if u.Path == "" {

@@ -18,12 +18,12 @@ import (
 // body read timeout (400, and the connection is closed). An empty body is
 // allowed when optional.
 func (s *Server) decode(c *call, v any, optional bool) error {
-	err := decode(c.w, c.r, v, optional)
-	if err != nil && isBodyTimeout(err) {
-		// The deadline stays passed, so the server does not wait for
-		// the rest of the body either: it closes the connection.
-		c.w.Header().Set("Connection", "close")
-		return problem(http.StatusBadRequest, api.CodeBadRequest, "the request body did not arrive within %s", s.cfg.BodyReadTimeout)
+	err := decode(c.w, c.r, v, optional, s.cfg.BodyReadTimeout)
+	if c.w.Header().Get("Connection") == "close" {
+		// The body timed out. The deadline stays passed, so that the
+		// server, which still drains the body when it closes it after
+		// the answer, does not wait for the rest of it either.
+		return err
 	}
 	// The body is read: a handler that now waits (for a token) must not
 	// have its request cancelled by the body's deadline.
@@ -56,11 +56,11 @@ func (s *Server) clearBodyDeadline(c *call) {
 	c.bodyDeadline = false
 }
 
-// errBodyTimeout is decode's detail when the body's read timed out.
-const errBodyTimeout = "the request body did not arrive in time"
-
-// decode reads r's JSON body into v (see Server.decode).
-func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
+// decode reads r's JSON body into v (see Server.decode). A body that did
+// not arrive within timeout (the read deadline setBodyDeadline set) is
+// answered with "Connection: close": the rest of it must not be read as
+// the next request.
+func decode(w http.ResponseWriter, r *http.Request, v any, optional bool, timeout time.Duration) error {
 	if r.ContentLength > MaxBodyBytes {
 		return problem(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "request body exceeds %d bytes", MaxBodyBytes)
 	}
@@ -69,7 +69,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err != nil && isTimeout(err) {
-		return problem(http.StatusBadRequest, api.CodeBadRequest, "%s", errBodyTimeout)
+		w.Header().Set("Connection", "close")
+		return problem(http.StatusBadRequest, api.CodeBadRequest, "the request body did not arrive within %s", timeout)
 	}
 	if errors.Is(err, io.EOF) {
 		if optional {
@@ -114,13 +115,6 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 // connection's read deadline (as http.ResponseController does, without
 // allocating one).
 type readDeadliner interface{ SetReadDeadline(time.Time) error }
-
-// isBodyTimeout reports whether decode's err says the body timed out.
-// (Apart from the hot path: errors.As's target escapes to the heap.)
-func isBodyTimeout(err error) bool {
-	var p *api.Problem
-	return errors.As(err, &p) && p.Code == api.CodeBadRequest && p.Detail == errBodyTimeout
-}
 
 // isTimeout reports whether err is a read that hit its deadline.
 func isTimeout(err error) bool {

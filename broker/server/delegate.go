@@ -12,8 +12,6 @@ import (
 // read it with CallerFromContext to filter what they show.
 type Caller struct {
 	peer.Cred
-	// Admin reports whether the caller is an admin.
-	Admin bool
 }
 
 type callerKey struct{}
@@ -26,7 +24,7 @@ func CallerFromContext(ctx context.Context) (Caller, bool) {
 
 // delegate hands the request to h with the caller in its context.
 func (s *Server) delegate(c *call, h http.Handler) {
-	ctx := context.WithValue(c.r.Context(), callerKey{}, Caller{Cred: c.caller, Admin: c.admin})
+	ctx := context.WithValue(c.r.Context(), callerKey{}, Caller{Cred: c.caller})
 	h.ServeHTTP(c.w, c.r.WithContext(ctx))
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/awf-broker/awf-broker/api"
 )
@@ -19,7 +20,7 @@ import (
 func decodeRefusal(t *testing.T, body []byte, v any) (*api.Problem, bool) {
 	t.Helper()
 	r := httptest.NewRequest("POST", "/v1/x", bytes.NewReader(body))
-	err := decode(httptest.NewRecorder(), r, v, false)
+	err := decode(httptest.NewRecorder(), r, v, false, time.Second)
 	if err == nil {
 		return nil, true
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/awf-broker/awf-broker/api"
 )
@@ -20,7 +21,7 @@ func FuzzDecodeHeadersRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := httptest.NewRequest("POST", "/v1/leases/x/headers", bytes.NewReader(body))
 		var req api.HeadersRequest
-		err := decode(httptest.NewRecorder(), r, &req, false)
+		err := decode(httptest.NewRecorder(), r, &req, false, time.Second)
 		if err == nil {
 			return
 		}

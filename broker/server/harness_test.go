@@ -110,11 +110,11 @@ func (s stubSource) All() []Issuer {
 // stubIdentities registers anything the policy let through.
 type stubIdentities struct{}
 
-func (stubIdentities) Register(_ context.Context, name string, _ peer.Cred, _ api.IdentityRegistration) (api.Identity, error) {
+func (stubIdentities) Register(_ context.Context, name string, _ api.IdentityRegistration) (api.Identity, error) {
 	return api.Identity{Name: name, Type: "github-actions", Registered: true, Generation: 1}, nil
 }
 
-func (stubIdentities) Clear(_ context.Context, name string, _ peer.Cred) (api.Identity, error) {
+func (stubIdentities) Clear(_ context.Context, name string) (api.Identity, error) {
 	return api.Identity{Name: name, Type: "github-actions", Generation: 2}, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/access"
 	"github.com/awf-broker/awf-broker/broker/peer"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // The tests of this file each close a hole issue 13 found; each fails on
@@ -235,19 +236,12 @@ func TestConnectionQuota(t *testing.T) {
 	}
 	first.Close()
 	// The server notices the close asynchronously: wait for the state.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testharness.WaitFor(t, 5*time.Second, "a connection to be accepted once another closed", func() bool {
 		c := dial()
-		resp, b := rawRequest(t, c, healthReq)
-		if resp.StatusCode == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after a close, still refused: %d %s", resp.StatusCode, b)
-		}
-		c.Close()
-		time.Sleep(10 * time.Millisecond)
-	}
+		defer c.Close()
+		resp, _ := rawRequest(t, c, healthReq)
+		return resp.StatusCode == 200
+	})
 }
 
 // TestSubscriberQuota: past subscribers_per_uid, GET /v1/events answers

@@ -8,7 +8,7 @@ import (
 // wrapper decoded the body and asked the policy). The body holds a secret:
 // it is never logged.
 func (s *Server) serveRegisterIdentity(c *call) error {
-	id, err := s.cfg.Identities.Register(c.r.Context(), c.r.PathValue("name"), c.caller, c.register)
+	id, err := s.cfg.Identities.Register(c.r.Context(), c.r.PathValue("name"), c.register)
 	if err != nil {
 		return err
 	}
@@ -16,7 +16,7 @@ func (s *Server) serveRegisterIdentity(c *call) error {
 }
 
 func (s *Server) serveClearIdentity(c *call) error {
-	id, err := s.cfg.Identities.Clear(c.r.Context(), c.r.PathValue("name"), c.caller)
+	id, err := s.cfg.Identities.Clear(c.r.Context(), c.r.PathValue("name"))
 	if err != nil {
 		return err
 	}

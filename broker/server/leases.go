@@ -36,7 +36,7 @@ func (s *Server) serveCreateLease(c *call) error {
 // serveLeases lists every lease for an admin, the caller's own otherwise.
 func (s *Server) serveLeases(c *call) error {
 	var keep func(*lease.Lease) bool
-	if !c.admin {
+	if !c.pol.IsAdmin(c.caller) {
 		keep = func(l *lease.Lease) bool { return c.pol.SeesLease(c.caller, l.Facts()) }
 	}
 	return s.writeJSON(c, http.StatusOK, api.LeaseList{Leases: s.cfg.Leases.List(keep)})

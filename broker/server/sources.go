@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
-	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/broker/provider"
 )
 
@@ -52,6 +51,6 @@ type Issuer interface {
 // access policy's answer, asked by the wrapper before these are called;
 // they answer *api.Problem errors (404 unknown_identity, 400 bad_request).
 type IdentitySource interface {
-	Register(ctx context.Context, name string, caller peer.Cred, reg api.IdentityRegistration) (api.Identity, error)
-	Clear(ctx context.Context, name string, caller peer.Cred) (api.Identity, error)
+	Register(ctx context.Context, name string, reg api.IdentityRegistration) (api.Identity, error)
+	Clear(ctx context.Context, name string) (api.Identity, error)
 }

@@ -18,7 +18,6 @@ type call struct {
 	// caller is who called; known is false when the broker could not tell.
 	caller peer.Cred
 	known  bool
-	admin  bool
 	// pol is the access policy the request is decided by (one snapshot).
 	pol *access.Policy
 	// lease is the {id} lease (AdminOrHolder, LeaseSecret routes).

@@ -2,7 +2,7 @@
 // environment variable as a header. The key never expires. A value_file
 // must pass filetrust.Secret; it is read when the provider is built (so a
 // bad file refuses the config), again at every exchange (a forced refresh
-// or an upstream 401 picks up a rotated key), and its Fingerprint lets a
+// or an upstream 401 picks up a rotated key), and FileFingerprint lets a
 // reload tell that the key changed.
 package static
 
@@ -30,10 +30,9 @@ type Config struct {
 
 // Provider is the static provider.
 type Provider struct {
-	cfg         Config
-	header      string
-	remove      []string
-	fingerprint string
+	cfg    Config
+	header string
+	remove []string
 }
 
 // New checks cfg, reads a value_file once to check it, and returns the
@@ -50,11 +49,9 @@ func New(cfg Config) (*Provider, error) {
 		p.remove = []string{"authorization"}
 	}
 	if cfg.ValueFile != "" {
-		fp, err := FileFingerprint(cfg.ValueFile)
-		if err != nil {
+		if _, err := readFile(cfg.ValueFile); err != nil {
 			return nil, err
 		}
-		p.fingerprint = fp
 	}
 	return p, nil
 }
@@ -83,10 +80,6 @@ func FileFingerprint(path string) (string, error) {
 	sum := sha256.Sum256([]byte(v))
 	return hex.EncodeToString(sum[:]), nil
 }
-
-// Fingerprint is the fingerprint of the value_file's value New read, ""
-// for a value_env credential.
-func (p *Provider) Fingerprint() string { return p.fingerprint }
 
 // Name returns "static".
 func (p *Provider) Name() string { return "static" }
