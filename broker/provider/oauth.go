@@ -21,6 +21,11 @@ import (
 // token cache clamps (and warns), so the clamp is written once.
 const MaxTokenLifetime = 24 * time.Hour
 
+// DefaultLifetime is a token's lifetime when an upstream that may omit
+// expires_in does: the gh-aw api-proxy's and the openai-go SDK's
+// assumption, harmless since an early 401 re-exchanges.
+const DefaultLifetime = time.Hour
+
 // TokenCall is one request to a token endpoint.
 type TokenCall struct {
 	// Op names the step for errors ("exchange", "impersonate").
@@ -133,6 +138,24 @@ func (s *Seconds) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Lifetime returns the lifetime an expires_in of s states (LifetimeOf),
+// or fallback when the answer had none. Its error, fit for Malformed,
+// names why no token can have it: absent with no fallback (0), or zero or
+// negative.
+func (s Seconds) Lifetime(fallback time.Duration) (time.Duration, error) {
+	switch {
+	case !s.Set && fallback == 0:
+		return 0, errors.New("answer has no expires_in")
+	case !s.Set:
+		return fallback, nil
+	}
+	l, ok := LifetimeOf(s.N)
+	if !ok {
+		return 0, errors.New("expires_in is zero or negative")
+	}
+	return l, nil
+}
+
 // OAuthToken is the RFC 6749 token answer the providers share.
 type OAuthToken struct {
 	AccessToken string  `json:"access_token"`
@@ -155,15 +178,9 @@ func (a *TokenAnswer) BearerToken(fallback time.Duration) (Token, error) {
 	if t.TokenType != "" && !strings.EqualFold(t.TokenType, "bearer") {
 		return Token{}, a.Malformed(fmt.Sprintf("token_type %q is not Bearer", clip(t.TokenType)))
 	}
-	lifetime := fallback
-	switch {
-	case !t.ExpiresIn.Set && fallback == 0:
-		return Token{}, a.Malformed("answer has no expires_in")
-	case t.ExpiresIn.Set:
-		var ok bool
-		if lifetime, ok = LifetimeOf(t.ExpiresIn.N); !ok {
-			return Token{}, a.Malformed("expires_in is zero or negative")
-		}
+	lifetime, err := t.ExpiresIn.Lifetime(fallback)
+	if err != nil {
+		return Token{}, a.Malformed(err.Error())
 	}
 	return Token{Value: secret.New(t.AccessToken), Lifetime: lifetime, RequestID: a.RequestID}, nil
 }

@@ -133,7 +133,7 @@ func TestBadAnswers(t *testing.T) {
 		wantInText string
 		lifetime   time.Duration
 	}{
-		{"no expires_in: an hour, as the api-proxy", 200, "application/json", `{"access_token":"x","token_type":"Bearer"}`, 0, "", "", DefaultLifetime},
+		{"no expires_in: an hour, as the api-proxy", 200, "application/json", `{"access_token":"x","token_type":"Bearer"}`, 0, "", "", provider.DefaultLifetime},
 		{"zero expires_in", 200, "application/json", `{"access_token":"x","expires_in":0}`, provider.Transient, "malformed_response", "zero or negative", 0},
 		{"negative expires_in", 200, "application/json", `{"access_token":"x","expires_in":-5}`, provider.Transient, "malformed_response", "zero or negative", 0},
 		{"absurd expires_in as stated, for the cache to clamp", 200, "application/json", `{"access_token":"x","expires_in":999999}`, 0, "", "", 999999 * time.Second},
