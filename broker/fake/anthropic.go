@@ -279,13 +279,14 @@ func (a *Anthropic) serveToken(w http.ResponseWriter, r *http.Request) {
 	if left := int(assertionExp - now.Unix()); a.bounded && stated == "" && left < exp {
 		exp = max(left, 1)
 	}
-	a.tokens[tok] = now.Add(ledgerTTL(stated, exp))
+	value, ttl := expiresIn{raw: stated, n: exp}.answer()
+	a.tokens[tok] = now.Add(ttl)
 	a.runIDs[tok] = runID
-	a.minted = append(a.minted, Mint{At: now, Lifetime: ledgerTTL(stated, exp)})
+	a.minted = append(a.minted, Mint{At: now, Lifetime: ttl})
 	a.exchanges++
 	a.mu.Unlock()
 	w.Header().Set("Request-Id", "req_"+randomHex(12))
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": statedExpiresIn(stated, exp), "scope": "workspace:inference"})
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": value, "scope": "workspace:inference"})
 }
 
 // check verifies the request as the real endpoint does and returns the

@@ -124,9 +124,10 @@ func (a *Azure) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := EntraTokenPrefix + randomString(48)
-	a.led.mint(tok, ledgerTTL(a.opts.ExpiresInJSON, a.opts.ExpiresIn))
+	value, ttl := expiresIn{raw: a.opts.ExpiresInJSON, n: a.opts.ExpiresIn}.answer()
+	a.led.mint(tok, ttl)
 	w.Header().Set("x-ms-request-id", uuid.NewString())
-	writeJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": statedExpiresIn(a.opts.ExpiresInJSON, a.opts.ExpiresIn), "ext_expires_in": statedExpiresIn(a.opts.ExpiresInJSON, a.opts.ExpiresIn), "access_token": tok})
+	writeJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": value, "ext_expires_in": value, "access_token": tok})
 }
 
 // check verifies a client_credentials request as Entra does.

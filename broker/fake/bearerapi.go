@@ -45,12 +45,24 @@ func (a *BearerAPI) Refused() int64 { return a.refused.Load() }
 // LastPath is the path (and query) of the last request served.
 func (a *BearerAPI) LastPath() string { s, _ := a.lastPath.Load().(string); return s }
 
-func (a *BearerAPI) serve(w http.ResponseWriter, r *http.Request) {
+// bearerOK reports whether r carries Authorization: Bearer with a token
+// valid accepts (nil accepts none) and none of the forbidden headers, as
+// an API taking bearer tokens checks; the model API fakes share it.
+func bearerOK(r *http.Request, valid func(string) bool, forbid ...string) bool {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	for _, h := range a.forbid {
-		ok = ok && r.Header.Get(h) == ""
+	if !ok || valid == nil {
+		return false
 	}
-	if !ok || !a.valid(tok) {
+	for _, h := range forbid {
+		if r.Header.Get(h) != "" {
+			return false
+		}
+	}
+	return valid(tok)
+}
+
+func (a *BearerAPI) serve(w http.ResponseWriter, r *http.Request) {
+	if !bearerOK(r, a.valid, a.forbid...) {
 		a.refused.Add(1)
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]any{"code": 401, "message": "invalid credentials"}})
 		return

@@ -6,33 +6,33 @@ import (
 	"time"
 )
 
-// statedExpiresIn is the expires_in a token endpoint fake answers with:
-// raw verbatim when set (a JSON number a test chose: 0, 0.1, 1e12, -1),
-// else n seconds.
-func statedExpiresIn(raw string, n int) any {
-	if raw != "" {
-		return json.RawMessage(raw)
-	}
-	return n
+// expiresIn is the expires_in a token endpoint fake states: raw verbatim
+// when set (a JSON number a test chose: 0, 0.1, 1e12, -1), else n seconds.
+type expiresIn struct {
+	raw string
+	n   int
 }
 
-// ledgerTTL is how long the fake itself honours a token it stated raw (or
-// n) seconds for: the stated value where it fits a time.Duration, at most
-// ten years, nothing for zero, negative or unparsable values.
-func ledgerTTL(raw string, n int) time.Duration {
-	s := float64(n)
-	if raw != "" {
+// answer returns the value to state as expires_in and how long the fake
+// itself honours the token: the stated value where it fits a
+// time.Duration, at most ten years, nothing for zero, negative or
+// unparsable values.
+func (e expiresIn) answer() (stated any, ttl time.Duration) {
+	s := float64(e.n)
+	stated = e.n
+	if e.raw != "" {
+		stated = json.RawMessage(e.raw)
 		var err error
-		if s, err = strconv.ParseFloat(raw, 64); err != nil {
-			return 0
+		if s, err = strconv.ParseFloat(e.raw, 64); err != nil {
+			return stated, 0
 		}
 	}
 	const most = 10 * 365 * 24 * time.Hour
 	switch {
 	case !(s > 0):
-		return 0
+		return stated, 0
 	case s >= most.Seconds():
-		return most
+		return stated, most
 	}
-	return time.Duration(s * float64(time.Second))
+	return stated, time.Duration(s * float64(time.Second))
 }

@@ -161,8 +161,9 @@ func (g *GCP) serveSTS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := GCPFederatedPrefix + randomString(48)
-	g.fed.mint(tok, ledgerTTL(g.opts.ExpiresInJSON, g.opts.ExpiresIn))
-	writeJSON(w, 200, map[string]any{"access_token": tok, "issued_token_type": gcpAccessType, "token_type": "Bearer", "expires_in": statedExpiresIn(g.opts.ExpiresInJSON, g.opts.ExpiresIn)})
+	value, ttl := expiresIn{raw: g.opts.ExpiresInJSON, n: g.opts.ExpiresIn}.answer()
+	g.fed.mint(tok, ttl)
+	writeJSON(w, 200, map[string]any{"access_token": tok, "issued_token_type": gcpAccessType, "token_type": "Bearer", "expires_in": value})
 }
 
 // checkSTS verifies an exchange as Google's STS does.

@@ -2,7 +2,6 @@ package fake
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -94,13 +93,12 @@ func (a *AnthropicAPI) authorize(w http.ResponseWriter, r *http.Request) bool {
 	a.mu.Lock()
 	a.headers = append(a.headers, r.Header.Clone())
 	a.mu.Unlock()
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	betaOK := false
 	for _, b := range strings.Split(r.Header.Get("anthropic-beta"), ",") {
 		betaOK = betaOK || strings.TrimSpace(b) == "oauth-2025-04-20"
 	}
-	valid := ok && r.Header.Get("X-Api-Key") == "" && betaOK &&
-		r.Header.Get("anthropic-version") != "" && a.tokens != nil && a.tokens.Valid(tok)
+	valid := betaOK && r.Header.Get("anthropic-version") != "" && a.tokens != nil &&
+		bearerOK(r, a.tokens.Valid, "X-Api-Key")
 	a.mu.Lock()
 	if valid && a.unauthorizeNext {
 		a.unauthorizeNext, valid = false, false
@@ -193,36 +191,16 @@ func (a *AnthropicAPI) stream(w http.ResponseWriter, r *http.Request, id, model 
 	a.mu.Lock()
 	delay := a.eventDelay
 	a.mu.Unlock()
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	fl, _ := w.(http.Flusher)
-	events := []struct {
-		name string
-		data any
-	}{
+	// The reply streams as two deltas, its first word and the rest.
+	i := max(strings.IndexByte(MessagesReply, ' '), 0)
+	first, rest := MessagesReply[:i], MessagesReply[i:]
+	writeSSE(w, r, delay, []sseEvent{
 		{"message_start", map[string]any{"type": "message_start", "message": map[string]any{"id": id, "type": "message", "role": "assistant", "model": model, "content": []any{}, "usage": map[string]int{"input_tokens": 3, "output_tokens": 0}}}},
 		{"content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": map[string]string{"type": "text", "text": ""}}},
-		{"content_block_delta", map[string]any{"type": "content_block_delta", "index": 0, "delta": map[string]string{"type": "text_delta", "text": "Hello"}}},
-		{"content_block_delta", map[string]any{"type": "content_block_delta", "index": 0, "delta": map[string]string{"type": "text_delta", "text": " from the fake."}}},
+		{"content_block_delta", map[string]any{"type": "content_block_delta", "index": 0, "delta": map[string]string{"type": "text_delta", "text": first}}},
+		{"content_block_delta", map[string]any{"type": "content_block_delta", "index": 0, "delta": map[string]string{"type": "text_delta", "text": rest}}},
 		{"content_block_stop", map[string]any{"type": "content_block_stop", "index": 0}},
 		{"message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": "end_turn"}, "usage": map[string]int{"output_tokens": 5}}},
 		{"message_stop", map[string]any{"type": "message_stop"}},
-	}
-	for i, ev := range events {
-		if i > 0 && delay > 0 {
-			select {
-			case <-time.After(delay):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		b, _ := json.Marshal(ev.data)
-		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.name, b); err != nil {
-			return
-		}
-		if fl != nil {
-			fl.Flush()
-		}
-	}
+	})
 }

@@ -63,10 +63,39 @@ func TestMessagesAPIIsStrict(t *testing.T) {
 			if resp.StatusCode != tc.wantStatus || !strings.Contains(string(body), tc.wantInBody) {
 				t.Fatalf("got %d %s, want %d with %q", resp.StatusCode, body, tc.wantStatus, tc.wantInBody)
 			}
+			if strings.Contains(tc.body, `"stream":true`) {
+				if got := streamedText(t, string(body)); got != MessagesReply {
+					t.Errorf("streamed text %q, want MessagesReply %q", got, MessagesReply)
+				}
+			}
 		})
 	}
 	calls := api.Calls()
 	if len(calls) != 2 || calls[0] != (MessagesCall{Model: "m"}) || calls[1] != (MessagesCall{Model: "m", Stream: true, Tools: 2}) {
 		t.Errorf("calls = %+v", calls)
 	}
+}
+
+// streamedText joins the text deltas of a Messages event stream.
+func streamedText(t *testing.T, stream string) string {
+	t.Helper()
+	var text strings.Builder
+	for line := range strings.Lines(stream) {
+		data, ok := strings.CutPrefix(strings.TrimSpace(line), "data: ")
+		if !ok {
+			continue
+		}
+		var ev struct {
+			Delta struct {
+				Type, Text string
+			}
+		}
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			t.Fatalf("event data %s: %v", data, err)
+		}
+		if ev.Delta.Type == "text_delta" {
+			text.WriteString(ev.Delta.Text)
+		}
+	}
+	return text.String()
 }

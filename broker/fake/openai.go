@@ -116,8 +116,9 @@ func (o *OpenAI) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := OpenAITokenPrefix + randomString(48)
-	o.led.mint(tok, ledgerTTL(o.opts.ExpiresInJSON, o.opts.ExpiresIn))
-	ans := map[string]any{"access_token": tok, "issued_token_type": openaiIssued, "token_type": "Bearer", "expires_in": statedExpiresIn(o.opts.ExpiresInJSON, o.opts.ExpiresIn)}
+	value, ttl := expiresIn{raw: o.opts.ExpiresInJSON, n: o.opts.ExpiresIn}.answer()
+	o.led.mint(tok, ttl)
+	ans := map[string]any{"access_token": tok, "issued_token_type": openaiIssued, "token_type": "Bearer", "expires_in": value}
 	if fault == FaultNoExpiresIn {
 		delete(ans, "expires_in")
 	}

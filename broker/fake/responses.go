@@ -76,8 +76,7 @@ func (r *Responses) LastInput() []string {
 
 // authorized checks the bearer as api.openai.com does and counts a refusal.
 func (r *Responses) authorized(w http.ResponseWriter, req *http.Request) bool {
-	tok, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-	if ok && req.Header.Get("Api-Key") == "" && r.valid != nil && r.valid(tok) {
+	if bearerOK(req, r.valid, "Api-Key") {
 		return true
 	}
 	r.mu.Lock()
@@ -172,19 +171,11 @@ func (r *Responses) servePost(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusOK, events[len(events)-1]["response"])
 		return
 	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	fl, _ := w.(http.Flusher)
-	for _, ev := range events {
-		b, _ := json.Marshal(ev)
-		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev["type"], b); err != nil {
-			return
-		}
-		if fl != nil {
-			fl.Flush()
-		}
+	sse := make([]sseEvent, len(events))
+	for i, ev := range events {
+		sse[i] = sseEvent{name: ev["type"].(string), data: ev}
 	}
+	writeSSE(w, req, 0, sse)
 }
 
 // warmupEvents answer a warm-up: an empty response, created and completed.

@@ -16,8 +16,15 @@ import (
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
-// MaxTokenLifetime clamps absurd lifetimes an upstream states.
+// MaxTokenLifetime is the longest lifetime a token is taken to have,
+// whatever its upstream stated. Providers report what was stated; the
+// token cache clamps (and warns), so the clamp is written once.
 const MaxTokenLifetime = 24 * time.Hour
+
+// DefaultLifetime is a token's lifetime when an upstream that may omit
+// expires_in does: the gh-aw api-proxy's and the openai-go SDK's
+// assumption, harmless since an early 401 re-exchanges.
+const DefaultLifetime = time.Hour
 
 // TokenCall is one request to a token endpoint.
 type TokenCall struct {
@@ -131,6 +138,24 @@ func (s *Seconds) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Lifetime returns the lifetime an expires_in of s states (LifetimeOf),
+// or fallback when the answer had none. Its error, fit for Malformed,
+// names why no token can have it: absent with no fallback (0), or zero or
+// negative.
+func (s Seconds) Lifetime(fallback time.Duration) (time.Duration, error) {
+	switch {
+	case !s.Set && fallback == 0:
+		return 0, errors.New("answer has no expires_in")
+	case !s.Set:
+		return fallback, nil
+	}
+	l, ok := LifetimeOf(s.N)
+	if !ok {
+		return 0, errors.New("expires_in is zero or negative")
+	}
+	return l, nil
+}
+
 // OAuthToken is the RFC 6749 token answer the providers share.
 type OAuthToken struct {
 	AccessToken string  `json:"access_token"`
@@ -141,7 +166,7 @@ type OAuthToken struct {
 // BearerToken parses a 2xx RFC 6749 answer into a Token: a non-empty
 // access_token, a token_type of Bearer if present, and expires_in as the
 // lifetime counted from receipt (fallback when absent; an answer without
-// it is malformed when fallback is 0), clamped to MaxTokenLifetime.
+// it is malformed when fallback is 0), as stated: the token cache clamps.
 func (a *TokenAnswer) BearerToken(fallback time.Duration) (Token, error) {
 	var t OAuthToken
 	if err := json.Unmarshal(a.Body, &t); err != nil {
@@ -153,31 +178,28 @@ func (a *TokenAnswer) BearerToken(fallback time.Duration) (Token, error) {
 	if t.TokenType != "" && !strings.EqualFold(t.TokenType, "bearer") {
 		return Token{}, a.Malformed(fmt.Sprintf("token_type %q is not Bearer", clip(t.TokenType)))
 	}
-	lifetime := fallback
-	switch {
-	case !t.ExpiresIn.Set && fallback == 0:
-		return Token{}, a.Malformed("answer has no expires_in")
-	case t.ExpiresIn.Set:
-		var ok bool
-		if lifetime, ok = LifetimeOf(t.ExpiresIn.N); !ok {
-			return Token{}, a.Malformed("expires_in is zero or negative")
-		}
+	lifetime, err := t.ExpiresIn.Lifetime(fallback)
+	if err != nil {
+		return Token{}, a.Malformed(err.Error())
 	}
 	return Token{Value: secret.New(t.AccessToken), Lifetime: lifetime, RequestID: a.RequestID}, nil
 }
 
 // LifetimeOf converts an expires_in of s seconds to a lifetime without
-// overflow: at most MaxTokenLifetime (s = 1e12 would overflow a
-// time.Duration), at least 1 ns for any positive s. It reports false for
-// zero, negative and NaN values, which no token can have.
+// overflow: s = 1e12 would overflow a time.Duration, so it saturates at
+// the largest one; any positive s gives at least 1 ns. It reports false
+// for zero, negative and NaN values, which no token can have. It does not
+// clamp to MaxTokenLifetime: the token cache does, and reports what the
+// upstream stated next to what it took.
 func LifetimeOf(s float64) (time.Duration, bool) {
-	switch {
-	case !(s > 0): // also NaN
+	if !(s > 0) { // also NaN
 		return 0, false
-	case s >= MaxTokenLifetime.Seconds():
-		return MaxTokenLifetime, true
 	}
-	return max(time.Duration(s*float64(time.Second)), time.Nanosecond), true
+	// 1<<63 is exact in a float64; anything below it converts safely.
+	if ns := s * float64(time.Second); ns < 1<<63 {
+		return max(time.Duration(ns), time.Nanosecond), true
+	}
+	return math.MaxInt64, true
 }
 
 // jsonProblem names what is wrong with a JSON body without quoting it.

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -28,6 +29,25 @@ func TestSeconds(t *testing.T) {
 	}
 }
 
+func TestLifetimeOf(t *testing.T) {
+	cases := []struct {
+		s    float64
+		want time.Duration
+		ok   bool
+	}{
+		{0, 0, false}, {-1, 0, false}, {math.NaN(), 0, false}, {math.Inf(-1), 0, false},
+		{1e-12, time.Nanosecond, true}, {0.1, 100 * time.Millisecond, true}, {3600, time.Hour, true},
+		{999999, 999999 * time.Second, true}, // not clamped: the token cache does that
+		{9.2e9, 9.2e9 * time.Second, true},
+		{9.3e9, math.MaxInt64, true}, {1e12, math.MaxInt64, true}, {math.Inf(1), math.MaxInt64, true},
+	}
+	for _, c := range cases {
+		if got, ok := LifetimeOf(c.s); got != c.want || ok != c.ok {
+			t.Errorf("LifetimeOf(%v) = %v, %v; want %v, %v", c.s, got, ok, c.want, c.ok)
+		}
+	}
+}
+
 func TestBearerToken(t *testing.T) {
 	cases := []struct {
 		body     string
@@ -38,7 +58,8 @@ func TestBearerToken(t *testing.T) {
 		{`{"access_token":"t","token_type":"Bearer","expires_in":3599}`, 0, 3599 * time.Second, ""},
 		{`{"access_token":"t","token_type":"bearer","expires_in":"60"}`, 0, time.Minute, ""},
 		{`{"access_token":"t"}`, time.Hour, time.Hour, ""},
-		{`{"access_token":"t","expires_in":999999}`, 0, MaxTokenLifetime, ""},
+		{`{"access_token":"t","expires_in":999999}`, 0, 999999 * time.Second, ""}, // the token cache clamps
+		{`{"access_token":"t","expires_in":1000000000000}`, 0, math.MaxInt64, ""}, // no overflow
 		{`{"access_token":"t"}`, 0, 0, "no expires_in"},
 		{`{"access_token":"t","expires_in":0}`, 0, 0, "zero or negative"},
 		{`{"access_token":"t","expires_in":-1}`, time.Hour, 0, "zero or negative"},

@@ -100,14 +100,13 @@ func (c *Cache) exchange(ctx context.Context, f *flight, gen, epoch uint64) {
 	c.broadcastLocked()
 	c.mu.Unlock()
 
-	c.audit(tok, err, received.Sub(start), retryIn)
-	if err == nil && tok.Lifetime > 0 && (tok.Lifetime < ShortLifetime || tok.Lifetime != stated) {
+	r := c.result(tok, stated, err, received.Sub(start), retryIn, discarded)
+	c.audit(tok, err, r.Duration, retryIn)
+	if r.ShortLived() {
 		c.log.Warn("token lifetime out of the expected range", keyCredential, c.cfg.Name,
-			keyStated, stated.String(), keyExpiresIn, tok.Lifetime.String(), keyRequestID, tok.RequestID)
+			keyStated, r.StatedLifetime.String(), keyExpiresIn, r.Lifetime.String(), keyRequestID, r.RequestID)
 	}
 	if c.cfg.OnExchange != nil {
-		r := c.result(tok, err, received.Sub(start), retryIn, discarded)
-		r.StatedLifetime = stated
 		c.cfg.OnExchange(r)
 	}
 	c.wake()
@@ -146,17 +145,19 @@ type ExchangeResult struct {
 }
 
 // ShortLived reports whether the exchange gave a token that lives less
-// than ShortLifetime, or whose stated lifetime had to be clamped: both
-// deserve a warning.
+// than ShortLifetime, or whose stated lifetime had to be clamped (an
+// expires_in of 1e12 is taken as 24 h): both deserve a warning.
 func (r ExchangeResult) ShortLived() bool {
 	return r.Outcome == OutcomeOK && r.Lifetime > 0 && (r.Lifetime < ShortLifetime || r.Lifetime != r.StatedLifetime)
 }
 
-func (c *Cache) result(tok provider.Token, err error, d, retryIn time.Duration, discarded bool) ExchangeResult {
+// result describes an exchange whose provider stated the lifetime stated
+// and whose token tok has it clamped.
+func (c *Cache) result(tok provider.Token, stated time.Duration, err error, d, retryIn time.Duration, discarded bool) ExchangeResult {
 	r := ExchangeResult{Credential: c.cfg.Name, Provider: c.cfg.Provider, Duration: d}
 	switch {
 	case err == nil:
-		r.Outcome, r.Lifetime, r.RequestID = OutcomeOK, tok.Lifetime, tok.RequestID
+		r.Outcome, r.Lifetime, r.StatedLifetime, r.RequestID = OutcomeOK, tok.Lifetime, stated, tok.RequestID
 		return r
 	case discarded:
 		r.Outcome = OutcomeDiscarded

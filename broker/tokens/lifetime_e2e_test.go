@@ -186,8 +186,8 @@ func TestHostileLifetimes(t *testing.T) {
 		// The Anthropic SDK, like the real client, takes expires_in as an
 		// integer: 0.1 and 1e12 in exponent form are malformed answers.
 		{"0.1", map[string]time.Duration{"anthropic": refused, "openai": time.Second, "azure": time.Second, "gcp": time.Second}},
-		{"1000000000000", map[string]time.Duration{"anthropic": MaxLifetime, "openai": MaxLifetime, "azure": MaxLifetime, "gcp": MaxLifetime}},
-		{"1e12", map[string]time.Duration{"anthropic": refused, "openai": MaxLifetime, "azure": MaxLifetime, "gcp": MaxLifetime}},
+		{"1000000000000", map[string]time.Duration{"anthropic": provider.MaxTokenLifetime, "openai": provider.MaxTokenLifetime, "azure": provider.MaxTokenLifetime, "gcp": provider.MaxTokenLifetime}},
+		{"1e12", map[string]time.Duration{"anthropic": refused, "openai": provider.MaxTokenLifetime, "azure": provider.MaxTokenLifetime, "gcp": provider.MaxTokenLifetime}},
 	}
 	for _, c := range cases {
 		ups := hostileUpstreams(t, gh, c.raw)
@@ -213,7 +213,7 @@ func checkLifetimeRun(t *testing.T, run lifetimeRun, want time.Duration) {
 		}
 	}
 	switch {
-	case want == MaxLifetime:
+	case want == provider.MaxTokenLifetime:
 		if run.exchanges != 1 {
 			t.Errorf("%d exchanges in 10 s of a 24 h token, want 1", run.exchanges)
 		}
@@ -235,7 +235,7 @@ func checkLifetimeRun(t *testing.T, run lifetimeRun, want time.Duration) {
 		}
 	}
 	wantWarned := 0
-	if want < ShortLifetime {
+	if want < ShortLifetime || want == provider.MaxTokenLifetime { // short, or stated 1e12 s and clamped
 		wantWarned = len(run.served)
 	}
 	if run.warned != wantWarned {

@@ -1,6 +1,10 @@
 package tokens
 
-import "time"
+import (
+	"time"
+
+	"github.com/awf-broker/awf-broker/broker/provider"
+)
 
 // Policy constants of DESIGN §5.
 const (
@@ -27,10 +31,9 @@ const (
 	// returned (DESIGN §5): a 1 s token must not become an exchange loop.
 	// An admin's forced refresh and an identity change (Purge) are exempt.
 	ExchangeSpacing = 5 * time.Second
-	// MinLifetime and MaxLifetime bound the lifetime a token is taken to
-	// have, whatever the upstream stated.
+	// MinLifetime is the shortest lifetime a token is taken to have,
+	// whatever the upstream stated (provider.MaxTokenLifetime the longest).
 	MinLifetime = time.Second
-	MaxLifetime = 24 * time.Hour
 	// ShortLifetime: a token living less than this is reported as a
 	// warning (the credential will be exchanged every few minutes, and
 	// callers may meet an expired token between exchanges).
@@ -38,13 +41,15 @@ const (
 )
 
 // ClampLifetime returns the lifetime a token stated as l is taken to have:
-// l within [MinLifetime, MaxLifetime]. Zero (the token never expires) and
-// negative lifetimes (refused by the exchange) are returned unchanged.
+// l within [MinLifetime, provider.MaxTokenLifetime]. It is the one clamp:
+// providers report what their upstream stated. Zero (the token never
+// expires) and negative lifetimes (refused by the exchange) are returned
+// unchanged.
 func ClampLifetime(l time.Duration) time.Duration {
 	if l <= 0 {
 		return l
 	}
-	return min(max(l, MinLifetime), MaxLifetime)
+	return min(max(l, MinLifetime), provider.MaxTokenLifetime)
 }
 
 // NextExchange returns when an exchange due at due may start, the last one

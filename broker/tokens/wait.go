@@ -51,9 +51,14 @@ func (c *Cache) wait(ctx context.Context) (*Entry, error) {
 				c.startLocked()
 				started = true
 			case c.nextRefresh.After(deadline):
-				// Backing off (or honouring a Retry-After) past the wait:
+				// Backing off (or honouring a Retry-After) past the wait,
+				// or, after a success, held back by the exchange spacing:
 				// nothing can arrive in time, so say so now.
-				err := c.unavailableLocked(now, "refresh failing")
+				reason := "refresh failing"
+				if c.lastErr == nil {
+					reason = "next exchange not before " + c.nextRefresh.UTC().Format(time.RFC3339)
+				}
+				err := c.unavailableLocked(now, reason)
 				c.mu.Unlock()
 				return nil, err
 			}

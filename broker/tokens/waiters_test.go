@@ -191,3 +191,35 @@ func TestPermanentWhileValidFailsClosed(t *testing.T) {
 		t.Fatalf("after recovery: %v (old token: %v)", err, e == first)
 	}
 }
+
+// A caller whose wait ends before the next exchange may start fails fast,
+// and the reason says why: a failing refresh names its error; a token
+// that outlived its serving window while the exchange spacing holds the
+// next one back is not a failure.
+func TestFailFastReason(t *testing.T) {
+	cases := []struct {
+		name       string
+		step       step
+		at         time.Duration // after the first exchange, when the caller comes
+		reason     string
+		retryAfter time.Duration
+	}{
+		{"backing off after a failure", step{err: errTransient}, 0,
+			"refresh failing: " + errTransient.Error(), 5 * time.Second},
+		{"a 4 s token past its cut-off, the spacing holding", step{lifetime: 4 * time.Second}, 3500 * time.Millisecond,
+			"next exchange not before 2026-11-28T12:00:05Z", 1500 * time.Millisecond},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := start(t, newScripted(c.step), func(cfg *Config) { cfg.WaitForToken = time.Second })
+			h.waitExchange(1)
+			eventually(t, "Run to wait", func() bool { _, ok := h.clk.NextTimer(); return ok })
+			h.clk.Advance(c.at)
+			_, err := h.token()
+			ue := asUnavailable(t, err)
+			if ue.Reason != c.reason || ue.RetryAfter != c.retryAfter {
+				t.Errorf("reason %q, retry after %v; want %q, %v", ue.Reason, ue.RetryAfter, c.reason, c.retryAfter)
+			}
+		})
+	}
+}

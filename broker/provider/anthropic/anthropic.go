@@ -32,12 +32,6 @@ import (
 const (
 	OAuthBeta      = "oauth-2025-04-20"
 	DefaultVersion = "2023-06-01"
-	// MaxLifetime clamps absurd expires_in values.
-	MaxLifetime = 24 * time.Hour
-	// DefaultLifetime is a token's lifetime when the answer has no
-	// expires_in: the gh-aw api-proxy's assumption, harmless since an
-	// early 401 re-exchanges.
-	DefaultLifetime = time.Hour
 	// maxAssertion is the SDK's and the endpoint's limit.
 	maxAssertion = 16 << 10
 	userAgent    = "awf-broker"
@@ -118,20 +112,15 @@ func (p *Provider) exchangeOnce(ctx context.Context, subject provider.Subject) (
 	}
 	// The SDK's ExpiresAt is time.Now() + expires_in·1 s, which overflows
 	// for expires_in above about 9.2e9; the lifetime comes from the
-	// answer's own expires_in instead, converted without overflow. An
-	// answer without expires_in means an hour, as the api-proxy assumes.
-	lifetime, ok := DefaultLifetime, true
-	if capture.expiresIn.Set {
-		lifetime, ok = provider.LifetimeOf(capture.expiresIn.N)
-	} else {
-		p.log.Debug("answer has no expires_in; assuming an hour", "request_id", capture.requestID)
+	// answer's own expires_in instead, converted without overflow (the
+	// token cache clamps it and warns of an absurd one). An
+	// answer without expires_in means provider.DefaultLifetime.
+	if !capture.expiresIn.Set {
+		p.log.Debug("answer has no expires_in; assuming the default", "default", provider.DefaultLifetime.String(), "request_id", capture.requestID)
 	}
-	if !ok {
-		return provider.Token{}, &provider.Error{Kind: provider.Transient, Op: "exchange", Code: "malformed_response", RequestID: capture.requestID, Detail: "expires_in is zero or negative"}
-	}
-	if lifetime >= MaxLifetime {
-		p.log.Warn("expires_in at or above 24h; clamped", "expires_in", lifetime.String(), "request_id", capture.requestID)
-		lifetime = MaxLifetime
+	lifetime, err := capture.expiresIn.Lifetime(provider.DefaultLifetime)
+	if err != nil {
+		return provider.Token{}, &provider.Error{Kind: provider.Transient, Op: "exchange", Status: capture.status, Code: "malformed_response", RequestID: capture.requestID, Detail: err.Error()}
 	}
 	return provider.Token{Value: secretOf(creds.AccessToken), Lifetime: lifetime, RequestID: capture.requestID}, nil
 }

@@ -3,6 +3,7 @@ package anthropic
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -132,10 +133,11 @@ func TestBadAnswers(t *testing.T) {
 		wantInText string
 		lifetime   time.Duration
 	}{
-		{"no expires_in: an hour, as the api-proxy", 200, "application/json", `{"access_token":"x","token_type":"Bearer"}`, 0, "", "", DefaultLifetime},
+		{"no expires_in: an hour, as the api-proxy", 200, "application/json", `{"access_token":"x","token_type":"Bearer"}`, 0, "", "", provider.DefaultLifetime},
 		{"zero expires_in", 200, "application/json", `{"access_token":"x","expires_in":0}`, provider.Transient, "malformed_response", "zero or negative", 0},
 		{"negative expires_in", 200, "application/json", `{"access_token":"x","expires_in":-5}`, provider.Transient, "malformed_response", "zero or negative", 0},
-		{"absurd expires_in clamped", 200, "application/json", `{"access_token":"x","expires_in":999999}`, 0, "", "", MaxLifetime},
+		{"absurd expires_in as stated, for the cache to clamp", 200, "application/json", `{"access_token":"x","expires_in":999999}`, 0, "", "", 999999 * time.Second},
+		{"overflowing expires_in saturates", 200, "application/json", `{"access_token":"x","expires_in":1000000000000}`, 0, "", "", time.Duration(math.MaxInt64)},
 		{"html", 200, "text/html", `<html>oops</html>`, provider.Transient, "malformed_response", "parse response", 0},
 		{"truncated", 200, "application/json", `{"access_token":"x","expi`, provider.Transient, "malformed_response", "parse response", 0},
 		{"token_type mac", 200, "application/json", `{"access_token":"x","token_type":"mac","expires_in":60}`, provider.Transient, "malformed_response", "token_type", 0},

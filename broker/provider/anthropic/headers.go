@@ -18,10 +18,16 @@ func (p *Provider) Headers(tok *provider.Token, req *provider.Request) (provider
 	set := make(map[string]string, 3)
 	set["authorization"] = "Bearer " + tok.Value.Reveal()
 	set["anthropic-beta"] = MergeBetas(req.Headers["anthropic-beta"])
+	defaultVersion(set, req)
+	return provider.Grant{Set: set, Remove: removeAPIKey}, nil
+}
+
+// defaultVersion sets anthropic-version in set when the client sent none,
+// as the gh-aw api-proxy does for static keys and OIDC alike.
+func defaultVersion(set map[string]string, req *provider.Request) {
 	if req.Headers["anthropic-version"] == "" {
 		set["anthropic-version"] = DefaultVersion
 	}
-	return provider.Grant{Set: set, Remove: removeAPIKey}, nil
 }
 
 // MergeBetas returns the client's comma-separated betas, trimmed and
@@ -64,17 +70,17 @@ type StaticKey struct {
 	provider.Provider
 }
 
-// Headers returns the key's grant with the default anthropic-version.
+// Headers returns the key's grant with the default anthropic-version,
+// added in place: the wrapped provider's Headers makes a fresh Set for
+// every request (provider/static does), so nothing is copied per request.
 func (k StaticKey) Headers(tok *provider.Token, req *provider.Request) (provider.Grant, error) {
 	g, err := k.Provider.Headers(tok, req)
-	if err != nil || req.Headers["anthropic-version"] != "" {
+	if err != nil {
 		return g, err
 	}
-	set := make(map[string]string, len(g.Set)+1)
-	for n, v := range g.Set {
-		set[n] = v
+	if g.Set == nil {
+		g.Set = make(map[string]string, 1)
 	}
-	set["anthropic-version"] = DefaultVersion
-	g.Set = set
+	defaultVersion(g.Set, req)
 	return g, nil
 }

@@ -93,9 +93,11 @@ func (p *Provider) Headers(tok *provider.Token, req *provider.Request) (provider
 	if err := p.checkHost(req.URL.Hostname()); err != nil {
 		return provider.Grant{}, err
 	}
-	hdr := map[string]string{"x-amz-content-sha256": sum}
+	// Room for the signature's three headers too: sign adds them in place.
+	hdr := make(http.Header, 5)
+	hdr["X-Amz-Content-Sha256"] = []string{sum}
 	if ct := req.Headers["content-type"]; ct != "" {
-		hdr["content-type"] = ct
+		hdr["Content-Type"] = []string{ct}
 	}
 	creds := sdkaws.Credentials{
 		AccessKeyID:     tok.AWS.AccessKeyID,
@@ -117,17 +119,17 @@ func (p *Provider) Headers(tok *provider.Token, req *provider.Request) (provider
 }
 
 // sign is the one call of the SDK's SigV4 signer: it signs method and the
-// URL with hdr (lower-case name → value) and the body hash for service and
-// region at t, and returns the request's headers with the signature's
-// added. The signer escapes the already escaped path once more (%3A signs
+// URL with hdr (canonical names; nil: none) and the body hash for service
+// and region at t, and returns hdr with the signature's headers added in
+// place. The signer escapes the already escaped path once more (%3A signs
 // as %253A), as every service but S3 requires; the SigV4 known-answer
 // tests call it as Headers does.
-func sign(signer *v4.Signer, creds sdkaws.Credentials, method string, in *url.URL, hdr map[string]string, bodySHA256, service, region string, t time.Time) (http.Header, error) {
-	u := &url.URL{Scheme: in.Scheme, Host: in.Host, Path: in.Path, RawPath: in.RawPath, RawQuery: in.RawQuery}
-	r := &http.Request{Method: method, URL: u, Host: u.Host, Header: make(http.Header, len(hdr)+3)}
-	for k, v := range hdr {
-		r.Header[http.CanonicalHeaderKey(k)] = []string{v}
+func sign(signer *v4.Signer, creds sdkaws.Credentials, method string, in *url.URL, hdr http.Header, bodySHA256, service, region string, t time.Time) (http.Header, error) {
+	if hdr == nil {
+		hdr = make(http.Header, 3)
 	}
+	u := &url.URL{Scheme: in.Scheme, Host: in.Host, Path: in.Path, RawPath: in.RawPath, RawQuery: in.RawQuery}
+	r := &http.Request{Method: method, URL: u, Host: u.Host, Header: hdr}
 	if err := signer.SignHTTP(context.Background(), creds, r, bodySHA256, service, region, t); err != nil {
 		return nil, fmt.Errorf("aws: sign: %w", err)
 	}

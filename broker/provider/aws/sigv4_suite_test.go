@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -91,7 +92,7 @@ func TestSignerKnownAnswers(t *testing.T) {
 	const scope = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
 	cases := []struct {
 		name, method, url, token string
-		headers                  map[string]string
+		headers                  http.Header
 		want                     string
 	}{
 		{"get-vanilla", "GET", "https://example.amazonaws.com/", "", nil,
@@ -108,7 +109,7 @@ func TestSignerKnownAnswers(t *testing.T) {
 			"SignedHeaders=host;x-amz-date, Signature=87cca117541a147f6df867677d98a7d80dff226d2bfca9e4ffa899665623c7e5"},
 		{"post-vanilla-query", "POST", "https://example.amazonaws.com/?Param1=value1", "", nil,
 			"SignedHeaders=host;x-amz-date, Signature=28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11"},
-		{"post-header-value-case", "POST", "https://example.amazonaws.com/", "", map[string]string{"my-header1": "VALUE1"},
+		{"post-header-value-case", "POST", "https://example.amazonaws.com/", "", http.Header{"My-Header1": {"VALUE1"}},
 			"SignedHeaders=host;my-header1;x-amz-date, Signature=cdbc9802e29d2942e5e10b5bccfdd67c5f22c7c4e8ae67b53629efa58b974b7d"},
 		{"get-vanilla-with-session-token", "GET", "https://example.amazonaws.com/", suiteToken, nil,
 			"SignedHeaders=host;x-amz-date;x-amz-security-token, Signature=07ec1639c89043aa0e3e2de82b96708f198cceab042d4a97044c66dd9f74e7f8"},

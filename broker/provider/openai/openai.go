@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -21,10 +20,7 @@ import (
 const (
 	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
 	TokenTypeJWT       = "urn:ietf:params:oauth:token-type:jwt"
-	// DefaultLifetime is assumed when the answer has no expires_in, as
-	// the openai-go SDK does.
-	DefaultLifetime = 60 * time.Minute
-	requestIDHeader = "x-request-id"
+	requestIDHeader    = "x-request-id"
 )
 
 // Config configures the provider: its settings (fields, defaults and
@@ -99,7 +95,7 @@ func (p *Provider) Exchange(ctx context.Context, subject provider.Subject) (prov
 	if !a.OK() {
 		return provider.Token{}, a.Failure(kindOf(a.Status))
 	}
-	return a.BearerToken(DefaultLifetime)
+	return a.BearerToken(provider.DefaultLifetime)
 }
 
 // kindOf classifies a status as openai-go does: 408, 409, 429 and 5xx
