@@ -69,7 +69,7 @@ func TestProbe(t *testing.T) {
 	until("every github credential refused", func() bool {
 		cs, err := c.Credentials(ctx)
 		for _, cr := range cs {
-			if cr.Provider != "static" && (cr.State != api.StateFailed || cr.LastErrorCode == codeNotRegistered) {
+			if cr.Provider != "static" && (cr.State != api.StateFailed || cr.LastErrorCode == api.CodeNotRegistered) {
 				return false
 			}
 		}
