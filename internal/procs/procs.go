@@ -13,9 +13,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/awf-broker/awf-broker/internal/testlog"
 )
 
 // Bins are the paths of the built binaries.
@@ -61,7 +62,7 @@ func moduleRoot() (string, error) {
 // Proc is a running child process whose output is kept.
 type Proc struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testlog.Buffer
 	done chan struct{}
 	err  error
 }
@@ -71,7 +72,7 @@ type Proc struct {
 func Start(bin string, args, env []string) (*Proc, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
@@ -159,22 +160,4 @@ func ReadMemory(pid int) (Memory, error) {
 		return m, fmt.Errorf("read memory of %d: no VmRSS", pid)
 	}
 	return m, nil
-}
-
-// syncBuffer is a bytes.Buffer safe for the child's two writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
