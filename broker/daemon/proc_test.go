@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"github.com/awf-broker/awf-broker/broker/devenv"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/internal/procs"
 )

@@ -3,7 +3,6 @@ package benchsuite
 import (
 	"context"
 	"fmt"
-	"github.com/awf-broker/awf-broker/broker/devenv"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/internal/procs"
 )
