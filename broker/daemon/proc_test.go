@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,34 +16,18 @@ import (
 	"github.com/awf-broker/awf-broker/internal/procs"
 )
 
-// binCache builds the binaries once per test run of this package, on
-// first use, into a directory TestMain removes.
-var binCache struct {
-	once sync.Once
-	dir  string
-	bins procs.Bins
-	err  error
-}
+// built holds the binaries, built on first use; TestMain removes them.
+var built procs.Cached
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binCache.dir != "" {
-		os.RemoveAll(binCache.dir)
-	}
+	built.Remove()
 	os.Exit(code)
 }
 
 func bins(t *testing.T) procs.Bins {
 	t.Helper()
-	binCache.once.Do(func() {
-		if binCache.dir, binCache.err = os.MkdirTemp("", "awf-bins-"); binCache.err == nil {
-			binCache.bins, binCache.err = procs.Build(context.Background(), binCache.dir)
-		}
-	})
-	if binCache.err != nil {
-		t.Fatal(binCache.err)
-	}
-	return binCache.bins
+	return built.Must(t)
 }
 
 // procBroker is the real awf-brokerd as a child process against fakes

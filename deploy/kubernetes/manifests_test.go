@@ -3,34 +3,23 @@ package kubernetes
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/awf-broker/awf-broker/internal/procs"
 )
 
-// bins are awf-brokerd and awf-broker-cli, built once by TestMain.
-var bins binaries
+// built holds awf-brokerd and awf-broker-cli, built on first use;
+// TestMain removes them.
+var built procs.Cached
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "awf-k8s-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bins = binaries{daemon: filepath.Join(dir, "awf-brokerd"), cli: filepath.Join(dir, "awf-broker-cli")}
-	for bin, pkg := range map[string]string{bins.daemon: "../../cmd/awf-brokerd", bins.cli: "../../cmd/awf-broker-cli"} {
-		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, out)
-			os.RemoveAll(dir)
-			os.Exit(1)
-		}
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	built.Remove()
 	os.Exit(code)
 }
 
@@ -42,7 +31,7 @@ func TestManifestsKeepTheirInvariants(t *testing.T) {
 		t.Fatalf("decode: %v", err)
 	}
 	for _, inv := range invariants {
-		if err := inv.check(m, bins); err != nil {
+		if err := inv.check(m, built.Must(t)); err != nil {
 			t.Errorf("invariant %q: %v", inv.name, err)
 		}
 	}
@@ -163,7 +152,7 @@ func TestInvariantsCatchBreakage(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.breakIt(m)
-			if err := inv.check(m, bins); err == nil {
+			if err := inv.check(m, built.Must(t)); err == nil {
 				t.Fatalf("invariant %q still holds after breaking it", c.invariant)
 			} else {
 				t.Logf("invariant %q: %v", c.invariant, err)

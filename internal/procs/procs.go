@@ -6,7 +6,6 @@ package procs
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,46 +17,6 @@ import (
 
 	"github.com/awf-broker/awf-broker/internal/testlog"
 )
-
-// Bins are the paths of the built binaries.
-type Bins struct {
-	Daemon, CLI string
-}
-
-// Build compiles both binaries into dir with the go command on PATH.
-func Build(ctx context.Context, dir string) (Bins, error) {
-	root, err := moduleRoot()
-	if err != nil {
-		return Bins{}, err
-	}
-	b := Bins{Daemon: filepath.Join(dir, "awf-brokerd"), CLI: filepath.Join(dir, "awf-broker-cli")}
-	for out, pkg := range map[string]string{b.Daemon: "./cmd/awf-brokerd", b.CLI: "./cmd/awf-broker-cli"} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-		cmd.Dir = root
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return Bins{}, fmt.Errorf("build %s: %w\n%s", pkg, err, msg)
-		}
-	}
-	return b, nil
-}
-
-// moduleRoot finds the directory holding go.mod, from the working directory up.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("module root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("module root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
 
 // Proc is a running child process whose output is kept.
 type Proc struct {
