@@ -4,8 +4,8 @@
 package compose
 
 import (
+	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -102,15 +102,17 @@ func TestFragmentKeepsTheContract(t *testing.T) {
 }
 
 // TestFragmentRunsARealCommand: entrypoint and command together are an
-// awf-broker-cli sidecar invocation the built CLI accepts.
+// awf-broker-cli sidecar invocation the built CLI accepts, arguments and
+// values included.
 func TestFragmentRunsARealCommand(t *testing.T) {
 	s := load(t)
 	if len(s.Entrypoint) < 2 || filepath.Base(s.Entrypoint[0]) != "awf-broker-cli" || s.Entrypoint[1] != "sidecar" {
 		t.Fatalf("entrypoint = %q, want awf-broker-cli sidecar", s.Entrypoint)
 	}
 	bin := built.Must(t).CLI
-	args := append(append(slices.Clone(s.Entrypoint[1:]), s.Command...), "--help")
-	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
-		t.Fatalf("awf-broker-cli %q: %v\n%s", args, err, out)
+	// --max-wait last: with no broker the sidecar gives up at once.
+	args := append(append(slices.Clone(s.Entrypoint[1:]), s.Command...), "--max-wait", "100ms")
+	if err := procs.CheckCLI(context.Background(), bin, args...); err != nil {
+		t.Fatal(err)
 	}
 }

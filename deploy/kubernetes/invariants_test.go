@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -304,16 +305,17 @@ func probesPresent(m *manifests, bins procs.Bins) error {
 		if filepath.Base(argv[0]) != "awf-broker-cli" || !slices.Equal(argv[1:3], p.want) {
 			return fmt.Errorf("the broker's %s runs %q, want awf-broker-cli %s", p.what, argv, strings.Join(p.want, " "))
 		}
-		// The CLI must know the command and its flags.
-		if out, err := run(bins.CLI, append(argv[1:], "--help")...); err != nil {
-			return fmt.Errorf("the broker's %s %q is not a valid awf-broker-cli command: %v\n%s", p.what, argv, err, out)
+		// The CLI must accept the command, its arguments and their values.
+		if err := procs.CheckCLI(context.Background(), bins.CLI, argv[1:]...); err != nil {
+			return fmt.Errorf("the broker's %s %q is not a valid awf-broker-cli command: %w", p.what, argv, err)
 		}
 	}
 	return nil
 }
 
 // sidecarCommandValid: the runner pod's sidecar runs `awf-broker-cli
-// sidecar` (the image's entrypoint) with flags the CLI knows.
+// sidecar` (the image's entrypoint) with arguments and flag values the CLI
+// accepts.
 func sidecarCommandValid(m *manifests, bins procs.Bins) error {
 	c, err := container(&m.runner.Template.Spec, sidecarName)
 	if err != nil {
@@ -329,8 +331,9 @@ func sidecarCommandValid(m *manifests, bins procs.Bins) error {
 	if len(argv) == 0 || argv[0] != "sidecar" {
 		return fmt.Errorf("the sidecar's arguments %q do not start with the sidecar command", argv)
 	}
-	if out, err := run(bins.CLI, append(slices.Clone(argv), "--help")...); err != nil {
-		return fmt.Errorf("the sidecar's arguments %q are not a valid awf-broker-cli command: %v\n%s", argv, err, out)
+	// --max-wait last: with no broker the sidecar gives up at once.
+	if err := procs.CheckCLI(context.Background(), bins.CLI, append(slices.Clone(argv), "--max-wait", "100ms")...); err != nil {
+		return fmt.Errorf("the sidecar's arguments %q are not a valid awf-broker-cli command: %w", argv, err)
 	}
 	return nil
 }

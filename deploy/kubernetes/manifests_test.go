@@ -62,7 +62,7 @@ func TestStrictDecoding(t *testing.T) {
 }
 
 // TestInvariantsCatchBreakage breaks each invariant on purpose: the check
-// of that invariant must fail, with its name.
+// of that invariant must fail, with its name. Every invariant needs a row.
 func TestInvariantsCatchBreakage(t *testing.T) {
 	cases := []struct {
 		invariant string
@@ -93,6 +93,22 @@ func TestInvariantsCatchBreakage(t *testing.T) {
 		{"probes present", func(m *manifests) {
 			c := mustContainer(&m.daemonSets[brokerDaemonSet].Spec.Template.Spec, brokerContainer)
 			c.LivenessProbe.Exec.Command = append(c.LivenessProbe.Exec.Command, "--no-such-flag")
+		}},
+		{"probes present", func(m *manifests) {
+			c := mustContainer(&m.daemonSets[brokerDaemonSet].Spec.Template.Spec, brokerContainer)
+			c.ReadinessProbe.Exec.Command = append(c.ReadinessProbe.Exec.Command, "extra-arg")
+		}},
+		{"the sidecar runs a valid awf-broker-cli sidecar command", func(m *manifests) {
+			c := mustContainer(&m.runner.Template.Spec, sidecarName)
+			c.Args = append(c.Args, "extra-arg")
+		}},
+		{"the sidecar runs a valid awf-broker-cli sidecar command", func(m *manifests) {
+			c := mustContainer(&m.runner.Template.Spec, sidecarName)
+			c.Args = append(c.Args, "--credential", "garbage")
+		}},
+		{"the sidecar runs a valid awf-broker-cli sidecar command", func(m *manifests) {
+			c := mustContainer(&m.runner.Template.Spec, sidecarName)
+			c.Args = append(c.Args, "--no-such-flag")
 		}},
 		{"resource requests set", func(m *manifests) {
 			delete(mustContainer(&m.runner.Template.Spec, agentName).Resources.Requests, corev1.ResourceCPU)
@@ -140,6 +156,15 @@ func TestInvariantsCatchBreakage(t *testing.T) {
 	byName := map[string]invariant{}
 	for _, inv := range invariants {
 		byName[inv.name] = inv
+	}
+	broken := map[string]bool{}
+	for _, c := range cases {
+		broken[c.invariant] = true
+	}
+	for _, inv := range invariants {
+		if !broken[inv.name] {
+			t.Errorf("invariant %q has no row that breaks it", inv.name)
+		}
 	}
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("%d %s", i, c.invariant), func(t *testing.T) {
