@@ -16,6 +16,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // as serves the daemon's handler on a second socket whose callers all
@@ -229,7 +230,7 @@ func TestReloadNarrowsSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	waitFor(t, "the subscription", func() bool { return fb.d.obs.Bus().Subscribers() == 1 })
+	testharness.WaitFor(t, 10*time.Second, "the subscription", func() bool { return fb.d.obs.Bus().Subscribers() == 1 })
 	if _, err := fb.reload(t, text("")); err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +288,7 @@ credential "mine" {
 	if _, err := fb.reload(t, text(anthropicBlock(dev, "broken", `hosts = ["api.anthropic.com"]`))); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "broken to fail", func() bool {
+	testharness.WaitFor(t, 10*time.Second, "broken to fail", func() bool {
 		c, err := fb.client.Credential(ctx, "broken")
 		return err == nil && c.State == api.StateFailed
 	})

@@ -15,10 +15,12 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/client/forward"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // TestSidecarPortsMatchConfig keeps config's port table (for
@@ -180,13 +182,11 @@ func startEnvBroker(t *testing.T, env map[string]string) *client.Client {
 	t.Cleanup(func() { cancel(); <-done })
 	c := client.New(cfg.Socket.Path)
 	t.Cleanup(func() { c.Close() })
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if r, err := c.Ready(ctx); err == nil && r.Ready {
-			return c
-		} else if time.Now().After(deadline) {
-			t.Fatalf("broker not ready: %v %+v", err, r)
-		}
+	var r *api.Ready
+	if !testharness.Eventually(5*time.Second, func() bool { r, err = c.Ready(ctx); return err == nil && r.Ready }) {
+		t.Fatalf("broker not ready: %v %+v", err, r)
 	}
+	return c
 }
 
 // TestEnvAnthropicOIDCThroughSidecar: the environment gh-aw writes for
