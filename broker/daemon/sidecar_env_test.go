@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
@@ -15,12 +14,10 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/client/forward"
-	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // TestSidecarPortsMatchConfig keeps config's port table (for
@@ -172,21 +169,9 @@ func startEnvBroker(t *testing.T, env map[string]string) *client.Client {
 		t.Fatal(err)
 	}
 	cfg.Socket.Path = filepath.Join(t.TempDir(), "broker.sock")
-	d, err := New(Options{Config: cfg, Lookup: lookup, Logger: hclog.NewNullLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	c := client.New(cfg.Socket.Path)
-	t.Cleanup(func() { c.Close() })
-	var r *api.Ready
-	if !testharness.Eventually(5*time.Second, func() bool { r, err = c.Ready(ctx); return err == nil && r.Ready }) {
-		t.Fatalf("broker not ready: %v %+v", err, r)
-	}
-	return c
+	b := runDaemon(t, nil, 0, Options{Config: cfg, Lookup: lookup})
+	b.waitReady()
+	return b.client
 }
 
 // TestEnvAnthropicOIDCThroughSidecar: the environment gh-aw writes for
