@@ -149,7 +149,10 @@ func (s *suite) forwarderProcess(ctx context.Context, sock, up string) error {
 	if err != nil {
 		return err
 	}
-	res := measure(ctx, 32, 2*s.opts.Duration, func(ctx context.Context) error { return p.post(ctx, base, false) })
+	res, err := measure(ctx, 32, 2*s.opts.Duration, target{call: tiny(func(ctx context.Context) error { return p.post(ctx, base, false) })})
+	if err != nil {
+		return err
+	}
 	loaded, err := fp.Memory()
 	if err != nil {
 		return err
