@@ -20,9 +20,9 @@ import (
 )
 
 // as serves the daemon's handler on a second socket whose callers all
-// appear as cred, and returns a client for it: how a test plays a caller
-// other than the test process (root, always an admin).
-func (b *broker) as(t *testing.T, cred peer.Cred) *client.Client {
+// appear as cred, and returns a client for it, made with opts: how a test
+// plays a caller other than the test process (root, always an admin).
+func (b *broker) as(t *testing.T, cred peer.Cred, opts ...client.Option) *client.Client {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "as.sock")
 	l, err := net.Listen("unix", sock)
@@ -34,7 +34,7 @@ func (b *broker) as(t *testing.T, cred peer.Cred) *client.Client {
 	}}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	c := client.New(sock)
+	c := client.New(sock, opts...)
 	t.Cleanup(c.Close)
 	return c
 }

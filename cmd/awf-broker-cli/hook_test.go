@@ -76,15 +76,28 @@ func runnerHook(t *testing.T, script string, env map[string]string) (stdout, std
 // allowed_request_hosts (as a non-admin registration requires).
 func hookBroker(t *testing.T) (*devenv.Dev, string) {
 	t.Helper()
+	return startDaemon(t, func(dev *devenv.Dev) {
+		delete(dev.Env, requestURLEnv)
+		delete(dev.Env, requestTokenEnv)
+		dev.Config.Identities[0].AllowedRequestHosts = []string{"127.0.0.1"}
+	})
+}
+
+// startDaemon runs a real daemon in the test process against devenv's
+// fakes, once mod (if any) has adjusted them, until the test ends; it
+// returns after the daemon's first exchange round, with the fakes and the
+// daemon's socket.
+func startDaemon(t *testing.T, mod func(*devenv.Dev)) (*devenv.Dev, string) {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "broker.sock")
 	dev, err := devenv.Start(sock, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(dev.Close)
-	delete(dev.Env, requestURLEnv)
-	delete(dev.Env, requestTokenEnv)
-	dev.Config.Identities[0].AllowedRequestHosts = []string{"127.0.0.1"}
+	if mod != nil {
+		mod(dev)
+	}
 	d, err := daemon.New(daemon.Options{Config: dev.Config, Lookup: dev.Lookup, Logger: hclog.NewNullLogger()})
 	if err != nil {
 		t.Fatal(err)
