@@ -42,6 +42,11 @@ const (
 	StateFailed     = "failed"
 )
 
+// CodeNotRegistered is the last_error_code of a credential whose run-time
+// github-actions identity has no job registered: the credential waits for
+// a job, it is not broken.
+const CodeNotRegistered = "not_registered"
+
 // CredentialStatus describes one credential; it never carries a token value.
 type CredentialStatus struct {
 	Name          string     `json:"name"`

@@ -21,6 +21,7 @@ import (
 
 	"github.com/awf-broker/awf-broker/internal/agents"
 	"github.com/awf-broker/awf-broker/internal/procs"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // The real agents (testdata/agents) as clients of the broker: the harness
@@ -152,28 +153,25 @@ func startAgentSidecar(t *testing.T, pb *procBroker, want []string, extra ...str
 // provider in want is ready; false when the process exits first.
 func (a *agentProxy) waitHealthy(t *testing.T, want []string) bool {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-a.proc.Done():
-			return false
-		default:
-		}
+	healthy := func() bool {
 		var h struct {
 			Providers map[string]bool `json:"providers"`
 		}
-		if resp, err := http.Get(a.url("openai") + "/health"); err == nil {
-			_ = json.NewDecoder(resp.Body).Decode(&h)
-			resp.Body.Close()
-			ready := true
-			for _, n := range want {
-				ready = ready && h.Providers[n]
-			}
-			if ready {
-				return true
+		resp, err := http.Get(a.url("openai") + "/health")
+		if err != nil {
+			return false
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&h)
+		resp.Body.Close()
+		for _, n := range want {
+			if !h.Providers[n] {
+				return false
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		return true
+	}
+	if testharness.Eventually(20*time.Second, func() bool { return exited(a.proc) || healthy() }) {
+		return !exited(a.proc)
 	}
 	t.Fatalf("the sidecar's providers %v not ready in 20 s:\n%s", want, a.proc.Output())
 	return false

@@ -11,6 +11,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // TestAnthropicSetupErrors runs each mistake of docs/anthropic.md's
@@ -95,17 +96,16 @@ func TestAnthropicSetupErrors(t *testing.T) {
 // waitFailure waits until the anthropic credential has failed once.
 func waitFailure(t *testing.T, b *broker) *api.CredentialStatus {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		c, err := b.client.Credential(context.Background(), "anthropic")
-		if err != nil {
+	var c *api.CredentialStatus
+	failed := func() bool {
+		var err error
+		if c, err = b.client.Credential(context.Background(), "anthropic"); err != nil {
 			t.Fatal(err)
 		}
-		if c.Failures > 0 && c.State != api.StateRefreshing {
-			return c
-		}
-		time.Sleep(10 * time.Millisecond)
+		return c.Failures > 0 && c.State != api.StateRefreshing
 	}
-	t.Fatalf("anthropic never failed; logs:\n%s", b.logs.String())
-	return nil
+	if !testharness.Eventually(10*time.Second, failed) {
+		t.Fatalf("anthropic never failed; logs:\n%s", b.logs.String())
+	}
+	return c
 }

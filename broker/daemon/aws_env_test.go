@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/fake"
@@ -76,17 +74,10 @@ func TestEnvCompatAWS(t *testing.T) {
 	cfg.Socket.Path = filepath.Join(t.TempDir(), "broker.sock")
 	stsURL, _ := url.Parse(sts.URL())
 	rd := &redirect{host: "sts.eu-west-1.amazonaws.com", to: stsURL, next: http.DefaultTransport}
-	d, err := New(Options{Config: cfg, Lookup: lookup, Logger: hclog.NewNullLogger(),
+	b := runDaemon(t, nil, 0, Options{Config: cfg, Lookup: lookup,
 		HTTP: provider.NewHTTPClient(provider.HTTPConfig{RetryMax: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond, Transport: rd})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	defer func() { cancel(); <-done }()
 	select {
-	case <-d.FirstRound():
+	case <-b.d.FirstRound():
 	case <-time.After(10 * time.Second):
 		t.Fatal("no first exchange round")
 	}

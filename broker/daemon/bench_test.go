@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"github.com/awf-broker/awf-broker/broker/devenv"
 	"io"
 	"net"
 	"net/http"
@@ -16,8 +15,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // benchBroker starts a daemon against the fakes for a benchmark.
@@ -37,16 +38,7 @@ func benchBroker(b *testing.B) (*client.Client, *api.CreatedLease, string, func(
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
 	c := client.New(sock)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if r, err := c.Ready(ctx); err == nil && r.Ready {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("broker not ready")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testharness.WaitFor(b, 10*time.Second, "the broker to be ready", func() bool { r, err := c.Ready(ctx); return err == nil && r.Ready })
 	l, err := c.CreateLease(ctx, api.CreateLeaseRequest{Credential: "anthropic"})
 	if err != nil {
 		b.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -21,21 +20,11 @@ import (
 	"github.com/awf-broker/awf-broker/internal/apitest"
 )
 
-// asOtherUID serves the daemon's handler on a second socket whose callers
-// all appear as uid 65534, and returns a validating client for it.
+// asOtherUID is a client, validating against spec, whose calls the
+// daemon sees from uid 65534 (see broker.as).
 func asOtherUID(t *testing.T, b *broker, spec *apitest.Spec) *client.Client {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "other.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: b.d.Handler(), ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
-		return peer.WithCred(ctx, peer.Cred{UID: nobody, GID: nobody, PID: 1, StartTime: 1})
-	}}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return client.New(sock, client.WithTransport(spec.Transport))
+	return b.as(t, peer.Cred{UID: nobody, GID: nobody, PID: 1, StartTime: 1}, client.WithTransport(spec.Transport))
 }
 
 func TestRoutesMatchSpec(t *testing.T) {

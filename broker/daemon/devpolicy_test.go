@@ -1,13 +1,13 @@
 package daemon
 
 import (
-	"github.com/awf-broker/awf-broker/broker/devenv"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/awf-broker/awf-broker/broker/config"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/peer"
 )
 

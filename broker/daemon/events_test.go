@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/awf-broker/awf-broker/broker/devenv"
 	"os"
 	"strings"
 	"sync"
@@ -13,9 +12,11 @@ import (
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/config"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/events"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/internal/apitest"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 func watch(t *testing.T, c *client.Client, opts client.WatchOptions) *client.Watcher {
@@ -255,7 +256,7 @@ func TestSlowSubscriberDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	slow := watch(t, b.client, client.WatchOptions{})
-	waitFor(t, "the subscription", func() bool { return b.d.obs.Bus().Subscribers() == 1 })
+	testharness.WaitFor(t, 10*time.Second, "the subscription", func() bool { return b.d.obs.Bus().Subscribers() == 1 })
 	url := "http://" + apiHost(b) + "/v1/messages"
 
 	// Grants go on while a flood of events meets a subscriber that reads
@@ -328,7 +329,7 @@ func TestSlowSubscriberDropped(t *testing.T) {
 func TestEventsEndWithDaemon(t *testing.T) {
 	b := startBroker(t, brokerOpts{})
 	w := watch(t, b.client, client.WatchOptions{})
-	waitFor(t, "the subscription", func() bool { return b.d.obs.Bus().Subscribers() == 1 })
+	testharness.WaitFor(t, 10*time.Second, "the subscription", func() bool { return b.d.obs.Bus().Subscribers() == 1 })
 	b.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -344,16 +345,5 @@ func TestEventsEndWithDaemon(t *testing.T) {
 	}
 	if ce.Status != int(events.StatusStopping) {
 		t.Fatalf("closed with %d %q", ce.Status, ce.Reason)
-	}
-}
-
-func waitFor(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

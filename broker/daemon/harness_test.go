@@ -3,7 +3,6 @@ package daemon
 import (
 	"bytes"
 	"context"
-	"github.com/awf-broker/awf-broker/broker/devenv"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/internal/testharness"
@@ -65,24 +65,51 @@ func startBroker(t *testing.T, o brokerOpts) *broker {
 	if o.mod != nil {
 		o.mod(dev)
 	}
-	logs := &testlog.Buffer{}
-	d, err := New(Options{
-		Config: dev.Config, Lookup: dev.Lookup, Version: "test",
-		Logger: hclog.New(&hclog.LoggerOptions{Level: max(o.level, hclog.Trace), Output: logs}),
-		HTTP:   provider.NewHTTPClient(provider.HTTPConfig{RetryMax: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond}),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	b := &broker{t: t, dev: dev, d: d, sock: sock, logs: logs, client: client.New(sock), stop: cancel, done: make(chan error, 1)}
-	go func() { b.done <- d.Run(ctx) }()
-	t.Cleanup(b.close)
+	b := runDaemon(t, dev, o.level, Options{Config: dev.Config})
 	if o.noReady {
 		b.waitSocket()
 	} else {
 		b.waitReady()
 	}
+	return b
+}
+
+// runDaemon runs a daemon of o until the test ends, against the fakes of
+// dev (nil when o's Config and Lookup need none). Left unset, o's Lookup
+// is dev's, its Version "test", its Logger writes at level (at least
+// trace) into the broker's logs, and its HTTP client retries once,
+// quickly. A failed test prints the daemon's logs: a wait that times out
+// says what it waited for, the logs say why.
+func runDaemon(t *testing.T, dev *devenv.Dev, level hclog.Level, o Options) *broker {
+	t.Helper()
+	logs := &testlog.Buffer{}
+	if o.Lookup == nil && dev != nil {
+		o.Lookup = dev.Lookup
+	}
+	if o.Version == "" {
+		o.Version = "test"
+	}
+	if o.Logger == nil {
+		o.Logger = hclog.New(&hclog.LoggerOptions{Level: max(level, hclog.Trace), Output: logs})
+	}
+	if o.HTTP == nil {
+		o.HTTP = provider.NewHTTPClient(provider.HTTPConfig{RetryMax: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond})
+	}
+	d, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := o.Config.Socket.Path
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &broker{t: t, dev: dev, d: d, sock: sock, logs: logs, client: client.New(sock), stop: cancel, done: make(chan error, 1)}
+	go func() { b.done <- d.Run(ctx) }()
+	// Registered first, so it runs last: the logs include the shutdown.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("daemon logs:\n%s", logs.String())
+		}
+	})
+	t.Cleanup(b.close)
 	return b
 }
 

@@ -16,12 +16,13 @@ import (
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // as serves the daemon's handler on a second socket whose callers all
-// appear as cred, and returns a client for it: how a test plays a caller
-// other than the test process (root, always an admin).
-func (b *broker) as(t *testing.T, cred peer.Cred) *client.Client {
+// appear as cred, and returns a client for it, made with opts: how a test
+// plays a caller other than the test process (root, always an admin).
+func (b *broker) as(t *testing.T, cred peer.Cred, opts ...client.Option) *client.Client {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "as.sock")
 	l, err := net.Listen("unix", sock)
@@ -33,7 +34,7 @@ func (b *broker) as(t *testing.T, cred peer.Cred) *client.Client {
 	}}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	c := client.New(sock)
+	c := client.New(sock, opts...)
 	t.Cleanup(c.Close)
 	return c
 }
@@ -229,7 +230,7 @@ func TestReloadNarrowsSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	waitFor(t, "the subscription", func() bool { return fb.d.obs.Bus().Subscribers() == 1 })
+	testharness.WaitFor(t, 10*time.Second, "the subscription", func() bool { return fb.d.obs.Bus().Subscribers() == 1 })
 	if _, err := fb.reload(t, text("")); err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +288,7 @@ credential "mine" {
 	if _, err := fb.reload(t, text(anthropicBlock(dev, "broken", `hosts = ["api.anthropic.com"]`))); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "broken to fail", func() bool {
+	testharness.WaitFor(t, 10*time.Second, "broken to fail", func() bool {
 		c, err := fb.client.Credential(ctx, "broken")
 		return err == nil && c.State == api.StateFailed
 	})

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/awf-broker/awf-broker/broker/devenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/config"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/client"
 )
 

@@ -2,49 +2,33 @@ package daemon
 
 import (
 	"context"
-	"github.com/awf-broker/awf-broker/broker/devenv"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/internal/procs"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
-// binCache builds the binaries once per test run of this package, on
-// first use, into a directory TestMain removes.
-var binCache struct {
-	once sync.Once
-	dir  string
-	bins procs.Bins
-	err  error
-}
+// built holds the binaries, built on first use; TestMain removes them.
+var built procs.Cached
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binCache.dir != "" {
-		os.RemoveAll(binCache.dir)
-	}
+	built.Remove()
 	os.Exit(code)
 }
 
 func bins(t *testing.T) procs.Bins {
 	t.Helper()
-	binCache.once.Do(func() {
-		if binCache.dir, binCache.err = os.MkdirTemp("", "awf-bins-"); binCache.err == nil {
-			binCache.bins, binCache.err = procs.Build(context.Background(), binCache.dir)
-		}
-	})
-	if binCache.err != nil {
-		t.Fatal(binCache.err)
-	}
-	return binCache.bins
+	return built.Must(t)
 }
 
 // procBroker is the real awf-brokerd as a child process against fakes
@@ -91,20 +75,22 @@ func (pb *procBroker) start() {
 	pb.proc = p
 	c := client.New(pb.sock)
 	defer c.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if r, err := c.Ready(context.Background()); err == nil && r.Ready {
-			return
-		}
-		select {
-		case <-p.Done():
-			pb.t.Fatalf("daemon exited (%d):\n%s", p.ExitCode(), p.Output())
-		default:
-		}
-		if time.Now().After(deadline) {
-			pb.t.Fatalf("daemon not ready:\n%s", p.Output())
-		}
-		time.Sleep(20 * time.Millisecond)
+	ready := func() bool { r, err := c.Ready(context.Background()); return err == nil && r.Ready }
+	switch {
+	case !testharness.Eventually(20*time.Second, func() bool { return exited(p) || ready() }):
+		pb.t.Fatalf("daemon not ready:\n%s", p.Output())
+	case exited(p):
+		pb.t.Fatalf("daemon exited (%d):\n%s", p.ExitCode(), p.Output())
+	}
+}
+
+// exited reports whether p has exited.
+func exited(p *procs.Proc) bool {
+	select {
+	case <-p.Done():
+		return true
+	default:
+		return false
 	}
 }
 
@@ -188,12 +174,8 @@ func TestBrokerKillRestartForwarderReleases(t *testing.T) {
 		return resp.StatusCode
 	}
 	waitServed := func(what string) {
-		deadline := time.Now().Add(20 * time.Second)
-		for call() != 200 {
-			if time.Now().After(deadline) {
-				t.Fatalf("the forwarder never served %s:\nforwarder:\n%s\ndaemon:\n%s", what, fwd.Output(), pb.proc.Output())
-			}
-			time.Sleep(20 * time.Millisecond)
+		if !testharness.Eventually(20*time.Second, func() bool { return exited(fwd) || exited(pb.proc) || call() == 200 }) || exited(fwd) || exited(pb.proc) {
+			t.Fatalf("the forwarder never served %s:\nforwarder:\n%s\ndaemon:\n%s", what, fwd.Output(), pb.proc.Output())
 		}
 	}
 	waitServed("at start")

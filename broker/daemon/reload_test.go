@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"github.com/awf-broker/awf-broker/broker/devenv"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,11 +17,10 @@ import (
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/clock"
 	"github.com/awf-broker/awf-broker/broker/config"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/lease"
 	"github.com/awf-broker/awf-broker/broker/peer"
-	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/client"
-	"github.com/awf-broker/awf-broker/internal/testlog"
 )
 
 // fileBroker is a daemon run from a config file, as awf-brokerd runs it,
@@ -100,19 +98,7 @@ func startFileBroker(t *testing.T, build func(dev *devenv.Dev, sock string) stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &testlog.Buffer{}
-	d, err := New(Options{
-		Config: cfg, ConfigPath: fb.path, Lookup: dev.Lookup, Version: "test",
-		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: logs}),
-		HTTP:   provider.NewHTTPClient(provider.HTTPConfig{RetryMax: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond}),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	b := &broker{t: t, dev: dev, d: d, sock: sock, logs: logs, client: client.New(sock), stop: cancel, done: make(chan error, 1)}
-	go func() { b.done <- d.Run(ctx) }()
-	t.Cleanup(b.close)
+	b := runDaemon(t, dev, 0, Options{Config: cfg, ConfigPath: fb.path})
 	b.waitReady()
 	fb.broker = b
 	return fb

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/awf-broker/awf-broker/broker/devenv"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -16,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/client/forward"
 	"github.com/awf-broker/awf-broker/internal/apitest"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // runningSidecar is forward.RunSidecar on a free run of five loopback ports.
@@ -114,10 +115,7 @@ func TestSidecarServesTheAPIProxyPorts(t *testing.T) {
 		t.Errorf("first /health answered %s after start, want well under a second", took)
 	}
 	// The dev broker has "openai", "anthropic" and "vertex"; "copilot" and "gemini" are not there.
-	deadline := time.Now().Add(5 * time.Second)
-	for getJSON(t, s.url(1, "/health"), &h); !h.Providers["anthropic"] && time.Now().Before(deadline); getJSON(t, s.url(1, "/health"), &h) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testharness.Eventually(5*time.Second, func() bool { getJSON(t, s.url(1, "/health"), &h); return h.Providers["anthropic"] })
 	if h.Service != "awf-api-proxy-anthropic" || !h.Providers["anthropic"] || h.Providers["copilot"] || h.Providers["gemini"] || len(h.Providers) != 5 {
 		t.Errorf("port 10001 /health = %+v", h)
 	}
@@ -256,10 +254,7 @@ func TestSidecarServesAPortWithAnotherCredential(t *testing.T) {
 	b := startBroker(t, brokerOpts{})
 	s := startSidecar(t, b.client, nil, map[string]string{"anthropic": "anthropic-key"})
 	var h healthBody
-	deadline := time.Now().Add(5 * time.Second)
-	for getJSON(t, s.url(1, "/health"), &h); !h.Providers["anthropic"] && time.Now().Before(deadline); getJSON(t, s.url(1, "/health"), &h) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testharness.Eventually(5*time.Second, func() bool { getJSON(t, s.url(1, "/health"), &h); return h.Providers["anthropic"] })
 	if !h.Providers["anthropic"] {
 		t.Fatalf("/health = %+v", h)
 	}

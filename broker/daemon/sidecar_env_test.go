@@ -1,10 +1,8 @@
 package daemon
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"github.com/awf-broker/awf-broker/broker/devenv"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/broker/config"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/client/forward"
 )
@@ -170,23 +169,9 @@ func startEnvBroker(t *testing.T, env map[string]string) *client.Client {
 		t.Fatal(err)
 	}
 	cfg.Socket.Path = filepath.Join(t.TempDir(), "broker.sock")
-	d, err := New(Options{Config: cfg, Lookup: lookup, Logger: hclog.NewNullLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	c := client.New(cfg.Socket.Path)
-	t.Cleanup(func() { c.Close() })
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if r, err := c.Ready(ctx); err == nil && r.Ready {
-			return c
-		} else if time.Now().After(deadline) {
-			t.Fatalf("broker not ready: %v %+v", err, r)
-		}
-	}
+	b := runDaemon(t, nil, 0, Options{Config: cfg, Lookup: lookup})
+	b.waitReady()
+	return b.client
 }
 
 // TestEnvAnthropicOIDCThroughSidecar: the environment gh-aw writes for

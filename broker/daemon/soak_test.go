@@ -14,6 +14,7 @@ import (
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // Soak parameters: 64 forwarders' worth of callers, 4-second tokens
@@ -163,18 +164,13 @@ func TestSoak(t *testing.T) {
 
 	// Back to the start: poll, since closed connections end their
 	// goroutines asynchronously.
-	deadline := time.Now().Add(15 * time.Second)
 	var after usage
-	for {
+	if !testharness.Eventually(15*time.Second, func() bool {
 		after = measureUsage(t)
-		if after.goroutines <= base.goroutines+5 && after.fds <= base.fds+5 {
-			break
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("not back to the start: %+v, started at %+v\n%s", after, base, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(50 * time.Millisecond)
+		return after.goroutines <= base.goroutines+5 && after.fds <= base.fds+5
+	}) {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("not back to the start: %+v, started at %+v\n%s", after, base, buf[:runtime.Stack(buf, true)])
 	}
 	if after.heap > base.heap*3/2+8<<20 {
 		t.Errorf("heap not back: %d bytes, started at %d", after.heap, base.heap)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
@@ -159,7 +160,7 @@ func (g *GitHubActions) checkURL(raw string) (*url.URL, error) {
 func (g *GitHubActions) Mint(ctx context.Context, audience string) (secret.Value, error) {
 	reg := g.reg.Load()
 	if reg == nil {
-		return secret.Value{}, &provider.Error{Kind: provider.Permanent, Op: "mint", Code: "not_registered",
+		return secret.Value{}, &provider.Error{Kind: provider.Permanent, Op: "mint", Code: api.CodeNotRegistered,
 			Detail: fmt.Sprintf("identity %q has no request URL registered", g.name)}
 	}
 	if reg.completed.Load() {

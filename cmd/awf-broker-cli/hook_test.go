@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/awf-broker/awf-broker/broker/devenv"
 	"io"
 	"net"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,41 +21,19 @@ import (
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/daemon"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/client/forward"
+	"github.com/awf-broker/awf-broker/internal/procs"
 )
 
-// The CLI binary, built once for the tests that run it as a process.
-var cliBin struct {
-	once      sync.Once
-	dir, path string
-	err       error
-}
+// built holds the binaries, built on first use; TestMain removes them.
+var built procs.Cached
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if cliBin.dir != "" {
-		os.RemoveAll(cliBin.dir)
-	}
+	built.Remove()
 	os.Exit(code)
-}
-
-func builtCLI(t *testing.T) string {
-	t.Helper()
-	cliBin.once.Do(func() {
-		if cliBin.dir, cliBin.err = os.MkdirTemp("", "awf-broker-cli-bin"); cliBin.err != nil {
-			return
-		}
-		cliBin.path = filepath.Join(cliBin.dir, "awf-broker-cli")
-		out, err := exec.Command("go", "build", "-o", cliBin.path, ".").CombinedOutput()
-		if err != nil {
-			cliBin.err = fmt.Errorf("build awf-broker-cli: %v\n%s", err, out)
-		}
-	})
-	if cliBin.err != nil {
-		t.Fatal(cliBin.err)
-	}
-	return cliBin.path
 }
 
 // runnerHook runs one of deploy/runner-hooks/ as the runner does: the
@@ -66,7 +42,7 @@ func builtCLI(t *testing.T) string {
 // bound catches a hook that hangs.
 func runnerHook(t *testing.T, script string, env map[string]string) (stdout, stderr string, code int, took time.Duration) {
 	t.Helper()
-	bin := builtCLI(t)
+	bin := built.Must(t).CLI
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// The runner runs a .sh hook as `bash -e FILE` (GitHub's "Running
@@ -100,15 +76,28 @@ func runnerHook(t *testing.T, script string, env map[string]string) (stdout, std
 // allowed_request_hosts (as a non-admin registration requires).
 func hookBroker(t *testing.T) (*devenv.Dev, string) {
 	t.Helper()
+	return startDaemon(t, func(dev *devenv.Dev) {
+		delete(dev.Env, requestURLEnv)
+		delete(dev.Env, requestTokenEnv)
+		dev.Config.Identities[0].AllowedRequestHosts = []string{"127.0.0.1"}
+	})
+}
+
+// startDaemon runs a real daemon in the test process against devenv's
+// fakes, once mod (if any) has adjusted them, until the test ends; it
+// returns after the daemon's first exchange round, with the fakes and the
+// daemon's socket.
+func startDaemon(t *testing.T, mod func(*devenv.Dev)) (*devenv.Dev, string) {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "broker.sock")
 	dev, err := devenv.Start(sock, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(dev.Close)
-	delete(dev.Env, requestURLEnv)
-	delete(dev.Env, requestTokenEnv)
-	dev.Config.Identities[0].AllowedRequestHosts = []string{"127.0.0.1"}
+	if mod != nil {
+		mod(dev)
+	}
 	d, err := daemon.New(daemon.Options{Config: dev.Config, Lookup: dev.Lookup, Logger: hclog.NewNullLogger()})
 	if err != nil {
 		t.Fatal(err)

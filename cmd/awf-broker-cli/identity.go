@@ -16,7 +16,7 @@ func identityCmd(g *globals) *cobra.Command {
 			if !fromEnv {
 				return usageError{fmt.Errorf("--from-env is required (the request URL and token come from the job's environment)")}
 			}
-			reg := api.IdentityRegistration{RequestURL: g.env.getenv("ACTIONS_ID_TOKEN_REQUEST_URL"), RequestToken: g.env.getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")}
+			reg := api.IdentityRegistration{RequestURL: g.env.getenv(requestURLEnv), RequestToken: g.env.getenv(requestTokenEnv)}
 			if reg.RequestURL == "" || reg.RequestToken == "" {
 				return usageError{fmt.Errorf("ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN must be set (does the job have permissions: id-token: write?)")}
 			}

@@ -3,16 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"github.com/awf-broker/awf-broker/broker/devenv"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/api"
-	"github.com/awf-broker/awf-broker/broker/daemon"
 	"github.com/awf-broker/awf-broker/client"
 )
 
@@ -21,28 +15,11 @@ import (
 // the registration takes effect (tokens come from the job's JWTs), clear
 // revokes the job's leases, and the request token never reaches the output.
 func TestIdentityAgainstTheDaemon(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "broker.sock")
-	dev, err := devenv.Start(sock, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(dev.Close)
-	d, err := daemon.New(daemon.Options{Config: dev.Config, Lookup: dev.Lookup, Logger: hclog.NewNullLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-d.FirstRound():
-	case <-time.After(10 * time.Second):
-		t.Fatal("no first round")
-	}
+	dev, sock := startDaemon(t, nil)
+	ctx := context.Background()
 
 	job := dev.GitHub.AddJob("5150")
-	env := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": dev.GitHub.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": job.Reveal()}
+	env := map[string]string{requestURLEnv: dev.GitHub.RequestURL(), requestTokenEnv: job.Reveal()}
 	stdout, stderr, code := runCLI(sock, env, "-o", "json", "identity", "register", "github", "--from-env")
 	if code != 0 {
 		t.Fatalf("register: exit %d: %s", code, stderr)

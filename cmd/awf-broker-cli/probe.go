@@ -6,11 +6,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-)
 
-// codeNotRegistered is the last_error_code of a credential whose run-time
-// github-actions identity has no job registered (identity.Mint).
-const codeNotRegistered = "not_registered"
+	"github.com/awf-broker/awf-broker/api"
+)
 
 // errNotReady makes `probe ready` exit non-zero once its line is printed.
 var errNotReady = errors.New("not ready")
@@ -53,7 +51,7 @@ func probeCmd(g *globals) *cobra.Command {
 				}
 				unbound = map[string]bool{}
 				for _, cr := range creds {
-					unbound[cr.Name] = cr.LastErrorCode == codeNotRegistered
+					unbound[cr.Name] = cr.LastErrorCode == api.CodeNotRegistered
 				}
 			}
 			var waiting []string

@@ -8,6 +8,7 @@ import (
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // TestProbe runs `probe live` and `probe ready` against a real daemon as a
@@ -55,11 +56,7 @@ func TestProbe(t *testing.T) {
 	// until waits for the state, up to 20 s.
 	until := func(what string, done func() bool) {
 		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); !done(); time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("20 s without %s", what)
-			}
-		}
+		testharness.WaitFor(t, 20*time.Second, what, done)
 	}
 
 	// A job whose request token GitHub refuses: failed for a reason
@@ -69,7 +66,7 @@ func TestProbe(t *testing.T) {
 	until("every github credential refused", func() bool {
 		cs, err := c.Credentials(ctx)
 		for _, cr := range cs {
-			if cr.Provider != "static" && (cr.State != api.StateFailed || cr.LastErrorCode == codeNotRegistered) {
+			if cr.Provider != "static" && (cr.State != api.StateFailed || cr.LastErrorCode == api.CodeNotRegistered) {
 				return false
 			}
 		}

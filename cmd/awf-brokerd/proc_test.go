@@ -15,6 +15,7 @@ import (
 
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 	"github.com/awf-broker/awf-broker/internal/testlog"
 )
 
@@ -156,20 +157,11 @@ func (p *proc) stop(t *testing.T) {
 	}
 }
 
-// logged reports whether the daemon's output shows s within a few
-// seconds: the output reaches the test through a pipe, so a line the
-// daemon wrote before a notify message may arrive after it.
+// logged reports whether the daemon's output shows s within 10 s (ample
+// under -race on two cores): the output reaches the test through a pipe,
+// so a line the daemon wrote before a notify message may arrive after it.
 func (p *proc) logged(s string) bool {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if strings.Contains(p.logs.String(), s) {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return testharness.Eventually(10*time.Second, func() bool { return strings.Contains(p.logs.String(), s) })
 }
 
 // waitReady polls /v1/ready over the socket until every credential is ready.
@@ -177,17 +169,15 @@ func waitReady(t *testing.T, sock string, p *proc) {
 	t.Helper()
 	c := client.New(sock)
 	defer c.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	ready := func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
 		r, err := c.Ready(ctx)
-		cancel()
-		if err == nil && r.Ready {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+		return err == nil && r.Ready
 	}
-	t.Fatalf("awf-brokerd not ready; logs:\n%s", p.logs.String())
+	if !testharness.Eventually(20*time.Second, ready) {
+		t.Fatalf("awf-brokerd not ready; logs:\n%s", p.logs.String())
+	}
 }
 
 // notifySocket is a fake systemd notification socket.

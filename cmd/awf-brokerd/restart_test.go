@@ -20,6 +20,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/fake"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/client/forward"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // activated starts awf-brokerd on an inherited listening socket the way
@@ -171,11 +172,7 @@ func (e *statusError) Error() string { return http.StatusText(e.status) + ": " +
 // waitCount waits until c reaches n (the stream is flowing).
 func waitCount(t *testing.T, c *atomic.Int64, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for c.Load() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d requests served in 30 s", c.Load(), n)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testharness.Eventually(30*time.Second, func() bool { return c.Load() >= n }) {
+		t.Fatalf("only %d of %d requests served in 30 s", c.Load(), n)
 	}
 }

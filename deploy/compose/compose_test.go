@@ -4,14 +4,16 @@
 package compose
 
 import (
+	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/awf-broker/awf-broker/internal/procs"
 )
 
 // service is the part of a compose service the contract is about. The
@@ -28,6 +30,15 @@ type service struct {
 	Healthcheck struct {
 		Test []string `yaml:"test"`
 	} `yaml:"healthcheck"`
+}
+
+// built holds the binaries, built on first use; TestMain removes them.
+var built procs.Cached
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	built.Remove()
+	os.Exit(code)
 }
 
 func load(t *testing.T) service {
@@ -91,18 +102,17 @@ func TestFragmentKeepsTheContract(t *testing.T) {
 }
 
 // TestFragmentRunsARealCommand: entrypoint and command together are an
-// awf-broker-cli sidecar invocation the built CLI accepts.
+// awf-broker-cli sidecar invocation the built CLI accepts, arguments and
+// values included.
 func TestFragmentRunsARealCommand(t *testing.T) {
 	s := load(t)
 	if len(s.Entrypoint) < 2 || filepath.Base(s.Entrypoint[0]) != "awf-broker-cli" || s.Entrypoint[1] != "sidecar" {
 		t.Fatalf("entrypoint = %q, want awf-broker-cli sidecar", s.Entrypoint)
 	}
-	bin := filepath.Join(t.TempDir(), "awf-broker-cli")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/awf-broker-cli").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	args := append(append(slices.Clone(s.Entrypoint[1:]), s.Command...), "--help")
-	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
-		t.Fatalf("awf-broker-cli %q: %v\n%s", args, err, out)
+	bin := built.Must(t).CLI
+	// --max-wait last: with no broker the sidecar gives up at once.
+	args := append(append(slices.Clone(s.Entrypoint[1:]), s.Command...), "--max-wait", "100ms")
+	if err := procs.CheckCLI(context.Background(), bin, args...); err != nil {
+		t.Fatal(err)
 	}
 }

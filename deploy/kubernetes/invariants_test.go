@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/awf-broker/awf-broker/broker/config"
+	"github.com/awf-broker/awf-broker/internal/procs"
 )
 
 // Names the manifests and the invariants share.
@@ -39,11 +41,8 @@ const (
 // every failure.
 type invariant struct {
 	name  string
-	check func(m *manifests, bins binaries) error
+	check func(m *manifests, bins procs.Bins) error
 }
-
-// binaries are the built commands the invariants run.
-type binaries struct{ daemon, cli string }
 
 var invariants = []invariant{
 	{"only the broker's container has the config Secret", onlyBrokerHasConfig},
@@ -131,7 +130,7 @@ func (m *manifests) configs() (map[string]*config.Config, error) {
 	return out, nil
 }
 
-func onlyBrokerHasConfig(m *manifests, _ binaries) error {
+func onlyBrokerHasConfig(m *manifests, _ procs.Bins) error {
 	isConfig := func(v corev1.Volume) bool {
 		if v.Secret != nil && v.Secret.SecretName == configSecret {
 			return true
@@ -202,7 +201,7 @@ func isSocketDir(dir string) func(corev1.Volume) bool {
 	}
 }
 
-func agentMountsNoSocket(m *manifests, _ binaries) error {
+func agentMountsNoSocket(m *manifests, _ procs.Bins) error {
 	dir, err := m.brokerSocketDir()
 	if err != nil {
 		return err
@@ -230,7 +229,7 @@ func agentMountsNoSocket(m *manifests, _ binaries) error {
 	return nil
 }
 
-func socketDirectoryMode(m *manifests, _ binaries) error {
+func socketDirectoryMode(m *manifests, _ procs.Bins) error {
 	dir, err := m.brokerSocketDir()
 	if err != nil {
 		return err
@@ -285,7 +284,7 @@ func run(bin string, args ...string) (string, error) {
 	return string(out), err
 }
 
-func probesPresent(m *manifests, bins binaries) error {
+func probesPresent(m *manifests, bins procs.Bins) error {
 	_, c, err := m.broker()
 	if err != nil {
 		return err
@@ -306,17 +305,18 @@ func probesPresent(m *manifests, bins binaries) error {
 		if filepath.Base(argv[0]) != "awf-broker-cli" || !slices.Equal(argv[1:3], p.want) {
 			return fmt.Errorf("the broker's %s runs %q, want awf-broker-cli %s", p.what, argv, strings.Join(p.want, " "))
 		}
-		// The CLI must know the command and its flags.
-		if out, err := run(bins.cli, append(argv[1:], "--help")...); err != nil {
-			return fmt.Errorf("the broker's %s %q is not a valid awf-broker-cli command: %v\n%s", p.what, argv, err, out)
+		// The CLI must accept the command, its arguments and their values.
+		if err := procs.CheckCLI(context.Background(), bins.CLI, argv[1:]...); err != nil {
+			return fmt.Errorf("the broker's %s %q is not a valid awf-broker-cli command: %w", p.what, argv, err)
 		}
 	}
 	return nil
 }
 
 // sidecarCommandValid: the runner pod's sidecar runs `awf-broker-cli
-// sidecar` (the image's entrypoint) with flags the CLI knows.
-func sidecarCommandValid(m *manifests, bins binaries) error {
+// sidecar` (the image's entrypoint) with arguments and flag values the CLI
+// accepts.
+func sidecarCommandValid(m *manifests, bins procs.Bins) error {
 	c, err := container(&m.runner.Template.Spec, sidecarName)
 	if err != nil {
 		return err
@@ -331,13 +331,14 @@ func sidecarCommandValid(m *manifests, bins binaries) error {
 	if len(argv) == 0 || argv[0] != "sidecar" {
 		return fmt.Errorf("the sidecar's arguments %q do not start with the sidecar command", argv)
 	}
-	if out, err := run(bins.cli, append(slices.Clone(argv), "--help")...); err != nil {
-		return fmt.Errorf("the sidecar's arguments %q are not a valid awf-broker-cli command: %v\n%s", argv, err, out)
+	// --max-wait last: with no broker the sidecar gives up at once.
+	if err := procs.CheckCLI(context.Background(), bins.CLI, append(slices.Clone(argv), "--max-wait", "100ms")...); err != nil {
+		return fmt.Errorf("the sidecar's arguments %q are not a valid awf-broker-cli command: %w", argv, err)
 	}
 	return nil
 }
 
-func resourceRequestsSet(m *manifests, _ binaries) error {
+func resourceRequestsSet(m *manifests, _ procs.Bins) error {
 	for pod, spec := range m.pods() {
 		for _, c := range containers(spec) {
 			for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
@@ -351,7 +352,7 @@ func resourceRequestsSet(m *manifests, _ binaries) error {
 	return nil
 }
 
-func configPassesCheck(m *manifests, bins binaries) error {
+func configPassesCheck(m *manifests, bins procs.Bins) error {
 	dir, err := os.MkdirTemp("", "awf-k8s-config")
 	if err != nil {
 		return err
@@ -365,7 +366,7 @@ func configPassesCheck(m *manifests, bins binaries) error {
 		if err := os.WriteFile(path, []byte(s.StringData[configKey]), 0o600); err != nil {
 			return err
 		}
-		if out, err := run(bins.daemon, "--check-config", path); err != nil {
+		if out, err := run(bins.Daemon, "--check-config", path); err != nil {
 			return fmt.Errorf("%s: awf-brokerd --check-config: %v\n%s", m.secretFiles[s], err, out)
 		}
 	}
@@ -381,7 +382,7 @@ func envOf(c *corev1.Container, name string) string {
 	return ""
 }
 
-func hooksThroughEnv(m *manifests, _ binaries) error {
+func hooksThroughEnv(m *manifests, _ procs.Bins) error {
 	cm, ok := m.configMaps[hooksMap]
 	if !ok {
 		return fmt.Errorf("no ConfigMap %q", hooksMap)
@@ -452,7 +453,7 @@ func runAsUser(spec *corev1.PodSpec, name string) (uint32, error) {
 	return uint32(*c.SecurityContext.RunAsUser), nil
 }
 
-func uidsMatchConfig(m *manifests, _ binaries) error {
+func uidsMatchConfig(m *manifests, _ procs.Bins) error {
 	spec := &m.runner.Template.Spec
 	runner, err := runAsUser(spec, runnerName)
 	if err != nil {
@@ -484,7 +485,7 @@ func uidsMatchConfig(m *manifests, _ binaries) error {
 	return nil
 }
 
-func metricsScraped(m *manifests, _ binaries) error {
+func metricsScraped(m *manifests, _ procs.Bins) error {
 	svc, ok := m.services[metricsSvc]
 	if !ok {
 		return fmt.Errorf("no Service %q", metricsSvc)
@@ -528,7 +529,7 @@ func metricsScraped(m *manifests, _ binaries) error {
 	return nil
 }
 
-func projectedTokenIdentity(m *manifests, _ binaries) error {
+func projectedTokenIdentity(m *manifests, _ procs.Bins) error {
 	spec, c, err := m.broker()
 	if err != nil {
 		return err
@@ -591,7 +592,7 @@ func projectedAt(spec *corev1.PodSpec, c *corev1.Container, path string, audienc
 	return fmt.Errorf("%s is no projected service-account token of the broker's container", path)
 }
 
-func oneRunnerPerNode(m *manifests, _ binaries) error {
+func oneRunnerPerNode(m *manifests, _ procs.Bins) error {
 	spec := &m.runner.Template.Spec
 	labels := m.runner.Template.Labels
 	ok := false

@@ -3,34 +3,23 @@ package kubernetes
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/awf-broker/awf-broker/internal/procs"
 )
 
-// bins are awf-brokerd and awf-broker-cli, built once by TestMain.
-var bins binaries
+// built holds awf-brokerd and awf-broker-cli, built on first use;
+// TestMain removes them.
+var built procs.Cached
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "awf-k8s-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bins = binaries{daemon: filepath.Join(dir, "awf-brokerd"), cli: filepath.Join(dir, "awf-broker-cli")}
-	for bin, pkg := range map[string]string{bins.daemon: "../../cmd/awf-brokerd", bins.cli: "../../cmd/awf-broker-cli"} {
-		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, out)
-			os.RemoveAll(dir)
-			os.Exit(1)
-		}
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	built.Remove()
 	os.Exit(code)
 }
 
@@ -42,7 +31,7 @@ func TestManifestsKeepTheirInvariants(t *testing.T) {
 		t.Fatalf("decode: %v", err)
 	}
 	for _, inv := range invariants {
-		if err := inv.check(m, bins); err != nil {
+		if err := inv.check(m, built.Must(t)); err != nil {
 			t.Errorf("invariant %q: %v", inv.name, err)
 		}
 	}
@@ -73,7 +62,7 @@ func TestStrictDecoding(t *testing.T) {
 }
 
 // TestInvariantsCatchBreakage breaks each invariant on purpose: the check
-// of that invariant must fail, with its name.
+// of that invariant must fail, with its name. Every invariant needs a row.
 func TestInvariantsCatchBreakage(t *testing.T) {
 	cases := []struct {
 		invariant string
@@ -104,6 +93,22 @@ func TestInvariantsCatchBreakage(t *testing.T) {
 		{"probes present", func(m *manifests) {
 			c := mustContainer(&m.daemonSets[brokerDaemonSet].Spec.Template.Spec, brokerContainer)
 			c.LivenessProbe.Exec.Command = append(c.LivenessProbe.Exec.Command, "--no-such-flag")
+		}},
+		{"probes present", func(m *manifests) {
+			c := mustContainer(&m.daemonSets[brokerDaemonSet].Spec.Template.Spec, brokerContainer)
+			c.ReadinessProbe.Exec.Command = append(c.ReadinessProbe.Exec.Command, "extra-arg")
+		}},
+		{"the sidecar runs a valid awf-broker-cli sidecar command", func(m *manifests) {
+			c := mustContainer(&m.runner.Template.Spec, sidecarName)
+			c.Args = append(c.Args, "extra-arg")
+		}},
+		{"the sidecar runs a valid awf-broker-cli sidecar command", func(m *manifests) {
+			c := mustContainer(&m.runner.Template.Spec, sidecarName)
+			c.Args = append(c.Args, "--credential", "garbage")
+		}},
+		{"the sidecar runs a valid awf-broker-cli sidecar command", func(m *manifests) {
+			c := mustContainer(&m.runner.Template.Spec, sidecarName)
+			c.Args = append(c.Args, "--no-such-flag")
 		}},
 		{"resource requests set", func(m *manifests) {
 			delete(mustContainer(&m.runner.Template.Spec, agentName).Resources.Requests, corev1.ResourceCPU)
@@ -152,6 +157,15 @@ func TestInvariantsCatchBreakage(t *testing.T) {
 	for _, inv := range invariants {
 		byName[inv.name] = inv
 	}
+	broken := map[string]bool{}
+	for _, c := range cases {
+		broken[c.invariant] = true
+	}
+	for _, inv := range invariants {
+		if !broken[inv.name] {
+			t.Errorf("invariant %q has no row that breaks it", inv.name)
+		}
+	}
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("%d %s", i, c.invariant), func(t *testing.T) {
 			inv, ok := byName[c.invariant]
@@ -163,7 +177,7 @@ func TestInvariantsCatchBreakage(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.breakIt(m)
-			if err := inv.check(m, bins); err == nil {
+			if err := inv.check(m, built.Must(t)); err == nil {
 				t.Fatalf("invariant %q still holds after breaking it", c.invariant)
 			} else {
 				t.Logf("invariant %q: %v", c.invariant, err)

@@ -47,11 +47,14 @@ func (s *suite) baseline(ctx context.Context) error {
 		}
 		bases = append(bases, base)
 	}
-	to := func(base string, direct bool) func(context.Context) error {
-		return func(ctx context.Context) error { return p.post(ctx, base, direct) }
+	to := func(base string, direct bool) target {
+		return target{call: tiny(func(ctx context.Context) error { return p.post(ctx, base, direct) })}
 	}
 	for _, conc := range []int{1, 32} {
-		rs := interleaved(ctx, conc, 2*s.opts.Duration, to(up, true), to(bases[0], false), to(bases[1], false))
+		rs, err := interleaved(ctx, conc, 2*s.opts.Duration, to(up, true), to(bases[0], false), to(bases[1], false))
+		if err != nil {
+			return err
+		}
 		direct, after, before := rs[0], rs[1], rs[2]
 		if err := s.check("baseline", direct, after, before); err != nil {
 			return err

@@ -3,13 +3,13 @@ package benchsuite
 import (
 	"context"
 	"fmt"
-	"github.com/awf-broker/awf-broker/broker/devenv"
 	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/awf-broker/awf-broker/broker/daemon"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/provider"
 	"github.com/awf-broker/awf-broker/client"
 )

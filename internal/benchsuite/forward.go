@@ -58,12 +58,15 @@ func (s *suite) forwarding(ctx context.Context) error {
 	p := newPoster()
 	defer p.hc.CloseIdleConnections()
 	for _, conc := range []int{1, 32} {
-		to := func(base string, direct bool) func(context.Context) error {
-			return func(ctx context.Context) error { return p.post(ctx, base, direct) }
+		to := func(base string, direct bool) target {
+			return target{call: tiny(func(ctx context.Context) error { return p.post(ctx, base, direct) })}
 		}
-		rs := interleaved(ctx, conc, 2*s.opts.Duration,
+		rs, err := interleaved(ctx, conc, 2*s.opts.Duration,
 			to(up, true), to(relay, true), // raw bytes: the client carries the bearer
 			to(naive, false), to(fwdURL, false))
+		if err != nil {
+			return err
+		}
 		direct, rel, nv, fw := rs[0], rs[1], rs[2], rs[3]
 		if err := s.check("forward", direct, rel, nv, fw); err != nil {
 			return err

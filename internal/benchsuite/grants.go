@@ -39,12 +39,15 @@ func (s *suite) grants(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fs := []func(context.Context) error{echoCall, func(ctx context.Context) error { _, err := triv.Health(ctx); return err }}
+		ts := []target{{call: tiny(echoCall)}, {call: tiny(func(ctx context.Context) error { _, err := triv.Health(ctx); return err })}}
 		for _, g := range grants {
-			fs = append(fs, g.call)
+			ts = append(ts, target{call: tiny(g.call)})
 		}
-		rs := interleaved(ctx, conc, 3*s.opts.Duration/2, fs...)
+		rs, err := interleaved(ctx, conc, 3*s.opts.Duration/2, ts...)
 		closeEcho()
+		if err != nil {
+			return err
+		}
 		echo, floor := rs[0], rs[1]
 		if err := s.check("floors", echo, floor); err != nil {
 			return err

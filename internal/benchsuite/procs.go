@@ -3,7 +3,6 @@ package benchsuite
 import (
 	"context"
 	"fmt"
-	"github.com/awf-broker/awf-broker/broker/devenv"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/internal/procs"
 )
@@ -149,7 +149,10 @@ func (s *suite) forwarderProcess(ctx context.Context, sock, up string) error {
 	if err != nil {
 		return err
 	}
-	res := measure(ctx, 32, 2*s.opts.Duration, func(ctx context.Context) error { return p.post(ctx, base, false) })
+	res, err := measure(ctx, 32, 2*s.opts.Duration, target{call: tiny(func(ctx context.Context) error { return p.post(ctx, base, false) })})
+	if err != nil {
+		return err
+	}
 	loaded, err := fp.Memory()
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -41,14 +42,29 @@ func TestReportTableAndJSON(t *testing.T) {
 func TestInterleavedCountsEachCallAndError(t *testing.T) {
 	var a, b atomic.Int64
 	boom := errors.New("boom")
-	rs := interleaved(context.Background(), 2, 80*time.Millisecond,
-		func(context.Context) error { a.Add(1); time.Sleep(time.Millisecond); return nil },
-		func(context.Context) error { b.Add(1); time.Sleep(time.Millisecond); return boom })
+	rs, err := interleaved(context.Background(), 2, 80*time.Millisecond,
+		target{call: tiny(func(context.Context) error { a.Add(1); time.Sleep(time.Millisecond); return nil })},
+		target{call: tiny(func(context.Context) error { b.Add(1); time.Sleep(time.Millisecond); return boom })},
+		target{call: func(context.Context) (time.Duration, error) {
+			time.Sleep(time.Millisecond)
+			return 7 * time.Microsecond, nil
+		}, pids: []int{os.Getpid()}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rs[0].N == 0 || rs[0].Errors != 0 || rs[0].P50 < time.Millisecond || rs[0].P99 < rs[0].P50 {
 		t.Errorf("ok calls: %+v", rs[0])
 	}
 	if rs[1].Errors != rs[1].N || !errors.Is(rs[1].FirstErr, boom) || rs[1].Rate() != 0 {
 		t.Errorf("failing calls: %+v", rs[1])
+	}
+	if rs[0].TTFB50 != 0 || rs[0].CPUEach != nil {
+		t.Errorf("a tiny call with no pids has a TTFB %v or CPU samples %v", rs[0].TTFB50, rs[0].CPUEach)
+	}
+	// A stream's time to first byte, and its processes' CPU time (this
+	// one: the loop's goroutines at least).
+	if s := rs[2]; s.N == 0 || s.Errors != 0 || s.TTFB50 != 7*time.Microsecond || len(s.CPUEach) != 1 || s.CPU != s.CPUEach[0] || s.CPU <= 0 {
+		t.Errorf("stream calls: %+v", s)
 	}
 	// The warm-up calls are not counted.
 	if rs[0].N >= a.Load() {

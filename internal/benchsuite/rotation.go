@@ -32,7 +32,7 @@ func (s *suite) rotation(ctx context.Context) error {
 	defer hc.CloseIdleConnections()
 	before := b.dev.Anthropic.Exchanges()
 	const conc = 16
-	res := measure(ctx, conc, s.opts.Rotation, func(ctx context.Context) error {
+	res, err := measure(ctx, conc, s.opts.Rotation, target{call: tiny(func(ctx context.Context) error {
 		req, _ := http.NewRequestWithContext(ctx, "POST", fwd+"/v1/messages",
 			strings.NewReader(`{"model":"claude-fake-1","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`))
 		req.Header.Set("Content-Type", "application/json")
@@ -47,7 +47,10 @@ func (s *suite) rotation(ctx context.Context) error {
 			return fmt.Errorf("status %d", resp.StatusCode)
 		}
 		return nil
-	})
+	})})
+	if err != nil {
+		return err
+	}
 	if res.FirstErr != nil {
 		s.logf("rotation: %d failed, first: %v", res.Errors, res.FirstErr)
 	}

@@ -11,31 +11,6 @@ import (
 	"github.com/awf-broker/awf-broker/internal/procs"
 )
 
-// streamResult is one target's measurement on the real workload.
-type streamResult struct {
-	Result
-	TTFB50 time.Duration // time to the first streamed byte, p50
-	CPU    time.Duration // CPU time of the target's processes during the run
-	// CPUEach splits CPU by process, in streamTarget.pids order.
-	CPUEach []time.Duration
-	ttfbs   []time.Duration
-}
-
-// CPUPerRequest is the target's processes' CPU time per successful call.
-func (r streamResult) CPUPerRequest() time.Duration {
-	if ok := r.N - r.Errors; ok > 0 {
-		return r.CPU / time.Duration(ok)
-	}
-	return 0
-}
-
-// streamTarget is one way to reach the SSE upstream.
-type streamTarget struct {
-	base   string
-	direct bool
-	pids   []int // processes whose CPU time counts for it
-}
-
 // workload measures the agents' real workload (DESIGN §9) at 1 and 16
 // concurrent: direct, the naive reference (its proxy and stub broker each
 // a process) and `awf-broker-cli forward` with awf-brokerd, interleaved in
@@ -92,10 +67,13 @@ func (s *suite) workload(ctx context.Context) error {
 		return err
 	}
 
-	targets := []streamTarget{
-		{base: up, direct: true},
-		{base: naive, pids: []int{naiveProc.Pid(), stubProc.Pid()}},
-		{base: fwd, pids: []int{fp.Pid(), bd.Pid()}},
+	to := func(base string, direct bool, pids ...int) target {
+		return target{call: func(ctx context.Context) (time.Duration, error) { return p.post(ctx, base, direct) }, pids: pids}
+	}
+	targets := []target{
+		to(up, true),
+		to(naive, false, naiveProc.Pid(), stubProc.Pid()),
+		to(fwd, false, fp.Pid(), bd.Pid()),
 	}
 	if s.opts.BaselineCLI != "" {
 		// The same broker behind an earlier forwarder build, for before/after rows.
@@ -111,20 +89,20 @@ func (s *suite) workload(ctx context.Context) error {
 		if err := waitServing("http://"+addr, bp, func() error { _, err := p.post(ctx, "http://"+addr, false); return err }); err != nil {
 			return err
 		}
-		targets = append(targets, streamTarget{base: "http://" + addr, pids: []int{bp.Pid(), bd.Pid()}})
+		targets = append(targets, to("http://"+addr, false, bp.Pid(), bd.Pid()))
 	}
 	for _, conc := range []int{1, 16} {
-		rs, err := interleavedStreams(ctx, p, conc, 3*s.opts.Duration, targets)
+		rs, err := interleaved(ctx, conc, 3*s.opts.Duration, targets...)
 		if err != nil {
 			return err
 		}
 		direct, nv, fw := rs[0], rs[1], rs[2]
-		if err := s.check("workload", direct.Result, nv.Result, fw.Result); err != nil {
+		if err := s.check("workload", direct, nv, fw); err != nil {
 			return fmt.Errorf("%w\nnaive: %s\nforwarder: %s", err, naiveProc.Output(), fp.Output())
 		}
 		s.workloadRows(conc, direct, nv, fw)
 		if len(rs) == 4 {
-			if err := s.check("workload baseline", rs[3].Result); err != nil {
+			if err := s.check("workload baseline", rs[3]); err != nil {
 				return err
 			}
 			s.beforeAfterRows(conc, direct, rs[3], fw)
@@ -134,7 +112,7 @@ func (s *suite) workload(ctx context.Context) error {
 }
 
 // workloadRows reports one concurrency level of the workload.
-func (s *suite) workloadRows(conc int, direct, nv, fw streamResult) {
+func (s *suite) workloadRows(conc int, direct, nv, fw Result) {
 	sec := fmt.Sprintf("workload c=%d", conc)
 	s.rep.add(Row{Section: sec, Name: "direct calls (80 KB up, 40 SSE events down)", Value: direct.Rate(), Unit: "/s"})
 	s.rep.add(Row{Section: sec, Name: "naive reference throughput", Value: nv.Rate(), Unit: "/s", Counterpart: "direct", CounterValue: direct.Rate(), Ratio: ratio(nv.Rate(), direct.Rate())})
@@ -155,7 +133,7 @@ func (s *suite) workloadRows(conc int, direct, nv, fw streamResult) {
 	s.rep.add(Row{Section: sec, Name: "CPU per request, forwarder + broker processes", Value: fc, Unit: "µs", Counterpart: "naive's 2 processes", CounterValue: nc, Ratio: ratio(fc, nc),
 		Goal: "≤ 0.6× naive's", Pass: pass(fc <= 0.6*nc)})
 	if len(fw.CPUEach) == 2 && len(nv.CPUEach) == 2 {
-		per := func(r streamResult, i int) float64 { return micros(r.CPUEach[i]) / float64(max(r.N-r.Errors, 1)) }
+		per := func(r Result, i int) float64 { return micros(r.CPUEach[i]) / float64(max(r.N-r.Errors, 1)) }
 		s.rep.add(Row{Section: sec, Name: "CPU per request, forwarder process", Value: per(fw, 0), Unit: "µs", Counterpart: "naive proxy", CounterValue: per(nv, 0), Ratio: ratio(per(fw, 0), per(nv, 0))})
 		s.rep.add(Row{Section: sec, Name: "CPU per request, broker process", Value: per(fw, 1), Unit: "µs", Counterpart: "stub broker", CounterValue: per(nv, 1), Ratio: ratio(per(fw, 1), per(nv, 1))})
 	}
@@ -163,7 +141,7 @@ func (s *suite) workloadRows(conc int, direct, nv, fw streamResult) {
 
 // beforeAfterRows compares the forwarder with Options.BaselineCLI's, both
 // in front of the same broker, measured in the same rounds.
-func (s *suite) beforeAfterRows(conc int, direct, before, after streamResult) {
+func (s *suite) beforeAfterRows(conc int, direct, before, after Result) {
 	sec := fmt.Sprintf("before/after c=%d", conc)
 	b, a := micros(before.P50-direct.P50), micros(after.P50-direct.P50)
 	s.rep.add(Row{Section: sec, Name: "added p50, this build", Value: a, Unit: "µs", Counterpart: "baseline", CounterValue: b, Ratio: ratio(a, b)})

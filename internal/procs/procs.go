@@ -6,62 +6,22 @@ package procs
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/awf-broker/awf-broker/internal/testlog"
 )
-
-// Bins are the paths of the built binaries.
-type Bins struct {
-	Daemon, CLI string
-}
-
-// Build compiles both binaries into dir with the go command on PATH.
-func Build(ctx context.Context, dir string) (Bins, error) {
-	root, err := moduleRoot()
-	if err != nil {
-		return Bins{}, err
-	}
-	b := Bins{Daemon: filepath.Join(dir, "awf-brokerd"), CLI: filepath.Join(dir, "awf-broker-cli")}
-	for out, pkg := range map[string]string{b.Daemon: "./cmd/awf-brokerd", b.CLI: "./cmd/awf-broker-cli"} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-		cmd.Dir = root
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return Bins{}, fmt.Errorf("build %s: %w\n%s", pkg, err, msg)
-		}
-	}
-	return b, nil
-}
-
-// moduleRoot finds the directory holding go.mod, from the working directory up.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("module root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("module root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
 
 // Proc is a running child process whose output is kept.
 type Proc struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testlog.Buffer
 	done chan struct{}
 	err  error
 }
@@ -71,7 +31,7 @@ type Proc struct {
 func Start(bin string, args, env []string) (*Proc, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
@@ -159,22 +119,4 @@ func ReadMemory(pid int) (Memory, error) {
 		return m, fmt.Errorf("read memory of %d: no VmRSS", pid)
 	}
 	return m, nil
-}
-
-// syncBuffer is a bytes.Buffer safe for the child's two writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -51,3 +51,20 @@ func TestStopEscalatesToKill(t *testing.T) {
 		t.Error("signalling an exited process succeeded")
 	}
 }
+
+func TestCachedBuildsOnceAndRemoves(t *testing.T) {
+	var c Cached
+	b := c.Must(t)
+	for _, bin := range []string{b.Daemon, b.CLI} {
+		if fi, err := os.Stat(bin); err != nil || fi.Mode()&0o111 == 0 {
+			t.Fatalf("%s: %v, want an executable", bin, err)
+		}
+	}
+	if again := c.Must(t); again != b {
+		t.Fatalf("second call built %+v, want the first's %+v", again, b)
+	}
+	c.Remove()
+	if _, err := os.Stat(b.CLI); !os.IsNotExist(err) {
+		t.Fatalf("after Remove: %v, want the binaries gone", err)
+	}
+}

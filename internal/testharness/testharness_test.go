@@ -34,6 +34,20 @@ func TestWaitFor(t *testing.T) {
 	}
 }
 
+func TestEventually(t *testing.T) {
+	var n atomic.Int32
+	if !Eventually(time.Second, func() bool { return n.Add(1) == 3 }) || n.Load() != 3 {
+		t.Fatalf("Eventually of a condition met at the third check: checked %d times, want true after 3", n.Load())
+	}
+	start := time.Now()
+	if Eventually(20*time.Millisecond, func() bool { return false }) {
+		t.Fatal("Eventually of a condition never met reported true")
+	}
+	if took := time.Since(start); took < 20*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("Eventually gave up after %v, want soon after its 20ms timeout", took)
+	}
+}
+
 func TestUnixClient(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "s.sock")
 	ln, err := net.Listen("unix", sock)
