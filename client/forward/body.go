@@ -134,16 +134,17 @@ func readUpTo(buf []byte, r io.Reader, max int64) ([]byte, error) {
 	return buf, nil
 }
 
-// reader returns a fresh reader over the body for one upstream attempt.
-func (b *reqBody) reader() io.ReadCloser {
+// reader returns a reader over the whole body for one upstream attempt,
+// or an error when the body cannot be sent (again).
+func (b *reqBody) reader() (io.ReadCloser, error) {
 	if b.tee != nil {
-		return b.tee.next()
+		return b.tee.attempt()
 	}
 	if b.stream != nil {
-		return io.NopCloser(b.stream)
+		return io.NopCloser(b.stream), nil
 	}
 	b.lent.Add(1)
-	return &keptReader{Reader: bytes.NewReader(b.data), body: b}
+	return &keptReader{Reader: bytes.NewReader(b.data), body: b}, nil
 }
 
 // releaseBody returns the buffer to the pool when no reader is still lent.

@@ -156,9 +156,15 @@ func (f *Forwarder) prepare(ctx context.Context, r *http.Request, t *target, bod
 	out.ContentLength = body.size
 	out.Body, out.GetBody = nil, nil
 	if body.size != 0 {
-		out.Body = body.reader()
-		if body.stream == nil && body.tee == nil {
-			out.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
+		rc, err := body.reader()
+		if err != nil {
+			return nil, s, fail(http.StatusBadGateway, "the request cannot be sent again: "+err.Error())
+		}
+		out.Body = rc
+		if body.stream == nil {
+			// The transport sends the body again on a new connection when a
+			// reused one turns out closed or an HTTP/2 stream is refused.
+			out.GetBody = body.reader
 		}
 	}
 	return out, s, nil
@@ -184,7 +190,7 @@ func (f *Forwarder) retryUnauthorized(ctx context.Context, r *http.Request, t *t
 	}
 	out, _, fl := f.prepare(ctx, r, t, body, s, hreq, f.maxWait)
 	if fl != nil {
-		f.log.Warn("no fresh headers to replay the request; relaying the upstream's answer", "status", first.StatusCode, "error", fl.msg)
+		f.log.Warn("cannot replay the request; relaying the upstream's answer", "status", first.StatusCode, "error", fl.msg)
 		return first, nil
 	}
 	drain(first.Body)
