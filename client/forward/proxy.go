@@ -36,7 +36,8 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, f.provider, fail(http.StatusBadRequest, err.Error()))
 		return
 	}
-	if isWebSocketUpgrade(r.Header) {
+	t.upgrade = isWebSocketUpgrade(r.Header)
+	if t.upgrade {
 		f.serveUpgrade(w, r, &t)
 		return
 	}
@@ -125,7 +126,7 @@ func (f *Forwarder) prepare(ctx context.Context, r *http.Request, t *target, bod
 	out.Header = make(http.Header, len(r.Header)+4)
 	want := make(map[string]string, len(r.Header))
 	copyRequestHeaders(out.Header, want, r.Header)
-	if isWebSocketUpgrade(r.Header) {
+	if t.upgrade {
 		stripSubprotocolKeys(out.Header, want)
 	}
 	hreq.Headers = want
@@ -137,7 +138,7 @@ func (f *Forwarder) prepare(ctx context.Context, r *http.Request, t *target, bod
 		return nil, s, fl
 	}
 	applyGrant(out.Header, g.Set, g.Remove)
-	if isWebSocketUpgrade(r.Header) {
+	if t.upgrade {
 		// The hop-by-hop pair that asks the upstream to switch protocols.
 		out.Header["Connection"] = []string{"Upgrade"}
 		out.Header["Upgrade"] = []string{"websocket"}
