@@ -67,7 +67,7 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := f.transport.RoundTrip(out)
-	if err == nil && f.mustReplay(resp) {
+	if err == nil && f.mustReplay(resp, s.needsSHA) {
 		resp, err = f.retryUnauthorized(ctx, r, &t, body, s, &hreq, resp)
 	}
 	if cerr := body.clientErr(); cerr != nil {
