@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // uploadHead is the head of an 80 KB Messages call written by hand, so a
@@ -41,8 +43,8 @@ func TestGrantAndUpstreamStartBeforeTheUploadEnds(t *testing.T) {
 	}
 	// Half the body is out: the broker has been asked and the upstream has
 	// the request's head, before the client sends the rest.
-	waitFor(t, 5*time.Second, "the grant before the upload ends", func() bool { return h.broker.headerCalls.Load() == 1 })
-	waitFor(t, 5*time.Second, "the upstream to see the request before the upload ends", func() bool { return h.up.arrivals.Load() == 1 })
+	testharness.WaitFor(t, 5*time.Second, "the grant before the upload ends", func() bool { return h.broker.headerCalls.Load() == 1 })
+	testharness.WaitFor(t, 5*time.Second, "the upstream to see the request before the upload ends", func() bool { return h.up.arrivals.Load() == 1 })
 	if _, err := conn.Write(body[size/2:]); err != nil {
 		t.Fatal(err)
 	}
@@ -67,9 +69,9 @@ func TestClientDisconnectHalfwayThroughAnUpload(t *testing.T) {
 	}
 	io.WriteString(conn, uploadHead(h, size))
 	conn.Write(make([]byte, size/2))
-	waitFor(t, 5*time.Second, "the upstream to see the request", func() bool { return h.up.arrivals.Load() == 1 })
+	testharness.WaitFor(t, 5*time.Second, "the upstream to see the request", func() bool { return h.up.arrivals.Load() == 1 })
 	conn.Close()
-	waitFor(t, 5*time.Second, "the forwarder to log the aborted request", func() bool {
+	testharness.WaitFor(t, 5*time.Second, "the forwarder to log the aborted request", func() bool {
 		return strings.Contains(h.logs.String(), "the upstream request was aborted")
 	})
 	if log := h.logs.String(); !strings.Contains(log, "request body failed midway") && !strings.Contains(log, "client went away") {
