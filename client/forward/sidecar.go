@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -137,7 +138,7 @@ func listCredentials(ctx context.Context, c *client.Client, wait time.Duration) 
 		if err == nil {
 			return creds, nil
 		}
-		if !client.IsUnreachable(err) || !sleep(ctx, backoff(attempt, 50*time.Millisecond, time.Second, 0.5)) {
+		if !client.IsUnreachable(err) || !sleep(ctx, backoff(attempt, 50*time.Millisecond, time.Second, rand.Float64())) {
 			return nil, fmt.Errorf("list the credentials this caller may lease: %w", err)
 		}
 	}
