@@ -16,6 +16,10 @@ import (
 	"github.com/awf-broker/awf-broker/client"
 )
 
+// ErrPortsOutOfRange is RunSidecar's error when a port of the sidecar would
+// fall outside 1-65535.
+var ErrPortsOutOfRange = errors.New("out of range (1-65535)")
+
 // SidecarConfig configures RunSidecar: what `awf-broker-cli sidecar` was
 // asked for. The sidecar is a drop-in for the gh-aw api-proxy (DESIGN §6).
 type SidecarConfig struct {
@@ -63,7 +67,7 @@ func RunSidecar(ctx context.Context, sc SidecarConfig) error {
 		sc.BasePort = SidecarBasePort
 	}
 	if sc.BasePort < 1 || sc.BasePort+len(SidecarPorts)-1 > 65535 {
-		return fmt.Errorf("sidecar: ports %d-%d are out of range", sc.BasePort, sc.BasePort+len(SidecarPorts)-1)
+		return fmt.Errorf("sidecar: ports %d-%d: %w", sc.BasePort, sc.BasePort+len(SidecarPorts)-1, ErrPortsOutOfRange)
 	}
 	if sc.Bind == "" {
 		sc.Bind = "0.0.0.0"
