@@ -47,6 +47,16 @@ const (
 // a job, it is not broken.
 const CodeNotRegistered = "not_registered"
 
+// Serving reports whether a credential in state can serve a token: it is
+// ready, or refreshing or degraded with its token still valid.
+func Serving(state string) bool {
+	switch state {
+	case StateReady, StateRefreshing, StateDegraded:
+		return true
+	}
+	return false
+}
+
 // CredentialStatus describes one credential; it never carries a token value.
 type CredentialStatus struct {
 	Name          string     `json:"name"`

@@ -20,9 +20,7 @@ func (s *Server) serveReady(c *call) error {
 	shows := c.pol.ReadinessOf(c.caller, c.known)
 	for _, cr := range s.cfg.Credentials.All() {
 		st := cr.Status()
-		switch st.State {
-		case api.StateReady, api.StateRefreshing, api.StateDegraded:
-		default:
+		if !api.Serving(st.State) {
 			out.Ready = false
 			if shows(st.Name) {
 				out.NotReady = append(out.NotReady, api.NotReadyEntry{Credential: st.Name, State: st.State, LastError: st.LastError})

@@ -20,7 +20,8 @@ const pooledBodyCap = 256 << 10
 
 // reqBody is an inbound request body prepared for the upstream: kept in
 // memory before it is sent (hashed for SigV4), streamed upstream while a
-// copy is kept for a replay (tee), or streamed through once (too big to keep).
+// copy is kept to send it again (tee), or streamed through once (too big
+// to keep).
 type reqBody struct {
 	kept   *[]byte // pooled buffer holding the whole body, nil when streaming
 	data   []byte
@@ -51,10 +52,11 @@ func (b *reqBody) clientErr() error {
 	return nil
 }
 
-// readBody prepares r's body. With hash it buffers up to MaxHashedBody and
-// computes the SHA-256 (413 beyond) before anything is sent. Otherwise
-// nothing is read yet: a body up to MaxReplayBody streams upstream with a
-// copy kept for the replay, a larger one streams through once.
+// readBody prepares r's body. Unhashed, nothing is read yet: a body up to
+// MaxReplayBody (or of unknown length) streams upstream with a copy kept
+// for sending it again, a larger one streams through once. Hashed (SigV4),
+// it is read in full, up to MaxHashedBody (413 beyond), and its SHA-256
+// computed before anything is sent.
 func (f *Forwarder) readBody(r *http.Request, hash bool) (*reqBody, *failure) {
 	b := &reqBody{}
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
@@ -63,20 +65,16 @@ func (f *Forwarder) readBody(r *http.Request, hash bool) (*reqBody, *failure) {
 		}
 		return b, nil
 	}
-	limit := int64(MaxReplayBody)
-	if hash {
-		limit = MaxHashedBody
-	}
-	if !hash && r.ContentLength > limit {
-		b.stream, b.size = r.Body, r.ContentLength
-		return b, nil
-	}
 	if !hash {
-		b.tee = &teeBody{src: r.Body, f: f}
 		b.size = r.ContentLength
+		if r.ContentLength > MaxReplayBody {
+			b.stream = r.Body
+		} else {
+			b.tee = &teeBody{src: r.Body, f: f}
+		}
 		return b, nil
 	}
-	if r.ContentLength > limit {
+	if r.ContentLength > MaxHashedBody {
 		return nil, fail(http.StatusRequestEntityTooLarge, tooLargeMsg())
 	}
 	b.kept = f.getBodyBuf()
@@ -84,27 +82,19 @@ func (f *Forwarder) readBody(r *http.Request, hash bool) (*reqBody, *failure) {
 	if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength+1 {
 		buf = make([]byte, 0, r.ContentLength+1)
 	}
-	buf, err := readUpTo(buf, r.Body, limit+1)
+	buf, err := readUpTo(buf, r.Body, MaxHashedBody+1)
 	*b.kept = buf
 	if err != nil {
 		f.putBodyBuf(b.kept)
 		return nil, fail(http.StatusBadRequest, "cannot read the request body: "+err.Error())
 	}
-	if int64(len(buf)) > limit {
-		if hash {
-			f.putBodyBuf(b.kept)
-			return nil, fail(http.StatusRequestEntityTooLarge, tooLargeMsg())
-		}
-		// Too big to keep: send what was read, then the rest, once. The
-		// buffer goes with the stream and never back to the pool.
-		b.stream, b.size, b.kept = io.MultiReader(bytes.NewReader(buf), r.Body), r.ContentLength, nil
-		return b, nil
+	if len(buf) > MaxHashedBody {
+		f.putBodyBuf(b.kept)
+		return nil, fail(http.StatusRequestEntityTooLarge, tooLargeMsg())
 	}
 	b.data, b.size = buf, int64(len(buf))
-	if hash {
-		sum := sha256.Sum256(buf)
-		b.sum = hex.EncodeToString(sum[:])
-	}
+	sum := sha256.Sum256(buf)
+	b.sum = hex.EncodeToString(sum[:])
 	return b, nil
 }
 
@@ -134,16 +124,17 @@ func readUpTo(buf []byte, r io.Reader, max int64) ([]byte, error) {
 	return buf, nil
 }
 
-// reader returns a fresh reader over the body for one upstream attempt.
-func (b *reqBody) reader() io.ReadCloser {
+// reader returns a reader over the whole body for one upstream attempt,
+// or an error when the body cannot be sent (again).
+func (b *reqBody) reader() (io.ReadCloser, error) {
 	if b.tee != nil {
-		return b.tee.next()
+		return b.tee.attempt()
 	}
 	if b.stream != nil {
-		return io.NopCloser(b.stream)
+		return io.NopCloser(b.stream), nil
 	}
 	b.lent.Add(1)
-	return &keptReader{Reader: bytes.NewReader(b.data), body: b}
+	return &keptReader{Reader: bytes.NewReader(b.data), body: b}, nil
 }
 
 // releaseBody returns the buffer to the pool when no reader is still lent.

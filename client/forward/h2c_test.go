@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // h2cClient speaks only HTTP/2 cleartext with prior knowledge, as the AWS
@@ -95,7 +97,7 @@ func TestH2CStreamResetMidBody(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("the reset request succeeded")
 	}
-	waitFor(t, 5*time.Second, "the forwarder to log the aborted request", func() bool {
+	testharness.WaitFor(t, 5*time.Second, "the forwarder to log the aborted request", func() bool {
 		l := h.logs.String()
 		return strings.Contains(l, "client went away") || strings.Contains(l, "request body failed")
 	})

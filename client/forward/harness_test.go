@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/client"
-	"github.com/awf-broker/awf-broker/internal/testharness"
+	"github.com/awf-broker/awf-broker/internal/testlog"
 )
 
 // harnessOpts are the knobs of one forwarder scenario.
@@ -44,7 +44,7 @@ type harness struct {
 	fwd    *Forwarder
 	url    string // the forwarder's base URL
 	hc     *http.Client
-	logs   *logBuffer // the forwarder's log, at debug level
+	logs   *testlog.Buffer // the forwarder's log, at debug level
 	stop   context.CancelFunc
 	served chan error
 	// closeOnce makes close idempotent (tests call it, then Cleanup does).
@@ -53,7 +53,7 @@ type harness struct {
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
-	h := &harness{t: t, up: newFakeUpstream(t, o.tlsUpstream), logs: &logBuffer{}}
+	h := &harness{t: t, up: newFakeUpstream(t, o.tlsUpstream), logs: &testlog.Buffer{}}
 	upURL, _ := url.Parse(h.up.srv.URL + o.basePath)
 	h.broker = newStubBroker(t, upURL.Host, o.needsSHA)
 	h.up.b = h.broker
@@ -167,28 +167,4 @@ func anthropicError(t *testing.T, b []byte) (typ, msg string) {
 		t.Fatalf("not an Anthropic error body: %q (%v)", b, err)
 	}
 	return e.Error.Type, e.Error.Message
-}
-
-// waitFor waits up to d for cond (the shared testharness.WaitFor).
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	testharness.WaitFor(t, d, what, cond)
-}
-
-// logBuffer collects log output from several goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

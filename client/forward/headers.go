@@ -62,6 +62,7 @@ var lowerNames = map[string]string{
 	"X-Stainless-Runtime":         "x-stainless-runtime",
 	"X-Stainless-Runtime-Version": "x-stainless-runtime-version",
 	"X-Stainless-Timeout":         "x-stainless-timeout",
+	requestIDHeader:               "x-request-id", // every request carries one (ensureRequestID)
 }
 
 // isStripped reports whether the canonical header name k must not leave

@@ -12,6 +12,7 @@ import (
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // TestLeaseIsRenewedBeforeItExpires runs the real renew loop on real
@@ -26,7 +27,7 @@ func TestLeaseIsRenewedBeforeItExpires(t *testing.T) {
 		defer h.broker.mu.Unlock()
 		return append([]time.Time(nil), h.broker.createdAt...), append([]time.Time(nil), h.broker.renewedAt...)
 	}
-	waitFor(t, 15*time.Second, "two renewals", func() bool { _, r := renewals(); return len(r) >= 2 })
+	testharness.WaitFor(t, 15*time.Second, "two renewals", func() bool { _, r := renewals(); return len(r) >= 2 })
 	created, renewed := renewals()
 	if len(created) != 1 {
 		t.Fatalf("%d creates; renewals should keep the first lease", len(created))
@@ -44,7 +45,7 @@ func TestLeaseIsRenewedBeforeItExpires(t *testing.T) {
 func TestRenewalAfterBrokerRestartReacquires(t *testing.T) {
 	h := newHarness(t, harnessOpts{leaseTTL: 600 * time.Millisecond})
 	h.broker.forget()
-	waitFor(t, 10*time.Second, "a new lease", func() bool { return h.broker.creates.Load() == 2 })
+	testharness.WaitFor(t, 10*time.Second, "a new lease", func() bool { return h.broker.creates.Load() == 2 })
 	if resp, _ := h.do("GET", "/v1/models", nil, nil); resp.StatusCode != 200 {
 		t.Errorf("status %d with the new lease", resp.StatusCode)
 	}
@@ -56,7 +57,7 @@ func TestRenewalAfterBrokerRestartReacquires(t *testing.T) {
 func TestRenewalFindsTheLeaseRevoked(t *testing.T) {
 	h := newHarness(t, harnessOpts{leaseTTL: 600 * time.Millisecond})
 	h.broker.revokeAll()
-	waitFor(t, 10*time.Second, "the revocation to be noticed", func() bool { return h.fwd.leases.revoked.Load() })
+	testharness.WaitFor(t, 10*time.Second, "the revocation to be noticed", func() bool { return h.fwd.leases.revoked.Load() })
 	resp, body := h.do("GET", "/v1/models", nil, nil)
 	if _, msg := anthropicError(t, body); resp.StatusCode != 503 || msg != "lease revoked by the broker; restart the forwarder" {
 		t.Errorf("status %d message %q", resp.StatusCode, msg)
@@ -131,5 +132,5 @@ func TestCloseRevokesTheLeaseAndGoroutinesReturnToBaseline(t *testing.T) {
 	}
 	h.broker.down()
 	h.up.srv.Close()
-	waitFor(t, 10*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= base })
+	testharness.WaitFor(t, 10*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= base })
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 func bufioString(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
@@ -171,7 +172,7 @@ func TestGrantRetriesDrawAFreshJitter(t *testing.T) {
 		resp, _ := h.do("GET", "/v1/models", nil, nil)
 		done <- resp.StatusCode
 	}()
-	waitFor(t, 5*time.Second, "three retries", func() bool { return h.broker.headerCalls.Load() >= 3 })
+	testharness.WaitFor(t, 5*time.Second, "three retries", func() bool { return h.broker.headerCalls.Load() >= 3 })
 	h.broker.setMode(modeOK, 0)
 	if code := <-done; code != 200 {
 		t.Fatalf("status %d", code)

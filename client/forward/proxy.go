@@ -36,7 +36,8 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, f.provider, fail(http.StatusBadRequest, err.Error()))
 		return
 	}
-	if isWebSocketUpgrade(r.Header) {
+	t.upgrade = isWebSocketUpgrade(r.Header)
+	if t.upgrade {
 		f.serveUpgrade(w, r, &t)
 		return
 	}
@@ -66,7 +67,7 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := f.transport.RoundTrip(out)
-	if err == nil && f.mustReplay(resp) {
+	if err == nil && f.mustReplay(resp, s.needsSHA) {
 		resp, err = f.retryUnauthorized(ctx, r, &t, body, s, &hreq, resp)
 	}
 	if cerr := body.clientErr(); cerr != nil {
@@ -125,7 +126,7 @@ func (f *Forwarder) prepare(ctx context.Context, r *http.Request, t *target, bod
 	out.Header = make(http.Header, len(r.Header)+4)
 	want := make(map[string]string, len(r.Header))
 	copyRequestHeaders(out.Header, want, r.Header)
-	if isWebSocketUpgrade(r.Header) {
+	if t.upgrade {
 		stripSubprotocolKeys(out.Header, want)
 	}
 	hreq.Headers = want
@@ -137,7 +138,7 @@ func (f *Forwarder) prepare(ctx context.Context, r *http.Request, t *target, bod
 		return nil, s, fl
 	}
 	applyGrant(out.Header, g.Set, g.Remove)
-	if isWebSocketUpgrade(r.Header) {
+	if t.upgrade {
 		// The hop-by-hop pair that asks the upstream to switch protocols.
 		out.Header["Connection"] = []string{"Upgrade"}
 		out.Header["Upgrade"] = []string{"websocket"}
@@ -156,9 +157,15 @@ func (f *Forwarder) prepare(ctx context.Context, r *http.Request, t *target, bod
 	out.ContentLength = body.size
 	out.Body, out.GetBody = nil, nil
 	if body.size != 0 {
-		out.Body = body.reader()
-		if body.stream == nil && body.tee == nil {
-			out.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
+		rc, err := body.reader()
+		if err != nil {
+			return nil, s, fail(http.StatusBadGateway, "the request cannot be sent again: "+err.Error())
+		}
+		out.Body = rc
+		if body.stream == nil {
+			// The transport sends the body again on a new connection when a
+			// reused one turns out closed or an HTTP/2 stream is refused.
+			out.GetBody = body.reader
 		}
 	}
 	return out, s, nil
@@ -184,7 +191,7 @@ func (f *Forwarder) retryUnauthorized(ctx context.Context, r *http.Request, t *t
 	}
 	out, _, fl := f.prepare(ctx, r, t, body, s, hreq, f.maxWait)
 	if fl != nil {
-		f.log.Warn("no fresh headers to replay the request; relaying the upstream's answer", "status", first.StatusCode, "error", fl.msg)
+		f.log.Warn("cannot replay the request; relaying the upstream's answer", "status", first.StatusCode, "error", fl.msg)
 		return first, nil
 	}
 	drain(first.Body)

@@ -61,44 +61,30 @@ func Run(ctx context.Context, rc RunConfig) error {
 		seen[r.Listen] = true
 	}
 
-	fwds := make([]*Forwarder, 0, len(rc.Routes))
-	lns := make([]net.Listener, 0, len(rc.Routes))
-	cleanup := func() {
-		for _, ln := range lns {
-			_ = ln.Close()
-		}
-		for _, f := range fwds {
-			_ = f.Close()
+	ports := make([]port, len(rc.Routes))
+	for i, r := range rc.Routes {
+		ports[i] = port{
+			addr: r.Listen,
+			cfg: &Config{
+				Client: rc.Client, Credential: r.Credential, Upstream: r.Upstream, Label: rc.Label,
+				LeaseTTL: rc.LeaseTTL, MaxWait: rc.MaxWait, ResponseHeaderTimeout: rc.ResponseHeaderTimeout,
+				Logger: logger.With("listen", r.Listen),
+			},
+			name:    "route " + r.String(),
+			refused: func(err error) error { return fmt.Errorf("route %s: %w", r, err) },
+			logger:  logger.With("listen", r.Listen),
 		}
 	}
-	for _, r := range rc.Routes {
-		f, err := New(Config{
-			Client: rc.Client, Credential: r.Credential, Upstream: r.Upstream, Label: rc.Label,
-			LeaseTTL: rc.LeaseTTL, MaxWait: rc.MaxWait, ResponseHeaderTimeout: rc.ResponseHeaderTimeout,
-			Logger: logger.With("listen", r.Listen),
-		})
-		if err != nil {
-			cleanup()
-			return fmt.Errorf("route %s: %w", r, err)
-		}
-		fwds = append(fwds, f)
-		ln, err := net.Listen("tcp", r.Listen)
-		if err != nil {
-			cleanup()
-			return fmt.Errorf("forward: listen on %s: %w", r.Listen, err)
-		}
-		lns = append(lns, ln)
+	ls, err := openAll(ports)
+	if err != nil {
+		return err // it names the route
 	}
-
-	ls := make([]listener, len(fwds))
-	for i, f := range fwds {
-		r, ln := rc.Routes[i], lns[i]
+	for i, l := range ls {
+		r := rc.Routes[i]
 		if rc.Listening != nil {
-			rc.Listening(r, ln.Addr())
+			rc.Listening(r, l.ln.Addr())
 		}
-		logger.Info("forwarding", "listen", ln.Addr().String(), "credential", r.Credential, "upstream", r.Upstream.Redacted())
-		ls[i] = listener{ln: ln, srv: NewServer(f, logger.With("listen", r.Listen)), fwd: f,
-			refused: func(err error) error { return fmt.Errorf("route %s: %w", r, err) }}
+		logger.Info("forwarding", "listen", l.ln.Addr().String(), "credential", r.Credential, "upstream", r.Upstream.Redacted())
 	}
 	return serveAll(ctx, ls, logger)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/client"
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 func TestRunServesEveryRouteAndRevokesOnExit(t *testing.T) {
@@ -39,7 +40,7 @@ func TestRunServesEveryRouteAndRevokesOnExit(t *testing.T) {
 			},
 		})
 	}()
-	waitFor(t, 5*time.Second, "both listeners", func() bool {
+	testharness.WaitFor(t, 5*time.Second, "both listeners", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(addrs) == 2

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,6 +15,10 @@ import (
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/client"
 )
+
+// ErrPortsOutOfRange is RunSidecar's error when a port of the sidecar would
+// fall outside 1-65535.
+var ErrPortsOutOfRange = errors.New("out of range (1-65535)")
 
 // SidecarConfig configures RunSidecar: what `awf-broker-cli sidecar` was
 // asked for. The sidecar is a drop-in for the gh-aw api-proxy (DESIGN §6).
@@ -62,7 +67,7 @@ func RunSidecar(ctx context.Context, sc SidecarConfig) error {
 		sc.BasePort = SidecarBasePort
 	}
 	if sc.BasePort < 1 || sc.BasePort+len(SidecarPorts)-1 > 65535 {
-		return fmt.Errorf("sidecar: ports %d-%d are out of range", sc.BasePort, sc.BasePort+len(SidecarPorts)-1)
+		return fmt.Errorf("sidecar: ports %d-%d: %w", sc.BasePort, sc.BasePort+len(SidecarPorts)-1, ErrPortsOutOfRange)
 	}
 	if sc.Bind == "" {
 		sc.Bind = "0.0.0.0"
@@ -87,51 +92,42 @@ func RunSidecar(ctx context.Context, sc SidecarConfig) error {
 	}
 
 	s := &sidecar{client: sc.Client, routes: routes, advertise: sc.Advertise, fwds: map[string]*Forwarder{}, credOf: map[string]string{}}
-	var lns []net.Listener
-	cleanup := func() {
-		for _, ln := range lns {
-			_ = ln.Close()
-		}
-		for _, f := range s.fwds {
-			_ = f.Close()
-		}
-	}
-	for _, r := range routes {
-		if r.cred != nil {
-			f, err := New(Config{
-				Client: sc.Client, Credential: r.cred.Name, Upstream: r.upstream, Label: sc.Label,
-				LeaseTTL: sc.LeaseTTL, MaxWait: sc.MaxWait, Provider: r.errShape, DedupeBasePath: true, DropQueryParams: r.dropQuery,
-				Logger: logger.With("port", r.port),
-			})
-			if err != nil {
-				cleanup()
-				return fmt.Errorf("sidecar: port %d: %w", r.port, err)
-			}
-			s.fwds[r.name], s.credOf[r.name] = f, r.cred.Name
-		}
-		ln, err := net.Listen("tcp", net.JoinHostPort(sc.Bind, strconv.Itoa(r.port)))
-		if err != nil {
-			cleanup()
-			return fmt.Errorf("sidecar: port %d (%s): %w", r.port, r.name, err)
-		}
-		lns = append(lns, ln)
-	}
-
-	ls := make([]listener, len(routes))
+	ports := make([]port, len(routes))
 	for i, r := range routes {
-		ln, f := lns[i], s.fwds[r.name]
 		cred := ""
 		if r.cred != nil {
 			cred = r.cred.Name
 		}
-		if sc.Listening != nil {
-			sc.Listening(r.name, cred, ln.Addr(), r.upstream)
-		}
-		logger.Info("sidecar port open", "port", r.port, "provider", r.name, "forwarding", f != nil)
-		ls[i] = listener{ln: ln, srv: NewServer(s.handler(r, f), logger.With("port", r.port)), fwd: f,
+		ports[i] = port{
+			addr:    net.JoinHostPort(sc.Bind, strconv.Itoa(r.port)),
+			name:    fmt.Sprintf("port %d (%s)", r.port, r.name),
+			handler: func(f *Forwarder) http.Handler { return s.handler(r, f) },
 			refused: func(err error) error {
 				return fmt.Errorf("sidecar: port %d: no lease on credential %q: %w", r.port, cred, err)
-			}}
+			},
+			logger: logger.With("port", r.port),
+		}
+		if r.cred != nil {
+			ports[i].cfg = &Config{
+				Client: sc.Client, Credential: cred, Upstream: r.upstream, Label: sc.Label,
+				LeaseTTL: sc.LeaseTTL, MaxWait: sc.MaxWait, Provider: r.errShape, DedupeBasePath: true, DropQueryParams: r.dropQuery,
+				Logger: logger.With("port", r.port),
+			}
+		}
+	}
+	ls, err := openAll(ports)
+	if err != nil {
+		return fmt.Errorf("sidecar: %w", err)
+	}
+	for i, r := range routes {
+		f := ls[i].fwd
+		if f != nil {
+			s.fwds[r.name], s.credOf[r.name] = f, r.cred.Name
+		}
+		if sc.Listening != nil {
+			sc.Listening(r.name, s.credOf[r.name], ls[i].ln.Addr(), r.upstream)
+		}
+		logger.Info("sidecar port open", "port", r.port, "provider", r.name, "forwarding", f != nil)
 	}
 	return serveAll(ctx, ls, logger)
 }
@@ -146,7 +142,7 @@ func listCredentials(ctx context.Context, c *client.Client, wait time.Duration) 
 		if err == nil {
 			return creds, nil
 		}
-		if !client.IsUnreachable(err) || !sleep(ctx, backoff(attempt, 50*time.Millisecond, time.Second, 0.5)) {
+		if !client.IsUnreachable(err) || !sleep(ctx, backoff(attempt, 50*time.Millisecond, time.Second, rand.Float64())) {
 			return nil, fmt.Errorf("list the credentials this caller may lease: %w", err)
 		}
 	}

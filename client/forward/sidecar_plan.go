@@ -124,19 +124,12 @@ func sidecarUpstream(name string, c *api.CredentialStatus, override *url.URL) (*
 }
 
 // errShape picks the error-body shape of a port from the credential's
-// provider, or for a static key from the port's provider name.
+// provider (the broker's provider names are the Provider* values), or for
+// a static key from the port's provider name.
 func errShape(name, provider string) string {
 	switch provider {
-	case "anthropic":
-		return ProviderAnthropic
-	case "openai":
-		return ProviderOpenAI
-	case "azure":
-		return ProviderAzure
-	case "aws":
-		return ProviderAWS
-	case "gcp":
-		return ProviderGCP
+	case ProviderAnthropic, ProviderOpenAI, ProviderAzure, ProviderAWS, ProviderGCP:
+		return provider
 	}
 	switch name {
 	case "anthropic":

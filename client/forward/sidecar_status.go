@@ -40,7 +40,7 @@ func (s *sidecar) serveHealth(w http.ResponseWriter, req *http.Request, r sideca
 	cancel()
 	if err == nil {
 		for _, c := range creds {
-			usable[c.Name] = c.State == api.StateReady || c.State == api.StateRefreshing || c.State == api.StateDegraded
+			usable[c.Name] = api.Serving(c.State)
 		}
 	}
 	body := sidecarHealth{Status: "healthy", Service: "awf-api-proxy", Providers: make(map[string]bool, len(SidecarPorts))}

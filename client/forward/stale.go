@@ -16,8 +16,10 @@ const staleBodyPeek = 4 << 10
 // a 401, or AWS's 403 ExpiredTokenException (ExpiredToken in the XML
 // protocols), which Bedrock answers for expired STS keys (its error code is
 // in x-amzn-ErrorType, "Code:namespace"; JSON protocols put it in the body's
-// __type). A 403 whose body is peeked keeps its bytes for the relay.
-func (f *Forwarder) mustReplay(resp *http.Response) bool {
+// __type). The body is peeked only under a SigV4 lease (sigV4): another
+// upstream's 403 may echo the text without meaning it. A 403 whose body is
+// peeked keeps its bytes for the relay.
+func (f *Forwarder) mustReplay(resp *http.Response, sigV4 bool) bool {
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
 		return true
@@ -27,6 +29,9 @@ func (f *Forwarder) mustReplay(resp *http.Response) bool {
 	}
 	if et := resp.Header.Get("X-Amzn-Errortype"); et != "" {
 		return isExpiredTokenCode(et)
+	}
+	if !sigV4 {
+		return false
 	}
 	peek, err := io.ReadAll(io.LimitReader(resp.Body, staleBodyPeek))
 	resp.Body = readCloser{io.MultiReader(bytes.NewReader(peek), errReader{err}, resp.Body), resp.Body}

@@ -17,19 +17,22 @@ func TestAWSExpiredTokenIsHandledLikeA401(t *testing.T) {
 		status      int    // what the client gets
 		invalidates int64
 		arrivals    int
+		bearer      bool // the lease is not SigV4-signed
 	}{
 		{"ExpiredTokenException in x-amzn-ErrorType", "ExpiredTokenException:http://internal.amazon.com/coral/com.amazon.coral.service/",
-			`{"message":"The security token included in the request is expired"}`, 200, 1, 2},
+			`{"message":"The security token included in the request is expired"}`, 200, 1, 2, false},
 		{"ExpiredTokenException in the JSON body's __type", "",
-			`{"__type":"com.amazon.coral.service#ExpiredTokenException","message":"expired"}`, 200, 1, 2},
+			`{"__type":"com.amazon.coral.service#ExpiredTokenException","message":"expired"}`, 200, 1, 2, false},
 		{"ExpiredToken in an XML body", "",
-			`<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>expired</Message></Error></ErrorResponse>`, 200, 1, 2},
+			`<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>expired</Message></Error></ErrorResponse>`, 200, 1, 2, false},
 		{"AccessDeniedException is relayed", "AccessDeniedException:http://internal.amazon.com/coral/com.amazon.coral.service/",
-			`{"message":"not authorized to invoke this model"}`, 403, 0, 1},
-		{"a 403 with a long body and no code is relayed intact", "", long, 403, 0, 1},
+			`{"message":"not authorized to invoke this model"}`, 403, 0, 1, false},
+		{"a 403 with a long body and no code is relayed intact", "", long, 403, 0, 1, false},
+		{"a non-SigV4 lease's 403 naming ExpiredTokenException in its body is relayed", "",
+			`{"error":{"message":"upstream said: ExpiredTokenException"}}`, 403, 0, 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, harnessOpts{needsSHA: true, provider: ProviderAWS})
+			h := newHarness(t, harnessOpts{needsSHA: !tc.bearer, provider: ProviderAWS})
 			h.up.route = func(w http.ResponseWriter, r *http.Request, body []byte) {
 				if h.broker.invalidates.Load() == 0 {
 					if tc.errType != "" {

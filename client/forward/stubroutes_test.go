@@ -21,6 +21,12 @@ func (b *stubBroker) routes() http.Handler {
 	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, api.Health{Status: "ok", Version: "stub"})
 	})
+	mux.HandleFunc("GET /v1/credentials", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, api.CredentialList{Credentials: []api.CredentialStatus{{
+			Name: b.credential, Provider: "anthropic", State: api.StateReady,
+			Hosts: []string{b.upHost}, Target: "http://" + b.upHost,
+		}}})
+	})
 	mux.HandleFunc("POST /v1/leases", b.serveCreate)
 	mux.HandleFunc("POST /v1/leases/{id}/renew", b.serveRenew)
 	mux.HandleFunc("DELETE /v1/leases/{id}", b.serveRevoke)

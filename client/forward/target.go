@@ -27,6 +27,8 @@ type upstream struct {
 	dedupe bool
 	// dropQuery names query parameters removed from every request.
 	dropQuery []string
+	// pathDir is path + "/", what a path under the base path starts with.
+	pathDir string
 }
 
 func newUpstream(u *url.URL, dedupe bool, dropQuery []string) upstream {
@@ -41,6 +43,7 @@ func newUpstream(u *url.URL, dedupe bool, dropQuery []string) upstream {
 		hostKey:   hostKey(u.Scheme, u.Host),
 		dedupe:    dedupe,
 		dropQuery: dropQuery,
+		pathDir:   p + "/",
 	}
 }
 
@@ -62,6 +65,9 @@ func hostKey(scheme, host string) string {
 type target struct {
 	url url.URL // what the transport dials and sends
 	abs string  // the absolute URL string given to the broker
+	// upgrade reports whether the request is a WebSocket handshake
+	// (isWebSocketUpgrade), decided once per request.
+	upgrade bool
 }
 
 // targetError is a refusal of the request target, answered with 400.
@@ -95,7 +101,7 @@ func (u *upstream) mapTarget(r *http.Request) (target, error) {
 	t.url.Scheme = u.scheme
 	t.url.Host = u.host
 	base, escBase := u.path, u.escPath
-	if u.dedupe && base != "" && (path == base || strings.HasPrefix(path, base+"/")) {
+	if u.dedupe && base != "" && (path == base || strings.HasPrefix(path, u.pathDir)) {
 		base, escBase = "", ""
 	}
 	t.url.Path = base + path

@@ -80,7 +80,7 @@ func (f *Forwarder) serveUpgrade(w http.ResponseWriter, r *http.Request, t *targ
 	// The tunnel outlives nothing but the handler; the request's context
 	// ends with it, and the tunnel closes the upstream itself.
 	resp, err := f.transport.RoundTrip(out)
-	if err == nil && f.mustReplay(resp) {
+	if err == nil && f.mustReplay(resp, s.needsSHA) {
 		resp, err = f.retryUnauthorized(ctx, r, t, body, s, &hreq, resp)
 	}
 	if err != nil {

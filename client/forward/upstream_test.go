@@ -36,6 +36,9 @@ type fakeUpstream struct {
 	b   *stubBroker
 	// route, when set, answers authenticated requests instead of the echo.
 	route func(w http.ResponseWriter, r *http.Request, body []byte)
+	// hangUp, when it reports true for a request (its body read), closes
+	// the connection without an answer, before any check.
+	hangUp func(r *http.Request) bool
 
 	arrivals, unauth, agentKeys atomic.Int64
 
@@ -87,6 +90,13 @@ func (u *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	u.seen = append(u.seen, seenRequest{Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery,
 		Header: r.Header.Clone(), Body: body})
 	u.mu.Unlock()
+	if u.hangUp != nil && u.hangUp(r) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+		return
+	}
 	if r.Header.Get("Authorization") != "Bearer "+u.b.validToken() {
 		u.unauth.Add(1)
 		w.Header().Set("Content-Type", "application/json")

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 // responsesEvents are what the fake Responses API streams back for one
@@ -135,7 +137,7 @@ func TestWebSocketResponsesExchange(t *testing.T) {
 	if _, ok := seen[0].Headers["openai-beta"]; !ok {
 		t.Errorf("broker did not see the handshake's openai-beta header: %v", seen[0].Headers)
 	}
-	waitFor(t, 5*time.Second, "the tunnel to close", func() bool { return h.fwd.tunnels.count() == 0 })
+	testharness.WaitFor(t, 5*time.Second, "the tunnel to close", func() bool { return h.fwd.tunnels.count() == 0 })
 }
 
 func TestWebSocketUpgradeRefusals(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -29,8 +30,8 @@ one per credential of that name the caller may lease, forwarding to the
 credential's target. Every port answers GET /health; port 10000 also GET /reflect.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if offset < 0 || offset+forward.SidecarBasePort+len(forward.SidecarPorts)-1 > 65535 {
-				return usageError{fmt.Errorf("--port-offset %d puts the ports out of range", offset)}
+			if offset < 0 {
+				return usageError{fmt.Errorf("--port-offset %d: must not be negative", offset)}
 			}
 			ups := map[string]*url.URL{}
 			for _, s := range upstreams {
@@ -58,7 +59,7 @@ credential's target. Every port answers GET /health; port 10000 also GET /reflec
 			defer stop()
 			c := client.New(g.socket, client.WithUserAgent("awf-broker-sidecar/"+version))
 			defer c.Close()
-			return forward.RunSidecar(ctx, forward.SidecarConfig{
+			err := forward.RunSidecar(ctx, forward.SidecarConfig{
 				Client: c, Bind: bind, BasePort: forward.SidecarBasePort + offset, Credentials: creds, Upstreams: ups,
 				Advertise: advertise, Label: label, LeaseTTL: leaseTTL, MaxWait: maxWait,
 				Logger: slog.New(slog.NewTextHandler(g.env.stderr, nil)),
@@ -70,6 +71,10 @@ credential's target. Every port answers GET /health; port 10000 also GET /reflec
 					fmt.Fprintf(g.env.stdout, "forwarding http://%s → %s (credential %s)\n", addr, up, cred)
 				},
 			})
+			if errors.Is(err, forward.ErrPortsOutOfRange) {
+				return usageError{fmt.Errorf("--port-offset %d: %w", offset, err)}
+			}
+			return err
 		}}
 	f := cmd.Flags()
 	f.StringVar(&bind, "bind", "0.0.0.0", "address to listen on")
