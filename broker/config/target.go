@@ -5,8 +5,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/awf-broker/awf-broker/broker/lease"
-
 	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
@@ -49,7 +47,7 @@ func (d *draft) checkTargets() {
 		}
 		covered := false
 		for _, h := range cr.Hosts {
-			covered = covered || lease.MatchHost(h, u.Host)
+			covered = covered || settings.MatchHost(h, u.Host)
 		}
 		if !covered {
 			host := strings.ToLower(u.Host)
