@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
 // staticKeySpec is one api-proxy provider's static key: where the key,
@@ -52,23 +54,13 @@ var copilotPlaceholders = []string{"ghu_" + strings.Repeat("a", 36), "dummy-byok
 // copilotKeyVar is COPILOT_PROVIDER_API_KEY (a BYOK key) unless blank or a
 // placeholder, else COPILOT_GITHUB_TOKEN: the api-proxy's precedence.
 func copilotKeyVar(e *envReader) string {
-	if k := stripScheme(e.get("COPILOT_PROVIDER_API_KEY")); k != "" && !oneOf(k, copilotPlaceholders) {
+	if k := settings.StripScheme(e.get("COPILOT_PROVIDER_API_KEY")); k != "" && !oneOf(k, copilotPlaceholders) {
 		return "COPILOT_PROVIDER_API_KEY"
 	}
-	if stripScheme(e.get("COPILOT_GITHUB_TOKEN")) != "" {
+	if settings.StripScheme(e.get("COPILOT_GITHUB_TOKEN")) != "" {
 		return "COPILOT_GITHUB_TOKEN"
 	}
 	return ""
-}
-
-// stripScheme drops a "Bearer " or "token " someone pasted before a key.
-func stripScheme(v string) string {
-	for _, p := range []string{"bearer ", "token "} {
-		if len(v) >= len(p) && strings.EqualFold(v[:len(p)], p) {
-			return strings.TrimSpace(v[len(p):])
-		}
-	}
-	return v
 }
 
 // headerNameRE is an HTTP field name (RFC 9110 token).

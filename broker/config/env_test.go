@@ -107,6 +107,8 @@ func TestFromEnvAsTheAPIProxy(t *testing.T) {
 			[]string{"copilot :10002 static https://openrouter.ai/api/v1 [openrouter.ai] authorization=Bearer$COPILOT_PROVIDER_API_KEY"}, nil, nil},
 		{"copilot placeholder key is not a key", []string{"COPILOT_GITHUB_TOKEN", "k", "COPILOT_PROVIDER_API_KEY", "ghu_" + strings.Repeat("a", 36)},
 			[]string{"copilot :10002 static https://api.githubcopilot.com [api.githubcopilot.com] authorization=Bearer$COPILOT_GITHUB_TOKEN"}, nil, nil},
+		{"copilot placeholder key after a pasted scheme is not a key", []string{"COPILOT_GITHUB_TOKEN", "k", "COPILOT_PROVIDER_API_KEY", "BEARER dummy-byok-key-for-offline-mode"},
+			[]string{"copilot :10002 static https://api.githubcopilot.com [api.githubcopilot.com] authorization=Bearer$COPILOT_GITHUB_TOKEN"}, nil, nil},
 		{"GCP OIDC on a regional target", []string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "gcp",
 			"AWF_AUTH_GCP_WORKLOAD_IDENTITY_PROVIDER", "projects/1/locations/global/workloadIdentityPools/p/providers/x",
 			"AWF_AUTH_GCP_SERVICE_ACCOUNT", "sa@p.iam.gserviceaccount.com", "OPENAI_API_TARGET", "us-east5-aiplatform.googleapis.com"},
