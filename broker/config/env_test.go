@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/awf-broker/awf-broker/api"
 )
 
 func envOf(kv ...string) func(string) (string, bool) {
@@ -18,7 +20,7 @@ func envOf(kv ...string) func(string) (string, bool) {
 // line renders what a credential yields: name, sidecar port, provider,
 // target, hosts, and the header it sets (static) or its exchange inputs.
 func line(c Credential) string {
-	s := fmt.Sprintf("%s :%d %s %s %v", c.Name, APIProxyPort(c.Name), c.Provider, c.Target, c.Hosts)
+	s := fmt.Sprintf("%s :%d %s %s %v", c.Name, api.APIProxyPort(c.Name), c.Provider, c.Target, c.Hosts)
 	switch c.Provider {
 	case "static":
 		s += fmt.Sprintf(" %s=%s$%s", c.Header, strings.TrimSpace(c.Scheme+" "), c.ValueEnv)

@@ -61,8 +61,8 @@ func RunSidecar(ctx context.Context, sc SidecarConfig) error {
 	if sc.BasePort == 0 {
 		sc.BasePort = SidecarBasePort
 	}
-	if sc.BasePort < 1 || sc.BasePort+len(SidecarPorts)-1 > 65535 {
-		return fmt.Errorf("sidecar: ports %d-%d are out of range", sc.BasePort, sc.BasePort+len(SidecarPorts)-1)
+	if sc.BasePort < 1 || sc.BasePort+len(api.APIProxyProviders())-1 > 65535 {
+		return fmt.Errorf("sidecar: ports %d-%d are out of range", sc.BasePort, sc.BasePort+len(api.APIProxyProviders())-1)
 	}
 	if sc.Bind == "" {
 		sc.Bind = "0.0.0.0"

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/client/forward"
 )
@@ -29,7 +30,7 @@ one per credential of that name the caller may lease, forwarding to the
 credential's target. Every port answers GET /health; port 10000 also GET /reflect.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if offset < 0 || offset+forward.SidecarBasePort+len(forward.SidecarPorts)-1 > 65535 {
+			if offset < 0 || offset+forward.SidecarBasePort+len(api.APIProxyProviders())-1 > 65535 {
 				return usageError{fmt.Errorf("--port-offset %d puts the ports out of range", offset)}
 			}
 			ups := map[string]*url.URL{}
