@@ -107,8 +107,9 @@ type Credential struct {
 	Audience, TokenURL       string
 	Hosts                    []string
 	// Target is the base URL forwarders send this credential's requests
-	// to (https://host[:port][/path]); default https:// + the first host
-	// when that host is not a wildcard.
+	// to (https://host[:port][/path]); default the first host's API base
+	// (https://host, https://api.openai.com/v1 for OpenAI's) when that
+	// host is not a wildcard.
 	Target   string
 	LeaseTTL time.Duration
 	// LeaseMaxLifetime caps a lease's life, renewals included.

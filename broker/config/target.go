@@ -25,12 +25,13 @@ func checkTarget(raw string) string {
 	return ""
 }
 
-// defaultTarget is https:// + the first host, when it names one host.
+// defaultTarget is the first host's API base (settings.DefaultTarget),
+// when it names one host.
 func defaultTarget(hosts []string) string {
 	if len(hosts) == 0 || strings.HasPrefix(hosts[0], "*") {
 		return ""
 	}
-	return "https://" + hosts[0]
+	return settings.DefaultTarget(hosts[0])
 }
 
 // checkTargets runs after defaults: every target must lie inside its

@@ -92,10 +92,7 @@ func planSidecar(creds []api.CredentialStatus, base int, choices map[string]stri
 	return out, nil
 }
 
-// sidecarUpstream is the override, else the credential's target. The
-// api-proxy sends the public OpenAI endpoint's unversioned paths
-// (Codex's /responses) to /v1; a bare https://api.openai.com target gets
-// the same base path.
+// sidecarUpstream is the override, else the credential's target.
 func sidecarUpstream(name string, c *api.CredentialStatus, override *url.URL) (*url.URL, error) {
 	if override != nil {
 		return override, nil
@@ -103,11 +100,7 @@ func sidecarUpstream(name string, c *api.CredentialStatus, override *url.URL) (*
 	if c.Target == "" {
 		return nil, fmt.Errorf("no single target host (hosts %s); give --upstream %s=URL", strings.Join(c.Hosts, ", "), name)
 	}
-	t := c.Target
-	if t == "https://api.openai.com" {
-		t += "/v1"
-	}
-	u, err := ParseUpstream(t)
+	u, err := ParseUpstream(c.Target)
 	if err != nil {
 		return nil, fmt.Errorf("target: %w", err)
 	}
