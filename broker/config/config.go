@@ -10,7 +10,6 @@ package config
 import (
 	"fmt"
 	"os"
-	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -190,10 +189,10 @@ func plural(n int, one, many string) string {
 // log format. A reload reports them.
 func RestartNeeded(old, cfg *Config) []string {
 	var out []string
-	if !reflect.DeepEqual(old.Socket, cfg.Socket) {
+	if old.Socket != cfg.Socket {
 		out = append(out, "socket")
 	}
-	if !reflect.DeepEqual(old.Metrics, cfg.Metrics) {
+	if old.Metrics != cfg.Metrics {
 		out = append(out, "metrics")
 	}
 	if old.Log.Format != cfg.Log.Format {

@@ -31,7 +31,7 @@ func credentialDefaults(c *Credential) {
 		c.LeaseTTL = DefaultLeaseTTL
 	}
 	if c.LeaseMaxLifetime == 0 {
-		c.LeaseMaxLifetime = max(DefaultLeaseMaxLifetime, c.LeaseTTL)
+		c.LeaseMaxLifetime = DefaultLeaseMaxLifetime // ≥ LeaseTTL, which validate caps at MaxLeaseTTL
 	}
 	for i, h := range c.Hosts {
 		c.Hosts[i] = strings.ToLower(h)
