@@ -110,12 +110,10 @@ func (d *draft) credential(n *node) Credential {
 	return c
 }
 
-// finish validates the draft, applies defaults and returns the Config.
+// finish validates the draft, applies defaults, checks the targets (the
+// defaults' too) and returns the Config, or every problem at once.
 func (d *draft) finish() (*Config, error) {
 	d.validate()
-	if err := d.e.err(); err != nil {
-		return nil, err
-	}
 	d.defaults()
 	d.checkTargets()
 	if err := d.e.err(); err != nil {

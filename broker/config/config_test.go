@@ -37,6 +37,10 @@ func TestBadConfigs(t *testing.T) {
 			`bad-target.hcl:8,3: credential "key": api: must be "anthropic" when set (got "openai")`,
 			`bad-target.hcl:15,3: credential "plain": target: invalid target "http://gw.example.com?x=1": only scheme, host, port and path are allowed`,
 		}, "\n"),
+		"bad-target-refused.hcl": strings.Join([]string{
+			`bad-target-refused.hcl:4,3: credential "key": scheme: must be "Bearer" or "token" (got "Basic")`,
+			`bad-target-refused.hcl:7,3: credential "key": target: "ftp://gw.example.com" must be https (plain http only to a loopback address)`,
+		}, "\n"),
 		"bad-target-host.hcl": `bad-target-host.hcl:6,3: credential "key": target: host "other.example.com" is not in the credential's hosts (gw.example.com, *.gw.example.com)`,
 		"bad-several.hcl": strings.Join([]string{
 			`bad-several.hcl:2,3: log: format: must be one of json, text (got "xml")`,

@@ -101,6 +101,7 @@ func (e *envReader) staticCredential(k staticKeySpec, keyVar string) {
 	} else if bp := e.get(k.basePathVar); bp != "" && k.basePathVar != "" {
 		u, _ := url.Parse(target)
 		target = u.Scheme + "://" + u.Host + "/" + strings.Trim(bp, "/")
+		d.pos[key+"/target"] = Pos{File: "env", Var: k.basePathVar}
 	}
 	u, _ := url.Parse(target)
 	c.Target, c.Hosts = target, []string{strings.ToLower(u.Host)}

@@ -185,6 +185,8 @@ func TestFromEnvBadInput(t *testing.T) {
 			[]string{"OPENAI_API_KEY", "k", "OPENAI_API_TARGET", "api openai com"}},
 		{"plain http target", `env: GEMINI_API_TARGET: "http://gemini.example.com" must be https (plain http only to a loopback address)`,
 			[]string{"GEMINI_API_KEY", "k", "GEMINI_API_TARGET", "http://gemini.example.com"}},
+		{"base path with a query", `env: OPENAI_API_BASE_PATH: invalid target "https://api.openai.com/v1?x=1": only scheme, host, port and path are allowed`,
+			[]string{"OPENAI_API_KEY", "k", "OPENAI_API_BASE_PATH", "v1?x=1"}},
 		{"header override not a header", `env: AWF_OPENAI_AUTH_HEADER: not a header name: "x api key"`,
 			[]string{"OPENAI_API_KEY", "k", "AWF_OPENAI_AUTH_HEADER", "x api key"}},
 		{"malformed region", `env: AWF_AUTH_AWS_REGION: invalid region "us-east-1.evil.com/" (want e.g. "us-east-1")`,
