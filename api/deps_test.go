@@ -17,7 +17,8 @@ func deps(t *testing.T, pkg string) []string {
 }
 
 // TestDeps keeps the wire types stdlib-only and the client free of the
-// daemon, so forwarders link none of the broker.
+// daemon, so forwarders link none of the broker; and the config reader
+// free of the lease store and the server, which it only feeds.
 func TestDeps(t *testing.T) {
 	const mod = "github.com/awf-broker/awf-broker/"
 	for _, d := range deps(t, mod+"api") {
@@ -30,6 +31,11 @@ func TestDeps(t *testing.T) {
 			if strings.HasPrefix(d, mod+"broker") {
 				t.Errorf("%s imports %s: client/ must not import broker/", pkg, d)
 			}
+		}
+	}
+	for _, d := range deps(t, mod+"broker/config") {
+		if d == mod+"broker/lease" || d == mod+"broker/server" {
+			t.Errorf("broker/config imports %s: it must not import the lease store or the server", d)
 		}
 	}
 }

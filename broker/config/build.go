@@ -38,33 +38,6 @@ func (d *draft) add(block, where, field, format string, args ...any) {
 func credKey(name string) string  { return "credential/" + name }
 func identKey(name string) string { return "identity/" + name }
 
-// stringFields maps a credential attribute to its field.
-var stringFields = map[string]func(*Credential) *string{
-	"provider": func(c *Credential) *string { return &c.Provider }, "identity": func(c *Credential) *string { return &c.Identity },
-	"audience": func(c *Credential) *string { return &c.Audience }, "token_url": func(c *Credential) *string { return &c.TokenURL },
-	"federation_rule_id": func(c *Credential) *string { return &c.FederationRuleID }, "organization_id": func(c *Credential) *string { return &c.OrganizationID },
-	"service_account_id": func(c *Credential) *string { return &c.ServiceAccountID }, "workspace_id": func(c *Credential) *string { return &c.WorkspaceID },
-	"header": func(c *Credential) *string { return &c.Header }, "value_file": func(c *Credential) *string { return &c.ValueFile },
-	"value_env": func(c *Credential) *string { return &c.ValueEnv }, "role_arn": func(c *Credential) *string { return &c.RoleARN },
-	"region": func(c *Credential) *string { return &c.Region }, "session_name": func(c *Credential) *string { return &c.SessionName },
-	"workload_identity_provider": func(c *Credential) *string { return &c.WorkloadIdentityProvider },
-	"service_account":            func(c *Credential) *string { return &c.ServiceAccount },
-	"impersonation_url":          func(c *Credential) *string { return &c.ImpersonationURL },
-	"scope":                      func(c *Credential) *string { return &c.Scope },
-	"tenant_id":                  func(c *Credential) *string { return &c.TenantID }, "client_id": func(c *Credential) *string { return &c.ClientID },
-	"cloud": func(c *Credential) *string { return &c.Cloud }, "identity_provider_id": func(c *Credential) *string { return &c.IdentityProviderID },
-	"target": func(c *Credential) *string { return &c.Target }, "api": func(c *Credential) *string { return &c.API },
-	"scheme": func(c *Credential) *string { return &c.Scheme },
-}
-
-// durationFields maps a credential's duration attribute to its field.
-var durationFields = map[string]func(*Credential) *time.Duration{
-	"lease_ttl":          func(c *Credential) *time.Duration { return &c.LeaseTTL },
-	"lease_max_lifetime": func(c *Credential) *time.Duration { return &c.LeaseMaxLifetime },
-	"duration":           func(c *Credential) *time.Duration { return &c.Duration },
-	"lifetime":           func(c *Credential) *time.Duration { return &c.Lifetime },
-}
-
 // build turns the decoded file into a validated Config.
 func build(root *node, file string) (*Config, error) {
 	d := newDraft(file)
@@ -89,8 +62,9 @@ func build(root *node, file string) (*Config, error) {
 		d.cfg.Admin = Admin{UIDs: uints(n, "uids"), GIDs: uints(n, "gids")}
 	}
 	if n := first(root, "limits"); n != nil {
-		d.cfg.Limits = Limits{LeasesPerUID: count(n, "leases_per_uid"), SubscribersPerUID: count(n, "subscribers_per_uid"),
-			ConnectionsPerUID: count(n, "connections_per_uid")}
+		for _, f := range limitFields {
+			*f.field(&d.cfg.Limits) = count(n, f.name)
+		}
 	}
 	if n := first(root, "metrics"); n != nil {
 		d.pos["metrics"] = n.pos
@@ -114,29 +88,32 @@ func build(root *node, file string) (*Config, error) {
 		key := credKey(n.label)
 		d.pos[key] = n.pos
 		setPos(d, key, n)
-		c := Credential{Name: n.label, Hosts: strs(n, "hosts")}
-		for name, v := range n.attrs {
-			if f, ok := stringFields[name]; ok {
-				*f(&c) = v.s
-			}
-			if f, ok := durationFields[name]; ok {
-				*f(&c) = d.duration(v, fmt.Sprintf("credential %q", n.label), name)
-			}
-		}
-		if a := first(n, "allow"); a != nil {
-			c.Allow = Allow{UIDs: uints(a, "uids"), GIDs: uints(a, "gids")}
-		}
-		d.cfg.Credentials = append(d.cfg.Credentials, c)
+		d.cfg.Credentials = append(d.cfg.Credentials, d.credential(n))
 	}
 	return d.finish()
 }
 
-// finish validates the draft, applies defaults and returns the Config.
+// credential reads a credential block through the field tables.
+func (d *draft) credential(n *node) Credential {
+	c := Credential{Name: n.label, Hosts: strs(n, "hosts")}
+	for name, v := range n.attrs {
+		if f, ok := stringFields[name]; ok {
+			*f(&c) = v.s
+		}
+		if f, ok := durationFields[name]; ok {
+			*f(&c) = d.duration(v, fmt.Sprintf("credential %q", n.label), name)
+		}
+	}
+	if a := first(n, "allow"); a != nil {
+		c.Allow = Allow{UIDs: uints(a, "uids"), GIDs: uints(a, "gids")}
+	}
+	return c
+}
+
+// finish validates the draft, applies defaults, checks the targets (the
+// defaults' too) and returns the Config, or every problem at once.
 func (d *draft) finish() (*Config, error) {
 	d.validate()
-	if err := d.e.err(); err != nil {
-		return nil, err
-	}
 	d.defaults()
 	d.checkTargets()
 	if err := d.e.err(); err != nil {

@@ -10,7 +10,6 @@ package config
 import (
 	"fmt"
 	"os"
-	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -107,8 +106,9 @@ type Credential struct {
 	Audience, TokenURL       string
 	Hosts                    []string
 	// Target is the base URL forwarders send this credential's requests
-	// to (https://host[:port][/path]); default https:// + the first host
-	// when that host is not a wildcard.
+	// to (https://host[:port][/path]); default the first host's API base
+	// (https://host, https://api.openai.com/v1 for OpenAI's) when that
+	// host is not a wildcard.
 	Target   string
 	LeaseTTL time.Duration
 	// LeaseMaxLifetime caps a lease's life, renewals included.
@@ -189,10 +189,10 @@ func plural(n int, one, many string) string {
 // log format. A reload reports them.
 func RestartNeeded(old, cfg *Config) []string {
 	var out []string
-	if !reflect.DeepEqual(old.Socket, cfg.Socket) {
+	if old.Socket != cfg.Socket {
 		out = append(out, "socket")
 	}
-	if !reflect.DeepEqual(old.Metrics, cfg.Metrics) {
+	if old.Metrics != cfg.Metrics {
 		out = append(out, "metrics")
 	}
 	if old.Log.Format != cfg.Log.Format {

@@ -37,6 +37,10 @@ func TestBadConfigs(t *testing.T) {
 			`bad-target.hcl:8,3: credential "key": api: must be "anthropic" when set (got "openai")`,
 			`bad-target.hcl:15,3: credential "plain": target: invalid target "http://gw.example.com?x=1": only scheme, host, port and path are allowed`,
 		}, "\n"),
+		"bad-target-refused.hcl": strings.Join([]string{
+			`bad-target-refused.hcl:4,3: credential "key": scheme: must be "Bearer" or "token" (got "Basic")`,
+			`bad-target-refused.hcl:7,3: credential "key": target: "ftp://gw.example.com" must be https (plain http only to a loopback address)`,
+		}, "\n"),
 		"bad-target-host.hcl": `bad-target-host.hcl:6,3: credential "key": target: host "other.example.com" is not in the credential's hosts (gw.example.com, *.gw.example.com)`,
 		"bad-several.hcl": strings.Join([]string{
 			`bad-several.hcl:2,3: log: format: must be one of json, text (got "xml")`,
@@ -129,7 +133,7 @@ func TestGoodFull(t *testing.T) {
 				TokenURL: "https://login.microsoftonline.us/tenant-1/oauth2/v2.0/token", Hosts: []string{"myres.openai.azure.us"}, Target: "https://myres.openai.azure.us",
 				LeaseTTL: 15 * time.Minute, LeaseMaxLifetime: 24 * time.Hour, Scope: "https://cognitiveservices.azure.us/.default", TenantID: "tenant-1", ClientID: "client-1", Cloud: "usgovernment"},
 			{Name: "openai", Provider: "openai", Identity: "projected", Audience: "https://api.openai.com/v1",
-				TokenURL: "https://auth.openai.com/oauth/token", Hosts: []string{"api.openai.com"}, Target: "https://api.openai.com", LeaseTTL: 15 * time.Minute, LeaseMaxLifetime: 24 * time.Hour,
+				TokenURL: "https://auth.openai.com/oauth/token", Hosts: []string{"api.openai.com"}, Target: "https://api.openai.com/v1", LeaseTTL: 15 * time.Minute, LeaseMaxLifetime: 24 * time.Hour,
 				ServiceAccountID: "svcacct_01EXAMPLE", IdentityProviderID: "idp_01EXAMPLE"},
 			{Name: "anthropic-key", Provider: "static", Hosts: []string{"api.anthropic.com"}, Target: "https://api.anthropic.com", LeaseTTL: 15 * time.Minute, LeaseMaxLifetime: 24 * time.Hour,
 				Header: "x-api-key", ValueFile: "/etc/awf-broker/anthropic.key"},
@@ -160,5 +164,28 @@ func TestGoodMinimalDefaults(t *testing.T) {
 	}
 	if _, ok := cfg.Identity("github"); !ok {
 		t.Error("identity lookup failed")
+	}
+}
+
+// TestDefaultTargets: a credential without a target gets its first host's
+// API base, /v1 on OpenAI's public API whichever the provider, and none
+// for a wildcard.
+func TestDefaultTargets(t *testing.T) {
+	for _, c := range []struct {
+		cred Credential
+		want string
+	}{
+		{Credential{Provider: "openai"}, "https://api.openai.com/v1"},
+		{Credential{Provider: "static", Hosts: []string{"API.OpenAI.com"}}, "https://api.openai.com/v1"},
+		{Credential{Provider: "static", Hosts: []string{"api.openai.com:8443"}}, "https://api.openai.com:8443"},
+		{Credential{Provider: "static", Hosts: []string{"api.anthropic.com"}}, "https://api.anthropic.com"},
+		{Credential{Provider: "static", Hosts: []string{"*.openai.com"}}, ""},
+		{Credential{Provider: "static", Hosts: []string{"api.openai.com"}, Target: "https://gw.example.com/openai/"}, "https://gw.example.com/openai"},
+	} {
+		cr := c.cred
+		credentialDefaults(&cr)
+		if cr.Target != c.want {
+			t.Errorf("%s %v: target %q, want %q", c.cred.Provider, c.cred.Hosts, cr.Target, c.want)
+		}
 	}
 }

@@ -31,7 +31,7 @@ func credentialDefaults(c *Credential) {
 		c.LeaseTTL = DefaultLeaseTTL
 	}
 	if c.LeaseMaxLifetime == 0 {
-		c.LeaseMaxLifetime = max(DefaultLeaseMaxLifetime, c.LeaseTTL)
+		c.LeaseMaxLifetime = DefaultLeaseMaxLifetime // ≥ LeaseTTL, which validate caps at MaxLeaseTTL
 	}
 	for i, h := range c.Hosts {
 		c.Hosts[i] = strings.ToLower(h)
@@ -47,13 +47,9 @@ func credentialDefaults(c *Credential) {
 }
 
 func (l *Limits) defaults() {
-	if l.LeasesPerUID == 0 {
-		l.LeasesPerUID = DefaultLeasesPerUID
-	}
-	if l.SubscribersPerUID == 0 {
-		l.SubscribersPerUID = DefaultSubscribersPerUID
-	}
-	if l.ConnectionsPerUID == 0 {
-		l.ConnectionsPerUID = DefaultConnectionsPerUID
+	for _, f := range limitFields {
+		if p := f.field(l); *p == 0 {
+			*p = f.def
+		}
 	}
 }

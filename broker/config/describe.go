@@ -3,15 +3,9 @@ package config
 import (
 	"fmt"
 	"strings"
+
+	"github.com/awf-broker/awf-broker/api"
 )
-
-// apiProxyPorts are the gh-aw api-proxy's ports by provider name, where
-// `awf-broker-cli sidecar` serves a credential of that name (client/forward
-// holds the same table; a daemon test keeps the two in step).
-var apiProxyPorts = map[string]int{"openai": 10000, "anthropic": 10001, "copilot": 10002, "gemini": 10003, "vertex": 10004}
-
-// APIProxyPort returns the sidecar port of a credential name, or 0.
-func APIProxyPort(name string) int { return apiProxyPorts[name] }
 
 // Describe says what the configuration serves, one line per identity and
 // credential: where each value comes from (a variable's or file's name,
@@ -50,7 +44,7 @@ func (c *Config) Describe() []string {
 		} else {
 			fmt.Fprintf(&b, " via identity %q", cr.Identity)
 		}
-		if p := APIProxyPort(cr.Name); p != 0 {
+		if p := api.APIProxyPort(cr.Name); p != 0 {
 			fmt.Fprintf(&b, "; sidecar port %d", p)
 		}
 		if cr.Target != "" {

@@ -100,8 +100,13 @@ func (e *envReader) build() error {
 		oidcCred = e.oidcCredential("anthropic", "anthropic")
 	case oidc:
 		oidcCred = e.oidcCredential("openai", prov)
+		// A cloud's endpoint also serves Copilot BYOK, unless a static
+		// Copilot key holds that port.
+		if e.get("COPILOT_PROVIDER_BASE_URL") != "" && copilotKeyVar(e) == "" {
+			e.oidcCredential("copilot", prov)
+		}
 	}
-	e.staticKeys(oidcCred, oidc, prov)
+	e.staticKeys(oidcCred, prov)
 	if len(e.errs) > 0 {
 		return e.errs
 	}
@@ -110,13 +115,10 @@ func (e *envReader) build() error {
 
 // staticKeys adds one static credential per key present, unless the OIDC
 // credential already holds its port.
-func (e *envReader) staticKeys(oidcCred string, oidc bool, prov string) {
+func (e *envReader) staticKeys(oidcCred, prov string) {
 	for _, k := range staticKeySpecs {
 		keyVar := k.keyVar(e)
 		if keyVar == "" {
-			if k.name == "copilot" && oidc && prov != "anthropic" && e.get("COPILOT_PROVIDER_BASE_URL") != "" {
-				e.oidcCredential("copilot", prov)
-			}
 			continue
 		}
 		if oidcCred == k.name {
@@ -151,12 +153,9 @@ func (e *envReader) targetURL(v, raw, basePathVar string) (string, bool) {
 	if u.Port() != "" {
 		e.note(v + ": its port " + u.Port() + " is kept (the api-proxy would drop it)")
 	}
-	t := u.Scheme + "://" + strings.ToLower(u.Host) + path
-	if msg := checkTarget(t); msg != "" {
-		e.fail(v, msg)
-		return "", false
-	}
-	return t, true
+	// The rest (https, or http to loopback) is checkTargets', with the
+	// default targets.
+	return u.Scheme + "://" + strings.ToLower(u.Host) + path, true
 }
 
 func firstOf(get func(string) string, names ...string) string {

@@ -40,14 +40,6 @@ var envFields = map[string]map[string][]string{
 	},
 }
 
-// requiredVars names, per provider, the variable to blame for a missing field.
-var requiredVars = map[string]map[string]string{
-	"anthropic": {"federation_rule_id": "AWF_AUTH_ANTHROPIC_FEDERATION_RULE_ID", "organization_id": "AWF_AUTH_ANTHROPIC_ORGANIZATION_ID"},
-	"aws":       {"role_arn": "AWF_AUTH_AWS_ROLE_ARN", "region": "AWF_AUTH_AWS_REGION"},
-	"gcp":       {"workload_identity_provider": "AWF_AUTH_GCP_WORKLOAD_IDENTITY_PROVIDER"},
-	"azure":     {"tenant_id": "AWF_AUTH_AZURE_TENANT_ID", "client_id": "AWF_AUTH_AZURE_CLIENT_ID"},
-}
-
 // oidcTargetVars names, per credential, where its upstream comes from.
 var oidcTargetVars = map[string][2]string{
 	"anthropic": {"ANTHROPIC_API_TARGET", "ANTHROPIC_API_BASE_PATH"},
@@ -81,9 +73,8 @@ func (e *envReader) oidcCredential(name, prov string) string {
 			}
 		}
 		if _, set := d.pos[key+"/"+field]; !set {
-			if blame, ok := requiredVars[prov][field]; ok {
-				d.pos[key+"/"+field] = Pos{File: "env", Var: blame}
-			}
+			// A problem with an unset field names its first variable.
+			d.pos[key+"/"+field] = Pos{File: "env", Var: vars[0]}
 		}
 	}
 	if prov == "aws" && c.SessionName == "" {

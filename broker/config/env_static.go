@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
 // staticKeySpec is one api-proxy provider's static key: where the key,
@@ -13,8 +15,9 @@ type staticKeySpec struct {
 	name string
 	// keyVar returns the variable holding the key in use, or "".
 	keyVar func(e *envReader) string
-	// targetVar and basePathVar give the upstream; defTarget when unset.
-	targetVar, basePathVar, defTarget string
+	// targetVar and basePathVar give the upstream; defHost's API base
+	// (settings.DefaultTarget) when unset.
+	targetVar, basePathVar, defHost string
 	// header is the default header; headerVar overrides it.
 	header, headerVar string
 	// scheme prefixes the key in the header ("Bearer").
@@ -34,14 +37,14 @@ func keyVar(name string) func(*envReader) string {
 // staticKeySpecs are the api-proxy's static keys, in port order.
 var staticKeySpecs = []staticKeySpec{
 	{name: "openai", keyVar: keyVar("OPENAI_API_KEY"), targetVar: "OPENAI_API_TARGET", basePathVar: "OPENAI_API_BASE_PATH",
-		defTarget: "https://api.openai.com/v1", header: "authorization", headerVar: "AWF_OPENAI_AUTH_HEADER", scheme: "Bearer"},
+		defHost: "api.openai.com", header: "authorization", headerVar: "AWF_OPENAI_AUTH_HEADER", scheme: "Bearer"},
 	{name: "anthropic", keyVar: keyVar("ANTHROPIC_API_KEY"), targetVar: "ANTHROPIC_API_TARGET", basePathVar: "ANTHROPIC_API_BASE_PATH",
-		defTarget: "https://api.anthropic.com", header: "x-api-key", headerVar: "AWF_ANTHROPIC_AUTH_HEADER", api: "anthropic"},
+		defHost: "api.anthropic.com", header: "x-api-key", headerVar: "AWF_ANTHROPIC_AUTH_HEADER", api: "anthropic"},
 	{name: "copilot", keyVar: copilotKeyVar, basePathVar: "COPILOT_API_BASE_PATH", header: "authorization", scheme: "Bearer"},
 	{name: "gemini", keyVar: keyVar("GEMINI_API_KEY"), targetVar: "GEMINI_API_TARGET", basePathVar: "GEMINI_API_BASE_PATH",
-		defTarget: "https://generativelanguage.googleapis.com", header: "x-goog-api-key"},
+		defHost: "generativelanguage.googleapis.com", header: "x-goog-api-key"},
 	{name: "vertex", keyVar: keyVar("GOOGLE_API_KEY"), targetVar: "VERTEX_API_TARGET", basePathVar: "VERTEX_API_BASE_PATH",
-		defTarget: "https://aiplatform.googleapis.com", header: "x-goog-api-key"},
+		defHost: "aiplatform.googleapis.com", header: "x-goog-api-key"},
 }
 
 // copilotPlaceholders are values gh-aw puts in COPILOT_PROVIDER_API_KEY
@@ -52,23 +55,13 @@ var copilotPlaceholders = []string{"ghu_" + strings.Repeat("a", 36), "dummy-byok
 // copilotKeyVar is COPILOT_PROVIDER_API_KEY (a BYOK key) unless blank or a
 // placeholder, else COPILOT_GITHUB_TOKEN: the api-proxy's precedence.
 func copilotKeyVar(e *envReader) string {
-	if k := stripScheme(e.get("COPILOT_PROVIDER_API_KEY")); k != "" && !oneOf(k, copilotPlaceholders) {
+	if k := settings.StripScheme(e.get("COPILOT_PROVIDER_API_KEY")); k != "" && !oneOf(k, copilotPlaceholders) {
 		return "COPILOT_PROVIDER_API_KEY"
 	}
-	if stripScheme(e.get("COPILOT_GITHUB_TOKEN")) != "" {
+	if settings.StripScheme(e.get("COPILOT_GITHUB_TOKEN")) != "" {
 		return "COPILOT_GITHUB_TOKEN"
 	}
 	return ""
-}
-
-// stripScheme drops a "Bearer " or "token " someone pasted before a key.
-func stripScheme(v string) string {
-	for _, p := range []string{"bearer ", "token "} {
-		if len(v) >= len(p) && strings.EqualFold(v[:len(p)], p) {
-			return strings.TrimSpace(v[len(p):])
-		}
-	}
-	return v
 }
 
 // headerNameRE is an HTTP field name (RFC 9110 token).
@@ -91,7 +84,10 @@ func (e *envReader) staticCredential(k staticKeySpec, keyVar string) {
 			d.pos[key+"/header"] = Pos{File: "env", Var: k.headerVar}
 		}
 	}
-	target, tvar := k.defTarget, k.targetVar
+	target, tvar := "", k.targetVar
+	if k.defHost != "" {
+		target = settings.DefaultTarget(k.defHost)
+	}
 	if k.name == "copilot" {
 		target, tvar = e.copilotTarget(keyVar)
 	}
@@ -105,6 +101,7 @@ func (e *envReader) staticCredential(k staticKeySpec, keyVar string) {
 	} else if bp := e.get(k.basePathVar); bp != "" && k.basePathVar != "" {
 		u, _ := url.Parse(target)
 		target = u.Scheme + "://" + u.Host + "/" + strings.Trim(bp, "/")
+		d.pos[key+"/target"] = Pos{File: "env", Var: k.basePathVar}
 	}
 	u, _ := url.Parse(target)
 	c.Target, c.Hosts = target, []string{strings.ToLower(u.Host)}

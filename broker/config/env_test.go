@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/awf-broker/awf-broker/api"
 )
 
 func envOf(kv ...string) func(string) (string, bool) {
@@ -18,7 +20,7 @@ func envOf(kv ...string) func(string) (string, bool) {
 // line renders what a credential yields: name, sidecar port, provider,
 // target, hosts, and the header it sets (static) or its exchange inputs.
 func line(c Credential) string {
-	s := fmt.Sprintf("%s :%d %s %s %v", c.Name, APIProxyPort(c.Name), c.Provider, c.Target, c.Hosts)
+	s := fmt.Sprintf("%s :%d %s %s %v", c.Name, api.APIProxyPort(c.Name), c.Provider, c.Target, c.Hosts)
 	switch c.Provider {
 	case "static":
 		s += fmt.Sprintf(" %s=%s$%s", c.Header, strings.TrimSpace(c.Scheme+" "), c.ValueEnv)
@@ -107,6 +109,8 @@ func TestFromEnvAsTheAPIProxy(t *testing.T) {
 			[]string{"copilot :10002 static https://openrouter.ai/api/v1 [openrouter.ai] authorization=Bearer$COPILOT_PROVIDER_API_KEY"}, nil, nil},
 		{"copilot placeholder key is not a key", []string{"COPILOT_GITHUB_TOKEN", "k", "COPILOT_PROVIDER_API_KEY", "ghu_" + strings.Repeat("a", 36)},
 			[]string{"copilot :10002 static https://api.githubcopilot.com [api.githubcopilot.com] authorization=Bearer$COPILOT_GITHUB_TOKEN"}, nil, nil},
+		{"copilot placeholder key after a pasted scheme is not a key", []string{"COPILOT_GITHUB_TOKEN", "k", "COPILOT_PROVIDER_API_KEY", "BEARER dummy-byok-key-for-offline-mode"},
+			[]string{"copilot :10002 static https://api.githubcopilot.com [api.githubcopilot.com] authorization=Bearer$COPILOT_GITHUB_TOKEN"}, nil, nil},
 		{"GCP OIDC on a regional target", []string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "gcp",
 			"AWF_AUTH_GCP_WORKLOAD_IDENTITY_PROVIDER", "projects/1/locations/global/workloadIdentityPools/p/providers/x",
 			"AWF_AUTH_GCP_SERVICE_ACCOUNT", "sa@p.iam.gserviceaccount.com", "OPENAI_API_TARGET", "us-east5-aiplatform.googleapis.com"},
@@ -118,6 +122,14 @@ func TestFromEnvAsTheAPIProxy(t *testing.T) {
 			[]string{
 				"openai :10000 azure https://myres.openai.azure.us [myres.openai.azure.us] tenant=t1 client=c1 cloud=usgovernment scope=https://cognitiveservices.azure.us/.default",
 				"copilot :10002 azure https://myres.openai.azure.us/openai/v1 [myres.openai.azure.us] tenant=t1 client=c1 cloud=usgovernment scope=https://cognitiveservices.azure.us/.default",
+			}, []string{"*.actions.githubusercontent.com"}, nil},
+		{"cloud OIDC credentials come before the static keys", []string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "azure",
+			"AWF_AUTH_AZURE_TENANT_ID", "t1", "AWF_AUTH_AZURE_CLIENT_ID", "c1", "OPENAI_API_TARGET", "myres.openai.azure.com",
+			"COPILOT_PROVIDER_BASE_URL", "https://myres.openai.azure.com/openai/v1", "ANTHROPIC_API_KEY", "k"},
+			[]string{
+				"openai :10000 azure https://myres.openai.azure.com [myres.openai.azure.com] tenant=t1 client=c1 cloud=public scope=https://cognitiveservices.azure.com/.default",
+				"copilot :10002 azure https://myres.openai.azure.com/openai/v1 [myres.openai.azure.com] tenant=t1 client=c1 cloud=public scope=https://cognitiveservices.azure.com/.default",
+				"anthropic :10001 static https://api.anthropic.com [api.anthropic.com] x-api-key=$ANTHROPIC_API_KEY api=anthropic",
 			}, []string{"*.actions.githubusercontent.com"}, nil},
 		{"GHES runner: its own request host", with(anthropicOIDC, "ACTIONS_ID_TOKEN_REQUEST_URL", ghesURL),
 			[]string{`anthropic :10001 anthropic https://api.anthropic.com [api.anthropic.com] rule=fdrl_1 org=org_1 svac=svac_1 ws=""`},
@@ -173,6 +185,8 @@ func TestFromEnvBadInput(t *testing.T) {
 			[]string{"OPENAI_API_KEY", "k", "OPENAI_API_TARGET", "api openai com"}},
 		{"plain http target", `env: GEMINI_API_TARGET: "http://gemini.example.com" must be https (plain http only to a loopback address)`,
 			[]string{"GEMINI_API_KEY", "k", "GEMINI_API_TARGET", "http://gemini.example.com"}},
+		{"base path with a query", `env: OPENAI_API_BASE_PATH: invalid target "https://api.openai.com/v1?x=1": only scheme, host, port and path are allowed`,
+			[]string{"OPENAI_API_KEY", "k", "OPENAI_API_BASE_PATH", "v1?x=1"}},
 		{"header override not a header", `env: AWF_OPENAI_AUTH_HEADER: not a header name: "x api key"`,
 			[]string{"OPENAI_API_KEY", "k", "AWF_OPENAI_AUTH_HEADER", "x api key"}},
 		{"malformed region", `env: AWF_AUTH_AWS_REGION: invalid region "us-east-1.evil.com/" (want e.g. "us-east-1")`,
@@ -185,6 +199,10 @@ func TestFromEnvBadInput(t *testing.T) {
 			[]string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_AZURE_TENANT_ID", "t", "AWF_AUTH_AZURE_CLIENT_ID", "c"}},
 		{"anthropic without its organization", `env: AWF_AUTH_ANTHROPIC_ORGANIZATION_ID: required for provider "anthropic"`,
 			[]string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "anthropic", "AWF_AUTH_ANTHROPIC_FEDERATION_RULE_ID", "fdrl_1"}},
+		{"gcp without its workload identity provider", `env: AWF_AUTH_GCP_WORKLOAD_IDENTITY_PROVIDER: required for provider "gcp"`,
+			[]string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "gcp", "AWF_AUTH_GCP_SERVICE_ACCOUNT", "sa@p.iam.gserviceaccount.com"}},
+		{"aws without its role", `env: AWF_AUTH_AWS_ROLE_ARN: required for provider "aws"`,
+			[]string{"AWF_AUTH_TYPE", "github-oidc", "AWF_AUTH_PROVIDER", "aws", "AWF_AUTH_AWS_REGION", "us-east-1"}},
 		{"bad uids", `env: AWF_BROKER_ALLOW_UIDS: invalid id "root" (want comma-separated whole numbers)`,
 			[]string{"ANTHROPIC_API_KEY", "k", "AWF_BROKER_ALLOW_UIDS", "root"}},
 		{"nothing", "env: nothing to serve", nil},

@@ -5,8 +5,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/awf-broker/awf-broker/broker/lease"
-
 	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
@@ -27,34 +25,46 @@ func checkTarget(raw string) string {
 	return ""
 }
 
-// defaultTarget is https:// + the first host, when it names one host.
+// defaultTarget is the first host's API base (settings.DefaultTarget),
+// when it names one host.
 func defaultTarget(hosts []string) string {
 	if len(hosts) == 0 || strings.HasPrefix(hosts[0], "*") {
 		return ""
 	}
-	return "https://" + hosts[0]
+	return settings.DefaultTarget(hosts[0])
 }
 
-// checkTargets runs after defaults: every target must lie inside its
-// credential's hosts (by the leases' own matching rule), or no lease could
-// ever be granted for it.
+// checkTargets runs after defaults, so that a default target is checked
+// too, and is the one place targets are: each must be a base URL
+// (checkTarget) inside its credential's hosts (by the leases' own matching
+// rule), or no lease could ever be granted for it. A credential validate
+// already refused has only a target it was given checked: its hosts, or
+// the fields its default target comes from, may be what is wrong.
 func (d *draft) checkTargets() {
+	refused := map[string]bool{}
+	for _, e := range d.e.list {
+		refused[e.Where] = true
+	}
 	for _, cr := range d.cfg.Credentials {
-		if cr.Target == "" {
+		key, where := credKey(cr.Name), fmt.Sprintf("credential %q", cr.Name)
+		_, given := d.pos[key+"/target"]
+		if cr.Target == "" || (refused[where] && !given) {
 			continue
 		}
-		u, err := url.Parse(cr.Target)
-		if err != nil {
-			continue // reported by validate
+		if msg := checkTarget(cr.Target); msg != "" {
+			d.add(key, where, "target", "%s", msg)
+			continue
 		}
+		if refused[where] {
+			continue
+		}
+		u, _ := url.Parse(cr.Target) // checkTarget parsed it
 		covered := false
 		for _, h := range cr.Hosts {
-			covered = covered || lease.MatchHost(h, u.Host)
+			covered = covered || settings.MatchHost(h, u.Host)
 		}
 		if !covered {
-			host := strings.ToLower(u.Host)
-			d.add(credKey(cr.Name), fmt.Sprintf("credential %q", cr.Name), "target",
-				"host %q is not in the credential's hosts (%s)", host, strings.Join(cr.Hosts, ", "))
+			d.add(key, where, "target", "host %q is not in the credential's hosts (%s)", strings.ToLower(u.Host), strings.Join(cr.Hosts, ", "))
 		}
 	}
 }

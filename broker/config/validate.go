@@ -102,11 +102,6 @@ func (d *draft) validateCredential(cr Credential, idents, seen map[string]bool) 
 	} else if cr.LeaseTTL > MaxLeaseTTL {
 		d.add(key, where, "lease_ttl", "must be at most 24h (got %s)", cr.LeaseTTL)
 	}
-	if cr.Target != "" {
-		if msg := checkTarget(cr.Target); msg != "" {
-			d.add(key, where, "target", "%s", msg)
-		}
-	}
 	if d.failed[where+"/lease_max_lifetime"] {
 		// already reported as unparsable
 	} else if cr.LeaseMaxLifetime < 0 || (cr.LeaseMaxLifetime == 0 && d.pos[key+"/lease_max_lifetime"] != (Pos{})) {

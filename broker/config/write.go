@@ -40,12 +40,9 @@ func Write(cfg *Config) []byte {
 	}
 	if l := cfg.Limits; l != (Limits{}) {
 		lb := root.AppendNewBlock("limits", nil).Body()
-		for _, a := range []struct {
-			name string
-			n    int
-		}{{"leases_per_uid", l.LeasesPerUID}, {"subscribers_per_uid", l.SubscribersPerUID}, {"connections_per_uid", l.ConnectionsPerUID}} {
-			if a.n != 0 {
-				lb.SetAttributeValue(a.name, cty.NumberIntVal(int64(a.n)))
+		for _, f := range limitFields {
+			if n := *f.field(&l); n != 0 {
+				lb.SetAttributeValue(f.name, cty.NumberIntVal(int64(n)))
 			}
 		}
 	}

@@ -17,18 +17,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/client"
-	"github.com/awf-broker/awf-broker/client/forward"
 )
-
-// TestSidecarPortsMatchConfig keeps config's port table (for
-// --check-config) and the sidecar's in step.
-func TestSidecarPortsMatchConfig(t *testing.T) {
-	for i, n := range forward.SidecarPorts {
-		if p := config.APIProxyPort(n); p != forward.SidecarBasePort+i {
-			t.Errorf("%s: config says port %d, the sidecar %d", n, p, forward.SidecarBasePort+i)
-		}
-	}
-}
 
 // recorder is an upstream that keeps what each request carried.
 type recorder struct {

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
 // checkJWT reports whether s looks like a signed JWT: three base64url
@@ -32,12 +34,10 @@ func checkJWT(s string) error {
 	return nil
 }
 
-// MatchHost reports whether host matches pattern: equal (case-insensitive)
-// or, for "*.example.com", one or more labels before example.com.
-func MatchHost(pattern, host string) bool {
-	pattern, host = strings.ToLower(pattern), strings.ToLower(host)
-	if rest, ok := strings.CutPrefix(pattern, "*."); ok {
-		return strings.HasSuffix(host, "."+rest) && len(host) > len(rest)+1
-	}
-	return pattern == host
-}
+// MatchHost reports whether host, a bare host name (a URL's Hostname, no
+// port), matches the allowed_request_hosts entry pattern: equal ignoring
+// case, or for "*.example.com" one or more labels before example.com; an
+// entry with a port matches no bare host. It is the scope hosts' rule,
+// settings.MatchHost, on the narrower grammar of settings.ValidRequestHost
+// (no "*-" wildcard).
+func MatchHost(pattern, host string) bool { return settings.MatchHost(pattern, host) }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/peer"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
 // fuzzCeiling is the credential the scope fuzzer leases from.
@@ -53,7 +54,7 @@ func FuzzScope(f *testing.F) {
 		}
 		inCeiling := false
 		for _, c := range fuzzCeiling.Hosts {
-			inCeiling = inCeiling || MatchHost(c, u.Host) || MatchHost(c, hostWithDefaultPort(u.Scheme, u.Host))
+			inCeiling = inCeiling || settings.MatchHost(c, u.Host) || settings.MatchHost(c, hostWithDefaultPort(u.Scheme, u.Host))
 		}
 		if !inCeiling {
 			t.Fatalf("lease %+v admitted %q outside the credential's hosts", l.Scope, u.Host)
@@ -76,7 +77,7 @@ func assertTyped(t *testing.T, err error) {
 }
 
 func hostWithDefaultPort(scheme, host string) string {
-	if _, port := splitHostPort(host); port != "" {
+	if _, port := settings.SplitHostPort(host); port != "" {
 		return host
 	}
 	return host + ":" + defaultPort(scheme)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
 // FuzzNormalizeURL: no input panics; an accepted URL is absolute, https or
@@ -50,12 +52,12 @@ func FuzzMatchHost(f *testing.F) {
 	f.Add("*-aiplatform.googleapis.com", "us-central1-aiplatform.googleapis.com")
 	f.Add("*-aiplatform.googleapis.com", "a.b-aiplatform.googleapis.com")
 	f.Fuzz(func(t *testing.T, pattern, host string) {
-		got := MatchHost(pattern, host)
+		got := settings.MatchHost(pattern, host)
 		if rest, ok := strings.CutPrefix(pattern, "*."); ok && got && strings.EqualFold(host, rest) {
 			t.Fatalf("%q matched its apex %q", pattern, host)
 		}
 		if rest, ok := strings.CutPrefix(pattern, "*-"); ok && got && !strings.Contains(rest, ":") {
-			h, _ := splitHostPort(host)
+			h, _ := settings.SplitHostPort(host)
 			wild, ok := strings.CutSuffix(strings.ToLower(h), "-"+strings.ToLower(rest))
 			if !ok || wild == "" || strings.Contains(wild, ".") {
 				t.Fatalf("%q matched %q", pattern, host)
@@ -64,10 +66,10 @@ func FuzzMatchHost(f *testing.F) {
 		// What a ceiling covers, it matches: a host covered by a pattern is
 		// matched by it.
 		if validHostEntry(pattern) == nil && validHostEntry(host) == nil && !strings.HasPrefix(host, "*") &&
-			covers(pattern, host) != MatchHost(pattern, host) && !strings.Contains(host, ":") {
-			t.Fatalf("covers(%q, %q) = %v but MatchHost = %v", pattern, host, covers(pattern, host), MatchHost(pattern, host))
+			settings.CoversHost(pattern, host) != settings.MatchHost(pattern, host) && !strings.Contains(host, ":") {
+			t.Fatalf("CoversHost(%q, %q) = %v but MatchHost = %v", pattern, host, settings.CoversHost(pattern, host), settings.MatchHost(pattern, host))
 		}
-		if !strings.Contains(pattern, ":") && !strings.ContainsAny(host, ":[]") && host != "" && MatchHost(pattern, host) != MatchHost(pattern, host+":1") {
+		if !strings.Contains(pattern, ":") && !strings.ContainsAny(host, ":[]") && host != "" && settings.MatchHost(pattern, host) != settings.MatchHost(pattern, host+":1") {
 			t.Fatalf("port changed the answer for %q / %q", pattern, host)
 		}
 	})
@@ -82,14 +84,14 @@ func FuzzCovers(f *testing.F) {
 	f.Add("*.example.com", "*.a.example.com", "x.y")
 	f.Add("*-x.com", "*-a-x.com", "b")
 	f.Fuzz(func(t *testing.T, ceiling, requested, fill string) {
-		if !strings.HasPrefix(requested, "*") || validHostEntry(ceiling) != nil || validHostEntry(requested) != nil || !covers(ceiling, requested) {
+		if !strings.HasPrefix(requested, "*") || validHostEntry(ceiling) != nil || validHostEntry(requested) != nil || !settings.CoversHost(ceiling, requested) {
 			return
 		}
 		host := fill + requested[1:]
-		if validHostEntry(host) != nil || !MatchHost(requested, host) {
+		if validHostEntry(host) != nil || !settings.MatchHost(requested, host) {
 			return
 		}
-		if !MatchHost(ceiling, host) {
+		if !settings.MatchHost(ceiling, host) {
 			t.Fatalf("%q covers %q, which matches %q, but %q does not match it", ceiling, requested, host, ceiling)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/provider/settings"
 )
 
 // Limits on what a lease request may name.
@@ -32,8 +33,7 @@ func (l *Lease) Check(method string, u *url.URL) error {
 	}
 	ok := false
 	for _, h := range l.Scope.Hosts {
-		pHost, pPort := splitHostPort(h)
-		if matchHost(pHost, pPort, host, port) {
+		if settings.MatchHostPort(h, host, port) {
 			ok = true
 			break
 		}

@@ -66,8 +66,8 @@ func RunSidecar(ctx context.Context, sc SidecarConfig) error {
 	if sc.BasePort == 0 {
 		sc.BasePort = SidecarBasePort
 	}
-	if sc.BasePort < 1 || sc.BasePort+len(SidecarPorts)-1 > 65535 {
-		return fmt.Errorf("sidecar: ports %d-%d: %w", sc.BasePort, sc.BasePort+len(SidecarPorts)-1, ErrPortsOutOfRange)
+	if n := len(api.APIProxyProviders()); sc.BasePort < 1 || sc.BasePort+n-1 > 65535 {
+		return fmt.Errorf("sidecar: ports %d-%d: %w", sc.BasePort, sc.BasePort+n-1, ErrPortsOutOfRange)
 	}
 	if sc.Bind == "" {
 		sc.Bind = "0.0.0.0"

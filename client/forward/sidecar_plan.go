@@ -3,28 +3,19 @@ package forward
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/awf-broker/awf-broker/api"
 )
 
-// SidecarBasePort is the gh-aw api-proxy's first port (openai).
-const SidecarBasePort = 10000
-
-// SidecarPorts lists the gh-aw api-proxy's providers in port order: the
-// credential of each name is served on SidecarBasePort + its index.
-var SidecarPorts = [...]string{"openai", "anthropic", "copilot", "gemini", "vertex"}
+// SidecarBasePort is the gh-aw api-proxy's first port (openai):
+// api.APIProxyBasePort.
+const SidecarBasePort = api.APIProxyBasePort
 
 // sidecarPort returns the offset of a provider name, or -1.
-func sidecarPort(name string) int {
-	for i, n := range SidecarPorts {
-		if n == name {
-			return i
-		}
-	}
-	return -1
-}
+func sidecarPort(name string) int { return slices.Index(api.APIProxyProviders(), name) }
 
 // sidecarRoute is one port of the sidecar: the provider name, the port,
 // and, when the caller may lease a credential of that name, the credential
@@ -69,7 +60,7 @@ func planSidecar(creds []api.CredentialStatus, base int, choices map[string]stri
 	}{{"--credential", keys(choices)}, {"--upstream", keys(overrides)}} {
 		for _, n := range flag.names {
 			if sidecarPort(n) < 0 {
-				return nil, fmt.Errorf("%s %s: not an api-proxy provider (want one of %s)", flag.name, n, strings.Join(SidecarPorts[:], ", "))
+				return nil, fmt.Errorf("%s %s: not an api-proxy provider (want one of %s)", flag.name, n, strings.Join(api.APIProxyProviders(), ", "))
 			}
 			if byName[credOf(n)] == nil {
 				return nil, fmt.Errorf("%s %s: refusing port %d: the broker lets this caller lease no credential named %q (not defined, or not in its allow list)",
@@ -78,7 +69,7 @@ func planSidecar(creds []api.CredentialStatus, base int, choices map[string]stri
 		}
 	}
 	var out []sidecarRoute
-	for i, n := range SidecarPorts {
+	for i, n := range api.APIProxyProviders() {
 		r := sidecarRoute{name: n, port: base + i, cred: byName[credOf(n)]}
 		if r.cred == nil {
 			if i == 0 {
@@ -101,10 +92,7 @@ func planSidecar(creds []api.CredentialStatus, base int, choices map[string]stri
 	return out, nil
 }
 
-// sidecarUpstream is the override, else the credential's target. The
-// api-proxy sends the public OpenAI endpoint's unversioned paths
-// (Codex's /responses) to /v1; a bare https://api.openai.com target gets
-// the same base path.
+// sidecarUpstream is the override, else the credential's target.
 func sidecarUpstream(name string, c *api.CredentialStatus, override *url.URL) (*url.URL, error) {
 	if override != nil {
 		return override, nil
@@ -112,11 +100,7 @@ func sidecarUpstream(name string, c *api.CredentialStatus, override *url.URL) (*
 	if c.Target == "" {
 		return nil, fmt.Errorf("no single target host (hosts %s); give --upstream %s=URL", strings.Join(c.Hosts, ", "), name)
 	}
-	t := c.Target
-	if t == "https://api.openai.com" {
-		t += "/v1"
-	}
-	u, err := ParseUpstream(t)
+	u, err := ParseUpstream(c.Target)
 	if err != nil {
 		return nil, fmt.Errorf("target: %w", err)
 	}

@@ -12,7 +12,7 @@ import (
 func TestPlanSidecar(t *testing.T) {
 	creds := []api.CredentialStatus{
 		{Name: "anthropic", Provider: "anthropic", Target: "https://api.anthropic.com", Hosts: []string{"api.anthropic.com"}},
-		{Name: "openai", Provider: "openai", Target: "https://api.openai.com", Hosts: []string{"api.openai.com"}},
+		{Name: "openai", Provider: "openai", Target: "https://api.openai.com/v1", Hosts: []string{"api.openai.com"}},
 		{Name: "gemini", Provider: "static", Target: "https://generativelanguage.googleapis.com"},
 		{Name: "vertex", Provider: "gcp", Hosts: []string{"*-aiplatform.googleapis.com"}},
 		{Name: "bedrock", Provider: "aws", Target: "https://bedrock-runtime.us-east-1.amazonaws.com"},

@@ -43,11 +43,11 @@ func (s *sidecar) serveHealth(w http.ResponseWriter, req *http.Request, r sideca
 			usable[c.Name] = api.Serving(c.State)
 		}
 	}
-	body := sidecarHealth{Status: "healthy", Service: "awf-api-proxy", Providers: make(map[string]bool, len(SidecarPorts))}
+	body := sidecarHealth{Status: "healthy", Service: "awf-api-proxy", Providers: make(map[string]bool, len(api.APIProxyProviders()))}
 	if r.port != s.routes[0].port {
 		body.Service = "awf-api-proxy-" + r.name
 	}
-	for _, n := range SidecarPorts {
+	for _, n := range api.APIProxyProviders() {
 		ready := false
 		if f := s.fwds[n]; f != nil && usable[s.credOf[n]] {
 			_, lerr := f.leases.status()
@@ -61,8 +61,9 @@ func (s *sidecar) serveHealth(w http.ResponseWriter, req *http.Request, r sideca
 // serveReflect lists the api-proxy's endpoints and which are configured.
 func (s *sidecar) serveReflect(w http.ResponseWriter) {
 	base := s.routes[0].port
-	eps := make([]sidecarEndpoint, len(SidecarPorts))
-	for i, n := range SidecarPorts {
+	names := api.APIProxyProviders()
+	eps := make([]sidecarEndpoint, len(names))
+	for i, n := range names {
 		port := base + i
 		eps[i] = sidecarEndpoint{Provider: n, Port: port, BaseURL: "http://" + s.advertise + ":" + strconv.Itoa(port), Configured: s.fwds[n] != nil}
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/awf-broker/awf-broker/api"
 	"time"
 
 	"github.com/awf-broker/awf-broker/client"
@@ -36,7 +38,7 @@ func TestSidecarWithAPortInUseServesNothingAndHoldsNoLease(t *testing.T) {
 	}
 	defer taken.Close()
 	base := taken.Addr().(*net.TCPAddr).Port - 1
-	if base < 1 || base+len(SidecarPorts)-1 > 65535 {
+	if base < 1 || base+len(api.APIProxyProviders())-1 > 65535 {
 		t.Skipf("port %d leaves no room for the sidecar's ports", base+1)
 	}
 	if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base)); err != nil {

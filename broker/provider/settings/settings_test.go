@@ -133,3 +133,16 @@ func TestHostPatterns(t *testing.T) {
 		}
 	}
 }
+
+// TestStripScheme: a pasted static scheme, in any case, is dropped with
+// the spaces after it; anything else is left alone.
+func TestStripScheme(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"k1", "k1"}, {"Bearer k1", "k1"}, {"bearer  k1", "k1"}, {"TOKEN k1", "k1"}, {"token k1", "k1"},
+		{"Bearer", "Bearer"}, {"Bearerk1", "Bearerk1"}, {"tokenk1", "tokenk1"}, {"Basic k1", "Basic k1"}, {"", ""},
+	} {
+		if got := StripScheme(c.in); got != c.want {
+			t.Errorf("StripScheme(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

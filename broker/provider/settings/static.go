@@ -1,6 +1,9 @@
 package settings
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Static is the static provider's settings: a key served as a header.
 type Static struct {
@@ -20,6 +23,18 @@ var (
 	staticSchemes = []string{"Bearer", "token"}
 	staticAPIs    = []string{"anthropic"}
 )
+
+// StripScheme drops a scheme (one of the static schemes, any case) and a
+// space that someone pasted before a key, so that a configured scheme is
+// not doubled and a bare scheme is not taken for a key.
+func StripScheme(v string) string {
+	for _, s := range staticSchemes {
+		if len(v) > len(s) && strings.EqualFold(v[:len(s)], s) && v[len(s)] == ' ' {
+			return strings.TrimSpace(v[len(s)+1:])
+		}
+	}
+	return v
+}
 
 // WithDefaults returns s: a static key has no defaults.
 func (s Static) WithDefaults() Static { return s }

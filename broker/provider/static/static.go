@@ -103,20 +103,9 @@ func (p *Provider) Exchange(_ context.Context, _ provider.Subject) (provider.Tok
 		}
 	}
 	if p.cfg.Scheme != "" {
-		v = p.cfg.Scheme + " " + stripScheme(strings.TrimSpace(v))
+		v = p.cfg.Scheme + " " + settings.StripScheme(strings.TrimSpace(v))
 	}
 	return provider.Token{Value: secret.New(v)}, nil
-}
-
-// stripScheme drops a "Bearer " or "token " pasted before a key, so that
-// Scheme is not doubled.
-func stripScheme(v string) string {
-	for _, p := range []string{"bearer ", "token "} {
-		if len(v) >= len(p) && strings.EqualFold(v[:len(p)], p) {
-			return strings.TrimSpace(v[len(p):])
-		}
-	}
-	return v
 }
 
 // Headers sets the configured header to the value.
