@@ -105,19 +105,34 @@ func (s *servers) relay(target string) (string, error) {
 		return "", err
 	}
 	s.closers = append(s.closers, func() { _ = ln.Close() })
-	go acceptLoop(ln, func(c net.Conn) {
-		defer c.Close()
-		up, err := net.Dial("tcp", target)
-		if err != nil {
-			return
-		}
-		defer up.Close()
-		done := make(chan struct{})
-		go func() { _, _ = io.Copy(up, c); _ = up.(*net.TCPConn).CloseWrite(); close(done) }()
-		_, _ = io.Copy(c, up)
-		<-done
-	})
+	go acceptLoop(ln, func(c net.Conn) { relayConn(c, target) })
 	return "http://" + ln.Addr().String(), nil
+}
+
+// ServeRelay is the raw TCP relay as a process of its own, listening on
+// addr until ctx ends: the workload's floor, with its CPU time.
+func ServeRelay(ctx context.Context, addr, target string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
+	go func() { <-ctx.Done(); _ = ln.Close() }()
+	acceptLoop(ln, func(c net.Conn) { relayConn(c, target) })
+	return nil
+}
+
+// relayConn copies bytes both ways between c and a new connection to target.
+func relayConn(c net.Conn, target string) {
+	defer c.Close()
+	up, err := net.Dial("tcp", target)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	done := make(chan struct{})
+	go func() { _, _ = io.Copy(up, c); _ = up.(*net.TCPConn).CloseWrite(); close(done) }()
+	_, _ = io.Copy(c, up)
+	<-done
 }
 
 func acceptLoop(ln net.Listener, h func(net.Conn)) {

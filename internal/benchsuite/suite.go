@@ -29,6 +29,10 @@ type Options struct {
 	// and stub broker socket are appended) that serves ServeNaive in a
 	// separate process; the real-workload step needs it and StubBroker.
 	NaiveProxy []string
+	// RawRelay, when set, is the command (listen address and upstream
+	// host:port are appended) that serves ServeRelay in a separate process:
+	// the workload's floor for any one-hop proxy, with its CPU time.
+	RawRelay []string
 	// ForwarderEnv is added to the environment of the workload's forwarder
 	// process (e.g. GOMAXPROCS=1, to measure a runtime setting).
 	ForwarderEnv []string

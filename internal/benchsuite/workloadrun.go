@@ -6,6 +6,7 @@ import (
 	"net"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/awf-broker/awf-broker/internal/procs"
@@ -16,8 +17,8 @@ import (
 // a process) and `awf-broker-cli forward` with awf-brokerd, interleaved in
 // rounds, with the CPU time of each target's two processes from /proc.
 func (s *suite) workload(ctx context.Context) error {
-	if len(s.opts.StubBroker) == 0 || len(s.opts.NaiveProxy) == 0 {
-		return fmt.Errorf("the workload needs the naive reference as processes (Options.StubBroker and Options.NaiveProxy)")
+	if len(s.opts.StubBroker) == 0 || len(s.opts.NaiveProxy) == 0 || len(s.opts.RawRelay) == 0 {
+		return fmt.Errorf("the workload needs the naive reference and the raw relay as processes (Options.StubBroker, NaiveProxy and RawRelay)")
 	}
 	var srv servers
 	defer srv.close()
@@ -48,6 +49,20 @@ func (s *suite) workload(ctx context.Context) error {
 		return err
 	}
 
+	relayAddr, err := freePort()
+	if err != nil {
+		return err
+	}
+	relayProc, err := procs.Start(s.opts.RawRelay[0], append(slices.Clone(s.opts.RawRelay[1:]), relayAddr, strings.TrimPrefix(up, "http://")), nil)
+	if err != nil {
+		return err
+	}
+	defer relayProc.Stop(5 * time.Second)
+	relay := "http://" + relayAddr
+	if err := waitServing(relay, relayProc, func() error { _, err := p.post(ctx, relay, true); return err }); err != nil {
+		return err
+	}
+
 	bd, sock, stopBroker, err := s.brokerProcess(ctx, "workload-broker")
 	if err != nil {
 		return err
@@ -74,6 +89,7 @@ func (s *suite) workload(ctx context.Context) error {
 		to(up, true),
 		to(naive, false, naiveProc.Pid(), stubProc.Pid()),
 		to(fwd, false, fp.Pid(), bd.Pid()),
+		to(relay, true, relayProc.Pid()), // raw bytes: the client carries the bearer
 	}
 	if s.opts.BaselineCLI != "" {
 		// The same broker behind an earlier forwarder build, for before/after rows.
@@ -96,23 +112,23 @@ func (s *suite) workload(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		direct, nv, fw := rs[0], rs[1], rs[2]
-		if err := s.check("workload", direct, nv, fw); err != nil {
+		direct, nv, fw, rel := rs[0], rs[1], rs[2], rs[3]
+		if err := s.check("workload", direct, nv, fw, rel); err != nil {
 			return fmt.Errorf("%w\nnaive: %s\nforwarder: %s", err, naiveProc.Output(), fp.Output())
 		}
-		s.workloadRows(conc, direct, nv, fw)
-		if len(rs) == 4 {
-			if err := s.check("workload baseline", rs[3]); err != nil {
+		s.workloadRows(conc, direct, nv, fw, rel)
+		if len(rs) == 5 {
+			if err := s.check("workload baseline", rs[4]); err != nil {
 				return err
 			}
-			s.beforeAfterRows(conc, direct, rs[3], fw)
+			s.beforeAfterRows(conc, direct, rs[4], fw)
 		}
 	}
 	return nil
 }
 
 // workloadRows reports one concurrency level of the workload.
-func (s *suite) workloadRows(conc int, direct, nv, fw Result) {
+func (s *suite) workloadRows(conc int, direct, nv, fw, rel Result) {
 	sec := fmt.Sprintf("workload c=%d", conc)
 	s.rep.add(Row{Section: sec, Name: "direct calls (80 KB up, 40 SSE events down)", Value: direct.Rate(), Unit: "/s"})
 	s.rep.add(Row{Section: sec, Name: "naive reference throughput", Value: nv.Rate(), Unit: "/s", Counterpart: "direct", CounterValue: direct.Rate(), Ratio: ratio(nv.Rate(), direct.Rate())})
@@ -132,6 +148,10 @@ func (s *suite) workloadRows(conc int, direct, nv, fw Result) {
 	fc, nc := micros(fw.CPUPerRequest()), micros(nv.CPUPerRequest())
 	s.rep.add(Row{Section: sec, Name: "CPU per request, forwarder + broker processes", Value: fc, Unit: "µs", Counterpart: "naive's 2 processes", CounterValue: nc, Ratio: ratio(fc, nc),
 		Goal: "≤ 0.6× naive's", Pass: pass(fc <= 0.6*nc)})
+	rc := micros(rel.CPUPerRequest())
+	s.rep.add(Row{Section: sec, Name: "CPU per request, raw TCP relay process (the floor)", Value: rc, Unit: "µs", Counterpart: "naive's 2 processes", CounterValue: nc, Ratio: ratio(rc, nc)})
+	s.rep.add(Row{Section: sec, Name: "raw relay added p50", Value: micros(rel.P50 - direct.P50), Unit: "µs", Counterpart: "naive added", CounterValue: micros(nv.P50 - direct.P50), Ratio: ratio(micros(rel.P50-direct.P50), micros(nv.P50-direct.P50))})
+	s.rep.add(Row{Section: sec, Name: "raw relay first streamed byte p50", Value: micros(rel.TTFB50), Unit: "µs", Counterpart: "naive", CounterValue: micros(nv.TTFB50), Ratio: ratio(micros(rel.TTFB50), micros(nv.TTFB50))})
 	if len(fw.CPUEach) == 2 && len(nv.CPUEach) == 2 {
 		per := func(r Result, i int) float64 { return micros(r.CPUEach[i]) / float64(max(r.N-r.Errors, 1)) }
 		s.rep.add(Row{Section: sec, Name: "CPU per request, forwarder process", Value: per(fw, 0), Unit: "µs", Counterpart: "naive proxy", CounterValue: per(nv, 0), Ratio: ratio(per(fw, 0), per(nv, 0))})

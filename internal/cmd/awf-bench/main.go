@@ -27,6 +27,7 @@ func main() {
 		strict   = flag.Bool("strict", false, "exit 1 when a goal is not met, not only when a step fails")
 		stub     = flag.String("stub-broker", "", "internal: serve the naive reference's stub broker on the unix socket `path`")
 		naive    = flag.Bool("naive-proxy", false, "internal: serve the naive reference on ADDR UPSTREAM BROKER-SOCKET (the arguments)")
+		relay    = flag.Bool("raw-relay", false, "internal: serve the raw TCP relay on ADDR to TARGET-HOST:PORT (the arguments)")
 		fwdEnv   = flag.String("forwarder-env", "", "extra environment for the workload's forwarder process, comma-separated K=V")
 		baseline = flag.String("baseline-cli", "", "an earlier awf-broker-cli `binary` to measure on the workload beside this build (before/after rows)")
 		only     = flag.String("only", "", "run only these steps, comma-separated (e.g. workload)")
@@ -52,6 +53,17 @@ func main() {
 		}
 		return
 	}
+	if *relay {
+		if flag.NArg() != 2 {
+			fmt.Fprintln(os.Stderr, "awf-bench -raw-relay ADDR TARGET-HOST:PORT")
+			os.Exit(2)
+		}
+		if err := benchsuite.ServeRelay(ctx, flag.Arg(0), flag.Arg(1)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	opts := benchsuite.Options{Duration: *dur, Rotation: *rotation, Leases: *leases}
 	if *fwdEnv != "" {
 		opts.ForwarderEnv = strings.Split(*fwdEnv, ",")
@@ -63,6 +75,7 @@ func main() {
 	if self, err := os.Executable(); err == nil {
 		opts.StubBroker = []string{self, "-stub-broker"}
 		opts.NaiveProxy = []string{self, "-naive-proxy"}
+		opts.RawRelay = []string{self, "-raw-relay"}
 	}
 	if *bin != "" {
 		opts.Bins = procs.Bins{Daemon: filepath.Join(*bin, "awf-brokerd"), CLI: filepath.Join(*bin, "awf-broker-cli")}
