@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/awf-broker/awf-broker/internal/testharness"
 )
 
 func TestWorkloadShapes(t *testing.T) {
@@ -78,5 +80,38 @@ func TestCPUTimeCountsThisProcess(t *testing.T) {
 	}
 	if _, err := cpuTime(-1); err == nil {
 		t.Error("no error for a pid that cannot exist")
+	}
+}
+
+// The workload's floor relays the call byte for byte (the client carries
+// the bearer) and stops when its context ends.
+func TestServeRelayCarriesTheWorkload(t *testing.T) {
+	var srv servers
+	defer srv.close()
+	up, err := srv.sseUpstream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServeRelay(ctx, addr, strings.TrimPrefix(up, "http://")) }()
+	p := newStreamPoster()
+	defer p.hc.CloseIdleConnections()
+	var last error
+	if !testharness.Eventually(5*time.Second, func() bool { _, last = p.post(ctx, "http://"+addr, true); return last == nil }) {
+		t.Fatalf("call through the relay: %v", last)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("ServeRelay after cancel: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ServeRelay did not return after its context ended")
 	}
 }
