@@ -39,6 +39,10 @@ type Options struct {
 	// BaselineCLI, when set, is an earlier awf-broker-cli build measured on
 	// the workload beside this one, for before/after rows.
 	BaselineCLI string
+	// WorkloadEvents is how many SSE events answer each workload call
+	// (default WorkloadEvents). One event leaves the cost of the request
+	// itself; the difference to the default run is the cost of the events.
+	WorkloadEvents int
 	// Only, when set, runs just the steps it names (e.g. "workload").
 	Only []string
 	// Log receives progress lines (default stderr).
@@ -64,6 +68,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	if opts.Leases <= 0 {
 		opts.Leases = 10000
+	}
+	if opts.WorkloadEvents <= 0 {
+		opts.WorkloadEvents = WorkloadEvents
 	}
 	if opts.Log == nil {
 		opts.Log = os.Stderr

@@ -17,7 +17,8 @@ import (
 const (
 	// WorkloadBody is the request body's size.
 	WorkloadBody = 80 << 10
-	// WorkloadEvents is how many SSE events the upstream streams back.
+	// WorkloadEvents is how many SSE events the upstream streams back
+	// (Options.WorkloadEvents changes it for one run).
 	WorkloadEvents = 40
 	// WorkloadEventGap is the pause between two events.
 	WorkloadEventGap = time.Millisecond
@@ -37,23 +38,23 @@ func workloadEvent(i int) []byte {
 	return []byte(ev)
 }
 
-// workloadAnswerLen is the length of the whole streamed answer.
-func workloadAnswerLen() int {
+// workloadAnswerLen is the length of a streamed answer of events events.
+func workloadAnswerLen(events int) int {
 	n := 0
-	for i := range WorkloadEvents {
+	for i := range events {
 		n += len(workloadEvent(i))
 	}
 	return n
 }
 
 // sseUpstream is a Messages endpoint that reads the whole 80 KB request,
-// checks for a bearer, and streams WorkloadEvents events WorkloadEventGap apart.
-func (s *servers) sseUpstream() (string, error) {
+// checks for a bearer, and streams n events WorkloadEventGap apart.
+func (s *servers) sseUpstream(n int) (string, error) {
 	ln, err := s.tcp()
 	if err != nil {
 		return "", err
 	}
-	events := make([][]byte, WorkloadEvents)
+	events := make([][]byte, n)
 	for i := range events {
 		events[i] = workloadEvent(i)
 	}
@@ -91,11 +92,12 @@ type streamPoster struct {
 	answer int
 }
 
-func newStreamPoster() *streamPoster {
+// newStreamPoster expects answers of events events.
+func newStreamPoster(events int) *streamPoster {
 	return &streamPoster{
 		hc:     &http.Client{Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, DisableCompression: true}},
 		body:   workloadRequest(),
-		answer: workloadAnswerLen(),
+		answer: workloadAnswerLen(events),
 	}
 }
 

@@ -32,7 +32,7 @@ func TestWorkloadShapes(t *testing.T) {
 		}
 		total += len(ev)
 	}
-	if got := workloadAnswerLen(); got != total {
+	if got := workloadAnswerLen(WorkloadEvents); got != total {
 		t.Errorf("answer length %d, want %d", got, total)
 	}
 }
@@ -40,11 +40,11 @@ func TestWorkloadShapes(t *testing.T) {
 func TestStreamPosterAgainstTheSSEUpstream(t *testing.T) {
 	var srv servers
 	defer srv.close()
-	up, err := srv.sseUpstream()
+	up, err := srv.sseUpstream(WorkloadEvents)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newStreamPoster()
+	p := newStreamPoster(WorkloadEvents)
 	defer p.hc.CloseIdleConnections()
 	start := time.Now()
 	ttfb, err := p.post(context.Background(), up, true)
@@ -88,7 +88,7 @@ func TestCPUTimeCountsThisProcess(t *testing.T) {
 func TestServeRelayCarriesTheWorkload(t *testing.T) {
 	var srv servers
 	defer srv.close()
-	up, err := srv.sseUpstream()
+	up, err := srv.sseUpstream(WorkloadEvents)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestServeRelayCarriesTheWorkload(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ServeRelay(ctx, addr, strings.TrimPrefix(up, "http://")) }()
-	p := newStreamPoster()
+	p := newStreamPoster(WorkloadEvents)
 	defer p.hc.CloseIdleConnections()
 	var last error
 	if !testharness.Eventually(5*time.Second, func() bool { _, last = p.post(ctx, "http://"+addr, true); return last == nil }) {

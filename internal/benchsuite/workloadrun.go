@@ -22,7 +22,7 @@ func (s *suite) workload(ctx context.Context) error {
 	}
 	var srv servers
 	defer srv.close()
-	up, err := srv.sseUpstream()
+	up, err := srv.sseUpstream(s.opts.WorkloadEvents)
 	if err != nil {
 		return err
 	}
@@ -32,7 +32,7 @@ func (s *suite) workload(ctx context.Context) error {
 		return err
 	}
 	defer stubProc.Stop(5 * time.Second)
-	p := newStreamPoster()
+	p := newStreamPoster(s.opts.WorkloadEvents)
 	defer p.hc.CloseIdleConnections()
 
 	naiveAddr, err := freePort()
@@ -130,7 +130,7 @@ func (s *suite) workload(ctx context.Context) error {
 // workloadRows reports one concurrency level of the workload.
 func (s *suite) workloadRows(conc int, direct, nv, fw, rel Result) {
 	sec := fmt.Sprintf("workload c=%d", conc)
-	s.rep.add(Row{Section: sec, Name: "direct calls (80 KB up, 40 SSE events down)", Value: direct.Rate(), Unit: "/s"})
+	s.rep.add(Row{Section: sec, Name: fmt.Sprintf("direct calls (80 KB up, %d SSE events down)", s.opts.WorkloadEvents), Value: direct.Rate(), Unit: "/s"})
 	s.rep.add(Row{Section: sec, Name: "naive reference throughput", Value: nv.Rate(), Unit: "/s", Counterpart: "direct", CounterValue: direct.Rate(), Ratio: ratio(nv.Rate(), direct.Rate())})
 	s.rep.add(Row{Section: sec, Name: "forwarder + broker throughput", Value: fw.Rate(), Unit: "/s", Counterpart: "naive", CounterValue: nv.Rate(), Ratio: ratio(fw.Rate(), nv.Rate())})
 	addFw, addNv := micros(fw.P50-direct.P50), micros(nv.P50-direct.P50)

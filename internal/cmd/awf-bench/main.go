@@ -30,6 +30,7 @@ func main() {
 		relay    = flag.Bool("raw-relay", false, "internal: serve the raw TCP relay on ADDR to TARGET-HOST:PORT (the arguments)")
 		fwdEnv   = flag.String("forwarder-env", "", "extra environment for the workload's forwarder process, comma-separated K=V")
 		baseline = flag.String("baseline-cli", "", "an earlier awf-broker-cli `binary` to measure on the workload beside this build (before/after rows)")
+		events   = flag.Int("workload-events", benchsuite.WorkloadEvents, "SSE events answering each workload call (1 leaves the cost of the request itself)")
 		only     = flag.String("only", "", "run only these steps, comma-separated (e.g. workload)")
 	)
 	flag.Parse()
@@ -64,7 +65,7 @@ func main() {
 		}
 		return
 	}
-	opts := benchsuite.Options{Duration: *dur, Rotation: *rotation, Leases: *leases}
+	opts := benchsuite.Options{Duration: *dur, Rotation: *rotation, Leases: *leases, WorkloadEvents: *events}
 	if *fwdEnv != "" {
 		opts.ForwarderEnv = strings.Split(*fwdEnv, ",")
 	}
