@@ -12,9 +12,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
@@ -179,54 +177,4 @@ func timePtr(t time.Time) *time.Time {
 	}
 	u := t.UTC().Truncate(time.Second)
 	return &u
-}
-
-// Set is the credentials the server serves (a server.CredentialSource). A
-// reload swaps the whole snapshot at once, so lookups on the header path
-// take no lock and always see one consistent config.
-type Set struct {
-	cur atomic.Pointer[Snapshot]
-}
-
-// Snapshot is one immutable set of credentials.
-type Snapshot struct {
-	// ByName holds the entries; never modified once stored.
-	ByName map[string]*Entry
-	sorted []server.Issuer
-}
-
-// NewSnapshot returns the snapshot of m.
-func NewSnapshot(m map[string]*Entry) *Snapshot {
-	return &Snapshot{ByName: m, sorted: sorted(m)}
-}
-
-// Load returns the current snapshot.
-func (s *Set) Load() *Snapshot { return s.cur.Load() }
-
-// Store makes snap the current snapshot.
-func (s *Set) Store(snap *Snapshot) { s.cur.Store(snap) }
-
-// Get returns the named credential.
-func (s *Set) Get(name string) (server.Issuer, bool) {
-	c, ok := s.cur.Load().ByName[name]
-	if !ok {
-		return nil, false
-	}
-	return c, true
-}
-
-// All returns every credential, sorted by name.
-func (s *Set) All() []server.Issuer { return s.cur.Load().sorted }
-
-func sorted(m map[string]*Entry) []server.Issuer {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make([]server.Issuer, len(names))
-	for i, n := range names {
-		out[i] = m[n]
-	}
-	return out
 }

@@ -1,10 +1,12 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +22,7 @@ import (
 	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/lease"
 	"github.com/awf-broker/awf-broker/broker/peer"
+	"github.com/awf-broker/awf-broker/broker/server"
 	"github.com/awf-broker/awf-broker/client"
 )
 
@@ -426,27 +429,7 @@ func TestReloadWhileServing(t *testing.T) {
 // deterministic by running it from the audit line of the reload's
 // shortening, i.e. between the shortening and the swap.
 func TestReloadShortensARacingRenew(t *testing.T) {
-	text := func(ttl string) *config.Config {
-		t.Helper()
-		cfg, err := config.Parse([]byte(fmt.Sprintf(`socket {
-  path = "/nonexistent/broker.sock"
-}
-credential "key" {
-  provider  = "static"
-  header    = "x-api-key"
-  value_env = "KEY"
-  hosts     = ["api.anthropic.com"]
-  lease_ttl = %q
-  allow {
-    uids = [%d]
-  }
-}
-`, ttl, os.Getuid())), "config.hcl")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
+	text := func(ttl string) *config.Config { return keyConfig(t, ttl) }
 	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
 	var racer func(msg string, args []any)
 	d, err := New(Options{
@@ -489,6 +472,128 @@ credential "key" {
 	}
 	if sum.Shortened == 0 {
 		t.Errorf("summary %+v: no lease shortened", sum)
+	}
+}
+
+// keyConfig is a config of one static credential "key" (value_env KEY)
+// with the given lease_ttl, leasable by the test's uid.
+func keyConfig(t *testing.T, ttl string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`socket {
+  path = "/nonexistent/broker.sock"
+}
+credential "key" {
+  provider  = "static"
+  header    = "x-api-key"
+  value_env = "KEY"
+  hosts     = ["api.anthropic.com"]
+  lease_ttl = %q
+  allow {
+    uids = [%d]
+  }
+}
+`, ttl, os.Getuid())), "config.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestReloadWaitsForALeaseChange: a renewal or creation reads the
+// credential under lease_ttl 1h and is held before it changes the lease
+// store; a reload to lease_ttl 5m runs until it ends or waits for it, and
+// then the change lands. The lease still ends within the new lease_ttl:
+// the reload's swap and re-check wait for a change that read the old
+// config (catalog.Set.Swap, LeaseChange), so none lands after the
+// re-check. The change does what serveRenew and serveCreateLease do.
+func TestReloadWaitsForALeaseChange(t *testing.T) {
+	holder := lease.Holder{Cred: peer.Cred{UID: uint32(os.Getuid())}}
+	ceiling := func(cr server.Issuer) lease.Ceiling {
+		info := cr.Info()
+		return lease.Ceiling{Name: info.Name, Hosts: info.Hosts, MaxTTL: info.LeaseTTL, MaxLifetime: info.LeaseMaxLifetime}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(d *Daemon, id string, cr server.Issuer) (*lease.Lease, error)
+	}{
+		{"renew", func(d *Daemon, id string, cr server.Issuer) (*lease.Lease, error) {
+			l, _, err := d.leases.Renew(id, "", ceiling(cr))
+			return l, err
+		}},
+		{"create", func(d *Daemon, _ string, cr server.Issuer) (*lease.Lease, error) {
+			l, _, err := d.leases.Create(ceiling(cr), api.CreateLeaseRequest{}, holder)
+			return l, err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+			d, err := New(Options{Config: keyConfig(t, "1h"), Clock: clk, Version: "test",
+				Lookup: func(k string) (string, bool) { return "sk-test-value", k == "KEY" }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cr, _ := d.creds.Get("key")
+			first, _, err := d.leases.Create(ceiling(cr), api.CreateLeaseRequest{}, holder)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read, release := make(chan struct{}), make(chan struct{})
+			changed := make(chan *lease.Lease, 1)
+			go func() {
+				var l *lease.Lease
+				err := d.creds.LeaseChange(func() error {
+					cr, _ := d.creds.Get("key")
+					close(read)
+					<-release
+					var err error
+					l, err = tc.change(d, first.ID, cr)
+					return err
+				})
+				if err != nil {
+					t.Errorf("the %s: %v", tc.name, err)
+				}
+				changed <- l
+			}()
+			<-read
+			reloaded := make(chan struct{})
+			go func() {
+				defer close(reloaded)
+				if _, err := d.Reload(keyConfig(t, "5m")); err != nil {
+					t.Error(err)
+				}
+			}()
+			waitSwapOrDone(reloaded)
+			close(release)
+			l := <-changed
+			<-reloaded
+			if l == nil {
+				t.Fatal("no lease changed")
+			}
+			if want := clk.Now().Add(5 * time.Minute); l.ExpiresAt().After(want) {
+				t.Errorf("after a %s that read lease_ttl 1h raced a reload to 5m, the lease expires at %v, after %v", tc.name, l.ExpiresAt(), want)
+			}
+		})
+	}
+}
+
+// waitSwapOrDone returns once done is closed or a goroutine waits in
+// catalog.Set.Swap for the lease changes to end: the state a reload
+// reaches while a change that read the old config runs.
+func waitSwapOrDone(done <-chan struct{}) {
+	buf := make([]byte, 1<<20)
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		n := runtime.Stack(buf, true)
+		for _, g := range bytes.Split(buf[:n], []byte("\n\n")) {
+			if bytes.Contains(g, []byte("sync.(*RWMutex).Lock")) && bytes.Contains(g, []byte("catalog.(*Set).Swap")) {
+				return
+			}
+		}
+		runtime.Gosched()
 	}
 }
 

@@ -52,12 +52,9 @@ func (s *Server) authorize(perm Permission, p params, c *call) error {
 		if !validName(name) {
 			return problem(http.StatusBadRequest, api.CodeBadRequest, "credential %q is not a valid name", clip(name))
 		}
-		if err := c.pol.MayLease(c.caller, name); err != nil {
+		cr, err := s.leasable(c.pol, c.caller, name)
+		if err != nil {
 			return err
-		}
-		cr, ok := s.cfg.Credentials.Get(name)
-		if !ok {
-			return problem(http.StatusNotFound, api.CodeUnknownCredential, "no credential %q", name)
 		}
 		c.cred = cr
 	case AdminOrHolder:

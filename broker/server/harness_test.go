@@ -306,3 +306,5 @@ var errDeadline = context.DeadlineExceeded
 func callerUID(uid uint32) peer.Cred { return peer.Cred{UID: uid, GID: uid, PID: 4242, StartTime: 1} }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+func (s stubSource) LeaseChange(f func() error) error { return f() }

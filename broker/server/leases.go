@@ -5,7 +5,10 @@ import (
 	"net/http"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/access"
 	"github.com/awf-broker/awf-broker/broker/lease"
+	"github.com/awf-broker/awf-broker/broker/peer"
+	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
 // LeaseGate is implemented by credentials that refuse new leases for a
@@ -15,22 +18,44 @@ type LeaseGate interface {
 	LeaseGate() error
 }
 
-// serveCreateLease makes a lease on the credential the wrapper resolved
-// (CanLease) for the caller; the secret is in this answer only.
+// serveCreateLease makes a lease on the credential the request names for
+// the caller; the secret is in this answer only. The wrapper's check
+// (CanLease) is made again inside LeaseChange, against the config the
+// lease is made under.
 func (s *Server) serveCreateLease(c *call) error {
-	if g, ok := c.cred.(LeaseGate); ok {
-		if err := g.LeaseGate(); err != nil {
+	holder := lease.Holder{Cred: c.caller, Container: s.cfg.ContainerID(c.caller.PID)}
+	var sec secret.Value
+	err := s.cfg.Credentials.LeaseChange(func() error {
+		c.pol = s.cfg.Policy()
+		cr, err := s.leasable(c.pol, c.caller, c.create.Credential)
+		if err != nil {
 			return err
 		}
-	}
-	info := c.cred.Info()
-	holder := lease.Holder{Cred: c.caller, Container: s.cfg.ContainerID(c.caller.PID)}
-	l, sec, err := s.cfg.Leases.Create(leaseInfo(info), c.create, holder)
+		c.cred = cr
+		if g, ok := cr.(LeaseGate); ok {
+			if err := g.LeaseGate(); err != nil {
+				return err
+			}
+		}
+		c.lease, sec, err = s.cfg.Leases.Create(leaseInfo(cr.Info()), c.create, holder)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	c.lease = l
-	return s.writeJSON(c, http.StatusCreated, api.CreatedLease{Lease: l.API(), Secret: sec.Reveal()})
+	return s.writeJSON(c, http.StatusCreated, api.CreatedLease{Lease: c.lease.API(), Secret: sec.Reveal()})
+}
+
+// leasable returns the named credential if pol lets caller lease it.
+func (s *Server) leasable(pol *access.Policy, caller peer.Cred, name string) (Issuer, error) {
+	if err := pol.MayLease(caller, name); err != nil {
+		return nil, err
+	}
+	cr, ok := s.cfg.Credentials.Get(name)
+	if !ok {
+		return nil, problem(http.StatusNotFound, api.CodeUnknownCredential, "no credential %q", name)
+	}
+	return cr, nil
 }
 
 // serveLeases lists every lease for an admin, the caller's own otherwise.
@@ -53,11 +78,17 @@ func (s *Server) serveRenew(c *call) error {
 	}
 	// The credential as it is now bounds the renewal (a reload may have
 	// lowered its lease_ttl or lease_max_lifetime).
-	cr, ok := s.cfg.Credentials.Get(c.lease.Credential)
-	if !ok {
-		return problem(http.StatusGone, api.CodeLeaseRevoked, "lease %s: its credential %q no longer exists", c.lease.ID, c.lease.Credential)
-	}
-	l, capped, err := s.cfg.Leases.Renew(c.lease.ID, req.TTL, leaseInfo(cr.Info()))
+	var l *lease.Lease
+	var capped bool
+	err := s.cfg.Credentials.LeaseChange(func() error {
+		cr, ok := s.cfg.Credentials.Get(c.lease.Credential)
+		if !ok {
+			return problem(http.StatusGone, api.CodeLeaseRevoked, "lease %s: its credential %q no longer exists", c.lease.ID, c.lease.Credential)
+		}
+		var err error
+		l, capped, err = s.cfg.Leases.Renew(c.lease.ID, req.TTL, leaseInfo(cr.Info()))
+		return err
+	})
 	if err != nil {
 		return err
 	}

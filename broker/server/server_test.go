@@ -19,6 +19,8 @@ type noCreds struct{}
 func (noCreds) Get(string) (Issuer, bool) { return nil, false }
 func (noCreds) All() []Issuer             { return nil }
 
+func (noCreds) LeaseChange(f func() error) error { return f() }
+
 func serve(t *testing.T, cfg Config) (string, func()) {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "s.sock")

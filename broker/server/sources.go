@@ -14,6 +14,12 @@ type CredentialSource interface {
 	Get(name string) (Issuer, bool)
 	// All returns every credential, in a stable order.
 	All() []Issuer
+	// LeaseChange runs f, which reads a credential's limits and changes a
+	// lease by them (a renewal, a creation), so that a reload cannot swap
+	// the credentials between the two after re-checking the leases: the
+	// change lands before that re-check or reads the new config. f must
+	// not block on anything but the lease store.
+	LeaseChange(f func() error) error
 }
 
 // Description is a credential's fixed description.
