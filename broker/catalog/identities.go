@@ -89,10 +89,14 @@ func (ids *Identities) Register(_ context.Context, name string, reg api.Identity
 		return ids.describe(name, gh, 0), nil
 	}
 	// The old job's leases end before the new job's registration exists,
-	// so no exchange from it can reach them.
-	n := ids.revoke(name, "identity re-registered")
-	gh.Install(job)
-	ids.purge(name)
+	// so no exchange from it can reach them; a lease being created under
+	// the old job lands first and is revoked with them (Set.Exclusive).
+	var n int
+	ids.creds.Exclusive(func() {
+		n = ids.revoke(name, "identity re-registered")
+		gh.Install(job)
+		ids.purge(name)
+	})
 	out := ids.describe(name, gh, n)
 	ids.announce(api.EventIdentityRegistered, out)
 	return out, nil
@@ -112,9 +116,12 @@ func (ids *Identities) Clear(_ context.Context, name string) (api.Identity, erro
 		// changes nothing.
 		return ids.describe(name, gh, 0), nil
 	}
-	n := ids.revoke(name, "identity cleared")
-	gh.Clear()
-	ids.purge(name)
+	var n int
+	ids.creds.Exclusive(func() {
+		n = ids.revoke(name, "identity cleared")
+		gh.Clear()
+		ids.purge(name)
+	})
 	out := ids.describe(name, gh, n)
 	ids.announce(api.EventIdentityCleared, out)
 	return out, nil

@@ -48,10 +48,21 @@ func (s *Set) Store(snap *Snapshot) { s.cur.Store(snap) }
 // read the old snapshot has finished and recheck sees its lease, and one
 // that starts later reads snap. recheck must not call LeaseChange.
 func (s *Set) Swap(snap *Snapshot, recheck func()) {
+	s.Exclusive(func() {
+		s.cur.Store(snap)
+		recheck()
+	})
+}
+
+// Exclusive runs f with no LeaseChange running: a change that began
+// before has finished, and none begins until f returns. An identity's new
+// registration revokes the old job's leases and installs the new job under
+// it, so that no lease the old job's callers were still creating outlives
+// the revocation. f must not call LeaseChange.
+func (s *Set) Exclusive(f func()) {
 	s.changes.Lock()
 	defer s.changes.Unlock()
-	s.cur.Store(snap)
-	recheck()
+	f()
 }
 
 // LeaseChange runs f, which reads credentials (Get) and changes a lease by

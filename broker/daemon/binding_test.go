@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,9 @@ import (
 	"github.com/awf-broker/awf-broker/api"
 	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/broker/fake"
+	"github.com/awf-broker/awf-broker/broker/lease"
+	"github.com/awf-broker/awf-broker/broker/peer"
+	"github.com/awf-broker/awf-broker/broker/server"
 	"github.com/awf-broker/awf-broker/client"
 )
 
@@ -178,4 +182,78 @@ func TestNoTokenForALeaseRevokedWhileWaiting(t *testing.T) {
 	if err := <-res; !client.IsCode(err, api.CodeLeaseRevoked) {
 		t.Fatalf("the waiting request: %v, want 410 lease_revoked", err)
 	}
+}
+
+// TestRegistrationWaitsForALeaseCreation: a lease that job A's caller is
+// creating when job B registers (it passed the lease gate under A) lands
+// before B's registration revokes A's leases, and is revoked with them;
+// it never outlives A to be served B's token. Clearing works the same way.
+func TestRegistrationWaitsForALeaseCreation(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		next func(ctx context.Context, b *broker) error
+	}{
+		{"job B registers", func(ctx context.Context, b *broker) error {
+			_, err := b.client.RegisterIdentity(ctx, "github", api.IdentityRegistration{RequestURL: b.dev.GitHub.RequestURL(), RequestToken: b.dev.GitHub.AddJob("2002").Reveal()})
+			return err
+		}},
+		{"job A is cleared", func(ctx context.Context, b *broker) error {
+			_, err := b.client.ClearIdentity(ctx, "github")
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := startBroker(t, brokerOpts{})
+			ctx := context.Background()
+			jobA := b.dev.GitHub.AddJob("2001")
+			if _, err := b.client.RegisterIdentity(ctx, "github", api.IdentityRegistration{RequestURL: b.dev.GitHub.RequestURL(), RequestToken: jobA.Reveal()}); err != nil {
+				t.Fatal(err)
+			}
+			gated, release := make(chan struct{}), make(chan struct{})
+			created := make(chan *lease.Lease, 1)
+			go func() {
+				var l *lease.Lease
+				err := b.d.creds.LeaseChange(func() error {
+					cr, _ := b.d.creds.Get("anthropic")
+					if err := cr.(server.LeaseGate).LeaseGate(); err != nil {
+						return err
+					}
+					close(gated)
+					<-release
+					info := cr.Info()
+					var err error
+					l, _, err = b.d.leases.Create(lease.Ceiling{Name: info.Name, Hosts: info.Hosts, MaxTTL: info.LeaseTTL, MaxLifetime: info.LeaseMaxLifetime},
+						api.CreateLeaseRequest{Credential: "anthropic"}, lease.Holder{Cred: peer.Cred{UID: uint32(os.Getuid())}})
+					return err
+				})
+				if err != nil {
+					t.Errorf("create under job A: %v", err)
+				}
+				created <- l
+			}()
+			<-gated
+			done := make(chan error, 1)
+			go func() { done <- tc.next(ctx, b) }()
+			waitExclusiveOrDone(doneSignal(done))
+			close(release)
+			l := <-created
+			if l == nil {
+				t.Fatal("no lease created")
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			got, err := b.client.Lease(ctx, l.ID)
+			if err != nil || got.State != api.LeaseRevoked {
+				t.Fatalf("the lease created under job A while %s: %+v %v, want revoked", tc.name, got, err)
+			}
+		})
+	}
+}
+
+// doneSignal is closed once one value has arrived on c, which it puts back.
+func doneSignal(c chan error) <-chan struct{} {
+	out := make(chan struct{})
+	go func() { err := <-c; c <- err; close(out) }()
+	return out
 }

@@ -562,7 +562,7 @@ func TestReloadWaitsForALeaseChange(t *testing.T) {
 					t.Error(err)
 				}
 			}()
-			waitSwapOrDone(reloaded)
+			waitExclusiveOrDone(reloaded)
 			close(release)
 			l := <-changed
 			<-reloaded
@@ -576,10 +576,10 @@ func TestReloadWaitsForALeaseChange(t *testing.T) {
 	}
 }
 
-// waitSwapOrDone returns once done is closed or a goroutine waits in
-// catalog.Set.Swap for the lease changes to end: the state a reload
-// reaches while a change that read the old config runs.
-func waitSwapOrDone(done <-chan struct{}) {
+// waitExclusiveOrDone returns once done is closed or a goroutine waits in
+// catalog.Set.Exclusive for the lease changes to end: the state a reload
+// or a registration reaches while a change that read the old config runs.
+func waitExclusiveOrDone(done <-chan struct{}) {
 	buf := make([]byte, 1<<20)
 	for {
 		select {
@@ -589,7 +589,7 @@ func waitSwapOrDone(done <-chan struct{}) {
 		}
 		n := runtime.Stack(buf, true)
 		for _, g := range bytes.Split(buf[:n], []byte("\n\n")) {
-			if bytes.Contains(g, []byte("sync.(*RWMutex).Lock")) && bytes.Contains(g, []byte("catalog.(*Set).Swap")) {
+			if bytes.Contains(g, []byte("sync.(*RWMutex).Lock")) && bytes.Contains(g, []byte("catalog.(*Set).Exclusive")) {
 				return
 			}
 		}
