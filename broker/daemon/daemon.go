@@ -177,7 +177,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer lost(nil)
 	if w := d.watchSocket(l); w != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); w.Run(loops, lost) }()
+		// Until serving ends: closing the listener removes the file.
+		go func() { defer wg.Done(); w.Run(ctx, lost) }()
 	}
 
 	d.log.Info("serving", "socket", l.Addr().String(), "credentials", len(creds.ByName), "version", d.opts.Version)
@@ -185,6 +186,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if cause := context.Cause(ctx); err == nil && errors.Is(cause, ErrSocketGone) {
 		err = cause
 	}
+	lost(nil) // stops the socket watch when Serve ended on its own
 	d.mu.Lock()
 	stopLoops()
 	d.mu.Unlock()

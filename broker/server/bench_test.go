@@ -22,6 +22,9 @@ import (
 
 const benchHeadersBody = `{"method":"POST","url":"https://api.anthropic.com/v1/messages","headers":{"anthropic-version":"2023-06-01","content-type":"application/json"}}`
 
+// benchForwarderBody is what a forwarder sends for a bearer credential.
+const benchForwarderBody = `{"method":"POST","url":"https://api.anthropic.com/v1/messages"}`
+
 // benchServer is a server with one lease held by this process.
 func benchServer(b *testing.B, opts ...func(*Config)) (*Server, api.CreatedLease, peer.Cred) {
 	b.Helper()
@@ -46,24 +49,28 @@ func benchServer(b *testing.B, opts ...func(*Config)) (*Server, api.CreatedLease
 // BenchmarkHeadersHandler is one header grant through the handler, in
 // process: wrapper, lease check, decode, scope, encode.
 func BenchmarkHeadersHandler(b *testing.B) {
-	b.Run("plain", func(b *testing.B) { benchHeadersHandler(b) })
+	b.Run("plain", func(b *testing.B) { benchHeadersHandler(b, benchHeadersBody) })
 	b.Run("metrics", func(b *testing.B) {
 		m := metrics.New(metrics.Config{Version: "bench"})
-		benchHeadersHandler(b, func(c *Config) { c.OnGrant = m.Grant })
+		benchHeadersHandler(b, benchHeadersBody, func(c *Config) { c.OnGrant = m.Grant })
+	})
+	b.Run("forwarder", func(b *testing.B) {
+		m := metrics.New(metrics.Config{Version: "bench"})
+		benchHeadersHandler(b, benchForwarderBody, func(c *Config) { c.OnGrant = m.Grant })
 	})
 }
 
-func benchHeadersHandler(b *testing.B, opts ...func(*Config)) {
+func benchHeadersHandler(b *testing.B, reqBody string, opts ...func(*Config)) {
 	s, l, me := benchServer(b, opts...)
 	h := s.Handler()
 	ctx := peer.WithCred(context.Background(), me)
-	body := strings.NewReader(benchHeadersBody)
+	body := strings.NewReader(reqBody)
 	req := httptest.NewRequest("POST", "http://unix/v1/leases/"+l.ID+"/headers", body).WithContext(ctx)
 	req.Header.Set("Authorization", "Bearer "+l.Secret)
 	w := &discardWriter{h: http.Header{}}
 	b.ReportAllocs()
 	for b.Loop() {
-		body.Reset(benchHeadersBody)
+		body.Reset(reqBody)
 		req.Body = io.NopCloser(body)
 		w.status = 0
 		h.ServeHTTP(w, req)

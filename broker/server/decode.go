@@ -18,7 +18,12 @@ import (
 // body read timeout (400, and the connection is closed). An empty body is
 // allowed when optional.
 func (s *Server) decode(c *call, v any, optional bool) error {
-	err := decode(c.w, c.r, v, optional, s.cfg.BodyReadTimeout)
+	return s.bodyRead(c, decode(c.w, c.r, v, optional, s.cfg.BodyReadTimeout))
+}
+
+// bodyRead ends the body's read deadline once a decoder has read it, and
+// returns the decoder's err.
+func (s *Server) bodyRead(c *call, err error) error {
 	if c.w.Header().Get("Connection") == "close" {
 		// The body timed out. The deadline stays passed, so that the
 		// server, which still drains the body when it closes it after
@@ -64,7 +69,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool, timeou
 	if r.ContentLength > MaxBodyBytes {
 		return problem(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "request body exceeds %d bytes", MaxBodyBytes)
 	}
-	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	return decodeFrom(w, http.MaxBytesReader(w, r.Body, MaxBodyBytes), v, optional, timeout)
+}
+
+// decodeFrom decodes body, which the caller has bounded, into v (see decode).
+func decodeFrom(w http.ResponseWriter, body io.Reader, v any, optional bool, timeout time.Duration) error {
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)

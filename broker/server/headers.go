@@ -16,7 +16,7 @@ import (
 // for the headers.
 func (s *Server) serveHeaders(c *call) error {
 	var req api.HeadersRequest
-	if err := s.decode(c, &req, false); err != nil {
+	if err := s.decodeHeaders(c, &req); err != nil {
 		return err
 	}
 	method := strings.ToUpper(req.Method)
