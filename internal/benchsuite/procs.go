@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/awf-broker/awf-broker/api"
+	"github.com/awf-broker/awf-broker/broker/config"
 	"github.com/awf-broker/awf-broker/broker/devenv"
 	"github.com/awf-broker/awf-broker/client"
 	"github.com/awf-broker/awf-broker/internal/procs"
@@ -54,8 +55,8 @@ func (s *suite) processes(ctx context.Context) error {
 }
 
 // brokerProcess runs the real awf-brokerd as a child process against the
-// --dev fakes (in this process), with 127.0.0.1 (any port) added to every
-// credential's hosts, and waits until it is ready.
+// --dev fakes (in this process), configured by benchConfig, and waits
+// until it is ready.
 func (s *suite) brokerProcess(ctx context.Context, name string) (*procs.Proc, string, func(), error) {
 	dir := filepath.Join(s.dir, name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -66,9 +67,7 @@ func (s *suite) brokerProcess(ctx context.Context, name string) (*procs.Proc, st
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("fakes: %w", err)
 	}
-	for i := range dev.Config.Credentials {
-		dev.Config.Credentials[i].Hosts = append(dev.Config.Credentials[i].Hosts, "127.0.0.1")
-	}
+	benchConfig(dev.Config, s.opts.Leases)
 	cfg := filepath.Join(dir, "broker.hcl")
 	if err := os.WriteFile(cfg, []byte(dev.HCL()), 0o600); err != nil {
 		dev.Close()
@@ -87,6 +86,17 @@ func (s *suite) brokerProcess(ctx context.Context, name string) (*procs.Proc, st
 		return nil, "", nil, fmt.Errorf("%w\n%s", err, bd.Output())
 	}
 	return bd, sock, stop, nil
+}
+
+// benchConfig adapts the --dev config to the bench: 127.0.0.1 (any port,
+// where the bench's upstreams listen) added to every credential's hosts,
+// and a lease quota that lets this uid hold the leases the process step
+// creates, with room for the other steps' leases.
+func benchConfig(cfg *config.Config, leases int) {
+	for i := range cfg.Credentials {
+		cfg.Credentials[i].Hosts = append(cfg.Credentials[i].Hosts, "127.0.0.1")
+	}
+	cfg.Limits.LeasesPerUID = max(cfg.Limits.LeasesPerUID, leases+1024)
 }
 
 // createLeases creates n leases from 16 callers.
