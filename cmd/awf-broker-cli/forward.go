@@ -45,7 +45,6 @@ func forwardCmd(g *globals) *cobra.Command {
 			if len(rs) == 0 {
 				return usageError{fmt.Errorf("nothing to forward: give --listen/--credential/--upstream or --route")}
 			}
-			useRelayProcs(g.env)
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			// The forwarder's broker calls are bounded by --max-wait, not --timeout.

@@ -55,7 +55,6 @@ credential's target. Every port answers GET /health; port 10000 also GET /reflec
 				}
 				creds[name] = cred
 			}
-			useRelayProcs(g.env)
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			c := client.New(g.socket, client.WithUserAgent("awf-broker-sidecar/"+version))
