@@ -142,12 +142,14 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	// A request that read the old snapshot may have changed a lease
 	// since the plan: created one under the old config, or renewed one
 	// past the expiry endLeases just shortened it to. Every active lease
-	// is checked once more against the new config, inside the swap: such
+	// is checked once more, against the same old-to-new plan (so a lease
+	// made under a binding or provider the reload changed is revoked like
+	// the others), inside the swap: such
 	// a change has landed by then (Set.Swap waits for it), and later ones
 	// read only the new config. Shorten never moves an expiry later, so a
 	// lease the first pass ended or shortened is not touched again.
 	d.creds.Swap(catalog.NewSnapshot(newCreds), func() {
-		d.endLeases(reload.Plan(next, next, d.activeLeases(), d.opts.Clock.Now()), &sum)
+		d.endLeases(reload.Plan(prev, next, d.activeLeases(), d.opts.Clock.Now()), &sum)
 	})
 	for _, name := range plan.Stop {
 		oldCreds.ByName[name].Retire()
