@@ -137,10 +137,18 @@ func RunSidecar(ctx context.Context, sc SidecarConfig) error {
 func listCredentials(ctx context.Context, c *client.Client, wait time.Duration) ([]api.CredentialStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
+	var unreachable error // the last "cannot reach the broker", if any
 	for attempt := 0; ; attempt++ {
 		creds, err := c.Credentials(ctx)
 		if err == nil {
 			return creds, nil
+		}
+		if client.IsUnreachable(err) {
+			unreachable = err
+		} else if ctx.Err() != nil && unreachable != nil {
+			// The wait ran out during an attempt (a loaded machine): the
+			// broker was unreachable all along, so say that.
+			err = unreachable
 		}
 		if !client.IsUnreachable(err) || !sleep(ctx, backoff(attempt, 50*time.Millisecond, time.Second, rand.Float64())) {
 			return nil, fmt.Errorf("list the credentials this caller may lease: %w", err)
