@@ -21,7 +21,7 @@ func (s *Server) authorize(perm Permission, p params, c *call) error {
 	if !c.known {
 		return problem(http.StatusForbidden, api.CodeForbidden, "the broker could not identify the caller")
 	}
-	if p.id && !validID(c.id) {
+	if p.id && !validID(r.PathValue("id")) {
 		// Not echoed: a caller who confuses a lease's id and its secret
 		// would get the secret back in the error and the log.
 		return problem(http.StatusBadRequest, api.CodeBadRequest, "the lease id is not a UUID")
@@ -58,7 +58,7 @@ func (s *Server) authorize(perm Permission, p params, c *call) error {
 		}
 		c.cred = cr
 	case AdminOrHolder:
-		l, err := s.cfg.Leases.Get(strings.ToLower(c.id))
+		l, err := s.cfg.Leases.Get(strings.ToLower(r.PathValue("id")))
 		if err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func (s *Server) authorize(perm Permission, p params, c *call) error {
 			c.w.Header().Set("WWW-Authenticate", "Bearer")
 			return problem(http.StatusUnauthorized, api.CodeUnauthenticated, "missing or malformed Authorization: Bearer <lease secret>")
 		}
-		l, err := s.cfg.Leases.Authorize(strings.ToLower(c.id), sec, c.caller)
+		l, err := s.cfg.Leases.Authorize(strings.ToLower(r.PathValue("id")), sec, c.caller)
 		if err != nil {
 			return err
 		}

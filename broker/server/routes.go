@@ -114,24 +114,15 @@ func Routes() []RouteInfo {
 // Routes lists the route table (the package's Routes).
 func (s *Server) Routes() []RouteInfo { return Routes() }
 
-// grantPath is the header grant's path, the one called for every
-// forwarded request.
-const grantPath = "/v1/leases/{id}/headers"
-
 // mux routes the table; a known path with another method answers 405 and
 // an unknown path 404, both as problems.
 func (s *Server) mux() http.Handler {
 	mux := http.NewServeMux()
 	known := http.NewServeMux() // any method on a known path
 	allow := map[string][]string{}
-	var grant *wrapped
 	for _, r := range table() {
-		h := s.wrap(r)
-		mux.Handle(r.method+" "+r.path, h)
+		mux.Handle(r.method+" "+r.path, s.wrap(r))
 		allow[r.path] = append(allow[r.path], r.method)
-		if r.path == grantPath {
-			grant = h
-		}
 	}
 	for path, methods := range allow {
 		if slices.Contains(methods, http.MethodGet) {
@@ -147,26 +138,5 @@ func (s *Server) mux() http.Handler {
 		s.fail(w, r, problem(http.StatusNotFound, api.CodeNotFound, "no endpoint %s", clip(r.URL.Path)))
 	})
 	mux.Handle("/", known)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id, ok := grantID(r); ok && grant != nil {
-			grant.serve(w, r, id)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})
-}
-
-// grantID returns the lease id of a header grant whose path the mux would
-// route as is (clean, nothing escaped, a canonical UUID for {id}) to the
-// grant's handler, so that the hottest route skips the mux's matching.
-// Any other request, a grant's too, goes through the mux.
-func grantID(r *http.Request) (string, bool) {
-	const prefix, suffix = "/v1/leases/", "/headers"
-	p := r.URL.Path
-	if r.Method != http.MethodPost || r.URL.RawPath != "" || len(p) != len(prefix)+36+len(suffix) ||
-		!strings.HasPrefix(p, prefix) || !strings.HasSuffix(p, suffix) {
-		return "", false
-	}
-	id := p[len(prefix) : len(prefix)+36]
-	return id, validID(id)
+	return mux
 }

@@ -15,8 +15,6 @@ import (
 type call struct {
 	w http.ResponseWriter
 	r *http.Request
-	// id is the {id} path value ("" on a route without one).
-	id string
 	// caller is who called; known is false when the broker could not tell.
 	caller peer.Cred
 	known  bool
@@ -44,66 +42,45 @@ type params struct {
 
 // wrap authorizes a route's caller by the route's permission, runs the
 // handler, writes its error and logs the request.
-func (s *Server) wrap(rt route) *wrapped {
-	h := &wrapped{s: s, rt: rt, p: params{
+func (s *Server) wrap(rt route) http.Handler {
+	p := params{
 		id:         strings.Contains(rt.path, "{id}"),
 		name:       strings.Contains(rt.path, "{name}"),
 		credential: strings.HasPrefix(rt.path, "/v1/credentials/"),
-	}}
-	h.streams = rt.path == "/v1/events" // a websocket: no body, no deadline
-	if rt.path == grantPath {
-		h.onGrant = s.cfg.OnGrant
 	}
-	return h
-}
-
-// wrapped is a route's handler in its wrapper.
-type wrapped struct {
-	s       *Server
-	rt      route
-	p       params
-	streams bool
-	onGrant func(credential, code string, d time.Duration)
-}
-
-// ServeHTTP serves a request the mux routed.
-func (h *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var id string
-	if h.p.id {
-		id = r.PathValue("id")
+	streams := rt.path == "/v1/events" // a websocket: no body, no deadline
+	onGrant := s.cfg.OnGrant
+	if rt.path != "/v1/leases/{id}/headers" {
+		onGrant = nil
 	}
-	h.serve(w, r, id)
-}
-
-// serve serves r, whose {id} path value is id.
-func (h *wrapped) serve(w http.ResponseWriter, r *http.Request, id string) {
-	s := h.s
-	start := s.cfg.Clock.Now()
-	c := &call{w: w, r: r, id: id}
-	if !h.streams {
-		s.setBodyDeadline(c)
-	}
-	err := overQuota(r.Context())
-	if err != nil {
-		// Past its uid's connections_per_uid: answered, then closed.
-		w.Header().Set("Connection", "close")
-	} else {
-		err = s.authorize(h.rt.perm, h.p, c)
-	}
-	if err == nil {
-		err = h.rt.h(s, c)
-	}
-	if err != nil {
-		s.writeError(c, err)
-	}
-	if h.onGrant != nil {
-		var cred string
-		if c.lease != nil {
-			cred = c.lease.Credential
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.cfg.Clock.Now()
+		c := &call{w: w, r: r}
+		if !streams {
+			s.setBodyDeadline(c)
 		}
-		h.onGrant(cred, c.code, s.cfg.Clock.Now().Sub(start))
-	}
-	s.logRequest(h.rt, c, start)
+		err := overQuota(r.Context())
+		if err != nil {
+			// Past its uid's connections_per_uid: answered, then closed.
+			w.Header().Set("Connection", "close")
+		} else {
+			err = s.authorize(rt.perm, p, c)
+		}
+		if err == nil {
+			err = rt.h(s, c)
+		}
+		if err != nil {
+			s.writeError(c, err)
+		}
+		if onGrant != nil {
+			var cred string
+			if c.lease != nil {
+				cred = c.lease.Credential
+			}
+			onGrant(cred, c.code, s.cfg.Clock.Now().Sub(start))
+		}
+		s.logRequest(rt, c, start)
+	})
 }
 
 // logRequest writes one debug line per request, and an info line for each
@@ -122,8 +99,8 @@ func (s *Server) logRequest(rt route, c *call, start time.Time) {
 	}
 	if c.lease != nil {
 		args = append(args, "lease", c.lease.ID)
-	} else if validID(c.id) {
-		args = append(args, "lease", c.id)
+	} else if id := c.r.PathValue("id"); validID(id) {
+		args = append(args, "lease", id)
 	}
 	if refused {
 		ok, suppressed := s.refusals.allow(refusalKey{uid: c.caller.UID, code: c.code}, s.cfg.Clock.Now())
