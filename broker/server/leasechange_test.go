@@ -58,7 +58,7 @@ func (s *changeSource) take() []bool {
 // TestLeaseChangesReadInsideLeaseChange: creating and renewing a lease
 // read the credential whose limits they apply inside LeaseChange, so a
 // reload cannot swap the credentials between the read and the lease
-// store's change (the wrapper's earlier lookup only refuses early).
+// store's change, and nothing looks the credential up outside it.
 func TestLeaseChangesReadInsideLeaseChange(t *testing.T) {
 	creds := &changeSource{stubSource: stubSource{
 		"anthropic": {info: Description{Name: "anthropic", Hosts: []string{"api.anthropic.com"}, LeaseTTL: 15 * time.Minute}},
@@ -82,8 +82,8 @@ func TestLeaseChangesReadInsideLeaseChange(t *testing.T) {
 	if w.Code != http.StatusCreated {
 		t.Fatalf("create: %d %s", w.Code, w.Body)
 	}
-	if got := creds.take(); !slices.Equal(got, []bool{false, true}) {
-		t.Errorf("create: Gets inside LeaseChange %v, want [false true] (the wrapper's, then the handler's)", got)
+	if got := creds.take(); !slices.Equal(got, []bool{true}) {
+		t.Errorf("create: Gets inside LeaseChange %v, want [true] (one lookup, the handler's, under the lock)", got)
 	}
 	var created api.CreatedLease
 	if err := json.Unmarshal(w.Body.Bytes(), &created); err != nil {

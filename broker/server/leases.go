@@ -5,9 +5,7 @@ import (
 	"net/http"
 
 	"github.com/awf-broker/awf-broker/api"
-	"github.com/awf-broker/awf-broker/broker/access"
 	"github.com/awf-broker/awf-broker/broker/lease"
-	"github.com/awf-broker/awf-broker/broker/peer"
 	"github.com/awf-broker/awf-broker/broker/secret"
 )
 
@@ -19,17 +17,21 @@ type LeaseGate interface {
 }
 
 // serveCreateLease makes a lease on the credential the request names for
-// the caller; the secret is in this answer only. The wrapper's check
-// (CanLease) is made again inside LeaseChange, against the config the
-// lease is made under.
+// the caller (CanLease); the secret is in this answer only. Whether the
+// caller may lease it is decided inside LeaseChange, so that the lease is
+// made under the config it was allowed by.
 func (s *Server) serveCreateLease(c *call) error {
 	holder := lease.Holder{Cred: c.caller, Container: s.cfg.ContainerID(c.caller.PID)}
 	var sec secret.Value
 	err := s.cfg.Credentials.LeaseChange(func() error {
 		c.pol = s.cfg.Policy()
-		cr, err := s.leasable(c.pol, c.caller, c.create.Credential)
-		if err != nil {
+		name := c.create.Credential
+		if err := c.pol.MayLease(c.caller, name); err != nil {
 			return err
+		}
+		cr, ok := s.cfg.Credentials.Get(name)
+		if !ok {
+			return problem(http.StatusNotFound, api.CodeUnknownCredential, "no credential %q", name)
 		}
 		c.cred = cr
 		if g, ok := cr.(LeaseGate); ok {
@@ -37,6 +39,7 @@ func (s *Server) serveCreateLease(c *call) error {
 				return err
 			}
 		}
+		var err error
 		c.lease, sec, err = s.cfg.Leases.Create(leaseInfo(cr.Info()), c.create, holder)
 		return err
 	})
@@ -44,18 +47,6 @@ func (s *Server) serveCreateLease(c *call) error {
 		return err
 	}
 	return s.writeJSON(c, http.StatusCreated, api.CreatedLease{Lease: c.lease.API(), Secret: sec.Reveal()})
-}
-
-// leasable returns the named credential if pol lets caller lease it.
-func (s *Server) leasable(pol *access.Policy, caller peer.Cred, name string) (Issuer, error) {
-	if err := pol.MayLease(caller, name); err != nil {
-		return nil, err
-	}
-	cr, ok := s.cfg.Credentials.Get(name)
-	if !ok {
-		return nil, problem(http.StatusNotFound, api.CodeUnknownCredential, "no credential %q", name)
-	}
-	return cr, nil
 }
 
 // serveLeases lists every lease for an admin, the caller's own otherwise.

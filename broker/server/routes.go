@@ -23,7 +23,9 @@ const (
 	// see answers 404.
 	AdminOrListFiltered
 	// CanLease: an admin or a caller in the allow of the credential the
-	// body names (the wrapper decodes the body to decide).
+	// body names. The wrapper decodes and checks the body; the handler
+	// decides inside LeaseChange, against the config the lease is made
+	// under.
 	CanLease
 	// AdminOrHolder: an admin or the uid holding lease {id}.
 	AdminOrHolder
