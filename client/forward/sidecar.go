@@ -135,22 +135,19 @@ func RunSidecar(ctx context.Context, sc SidecarConfig) error {
 // listCredentials asks the broker for the credentials the caller may
 // lease, retrying while it is unreachable, up to wait.
 func listCredentials(ctx context.Context, c *client.Client, wait time.Duration) ([]api.CredentialStatus, error) {
-	ctx, cancel := context.WithTimeout(ctx, wait)
+	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	var unreachable error // the last "cannot reach the broker", if any
 	for attempt := 0; ; attempt++ {
-		creds, err := c.Credentials(ctx)
+		creds, err := c.Credentials(wctx)
 		if err == nil {
 			return creds, nil
 		}
-		if client.IsUnreachable(err) {
-			unreachable = err
-		} else if ctx.Err() != nil && unreachable != nil {
-			// The wait ran out during an attempt (a loaded machine): the
-			// broker was unreachable all along, so say that.
-			err = unreachable
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			// No answer within the wait, as the job hooks say it: a
+			// broker that is absent or wedged is unreachable.
+			err = &client.UnreachableError{Socket: c.Socket(), Err: fmt.Errorf("no answer within %s (--max-wait)", wait)}
 		}
-		if !client.IsUnreachable(err) || !sleep(ctx, backoff(attempt, 50*time.Millisecond, time.Second, rand.Float64())) {
+		if !client.IsUnreachable(err) || !sleep(wctx, backoff(attempt, 50*time.Millisecond, time.Second, rand.Float64())) {
 			return nil, fmt.Errorf("list the credentials this caller may lease: %w", err)
 		}
 	}

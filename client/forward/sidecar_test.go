@@ -74,3 +74,30 @@ func TestSidecarWithAPortInUseServesNothingAndHoldsNoLease(t *testing.T) {
 		t.Errorf("%d leases left behind", n)
 	}
 }
+
+// A broker that accepts but never answers is, to a sidecar starting up,
+// unreachable once --max-wait runs out mid-call (exit 3 from the CLI), the
+// same as a broker that is not there.
+func TestSidecarStartupWaitOnAWedgedBrokerIsUnreachable(t *testing.T) {
+	sock := t.TempDir() + "/wedged.sock"
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	c := client.New(sock)
+	defer c.Close()
+	_, err = listCredentials(context.Background(), c, 100*time.Millisecond)
+	if !client.IsUnreachable(err) || !strings.Contains(err.Error(), "no answer within 100ms") {
+		t.Fatalf("listCredentials against a wedged broker: %v, want unreachable: no answer within 100ms", err)
+	}
+}
