@@ -39,26 +39,17 @@ func NewSnapshot(m map[string]*Entry) *Snapshot {
 // Load returns the current snapshot.
 func (s *Set) Load() *Snapshot { return s.cur.Load() }
 
-// Store makes snap the current snapshot, for a set not yet serving; a
-// reload uses Swap.
+// Store makes snap the current snapshot. Once the set serves, a reload
+// stores inside Exclusive, after ending the leases the new config does not
+// allow.
 func (s *Set) Store(snap *Snapshot) { s.cur.Store(snap) }
 
-// Swap makes snap the current snapshot and then runs recheck, which
-// re-checks every lease against it, with no LeaseChange running: one that
-// read the old snapshot has finished and recheck sees its lease, and one
-// that starts later reads snap. recheck must not call LeaseChange.
-func (s *Set) Swap(snap *Snapshot, recheck func()) {
-	s.Exclusive(func() {
-		s.cur.Store(snap)
-		recheck()
-	})
-}
-
 // Exclusive runs f with no LeaseChange running: a change that began
-// before has finished, and none begins until f returns. An identity's new
-// registration revokes the old job's leases and installs the new job under
-// it, so that no lease the old job's callers were still creating outlives
-// the revocation. f must not call LeaseChange.
+// before has finished, and none begins until f returns. A reload ends the
+// leases its new config does not allow and swaps the snapshot in it, and
+// an identity's new registration revokes the old job's leases and
+// installs the new job in it, so that no lease created or renewed under
+// the old config or job outlives them. f must not call LeaseChange.
 func (s *Set) Exclusive(f func()) {
 	s.changes.Lock()
 	defer s.changes.Unlock()

@@ -114,7 +114,8 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 	for _, c := range oldCreds.ByName {
 		prev.Credentials = append(prev.Credentials, c.Plan())
 	}
-	plan := reload.Plan(prev, next, d.activeLeases(), d.opts.Clock.Now())
+	// The leases are checked at the commit, inside Exclusive.
+	plan := reload.Plan(prev, next, nil, d.opts.Clock.Now())
 
 	newCreds := make(map[string]*catalog.Entry, len(cfg.Credentials))
 	var started []*catalog.Entry
@@ -131,25 +132,18 @@ func (d *Daemon) Reload(cfg *config.Config) (ReloadSummary, error) {
 		started = append(started, cr)
 	}
 
-	// Commit: from here on nothing fails. Leases end before the new
-	// credentials exist, so none of them is ever served a token it would
-	// not be granted now.
+	// Commit: from here on nothing fails. Inside Exclusive no lease is
+	// being created or renewed, so every lease made under the old config
+	// is active now and is checked; leases end before the new credentials
+	// exist, so none of them is ever served a token it would not be
+	// granted now; and a lease change after it reads only the new config.
 	sum := ReloadSummary{Added: plan.Added, Removed: plan.Removed, Changed: plan.Changed, Unchanged: plan.Keep}
-	d.endLeases(plan, &sum)
-	d.cfg.Store(cfg)
-	d.pol.Store(next.Policy)
-	d.ids.Store(newIDs)
-	// A request that read the old snapshot may have changed a lease
-	// since the plan: created one under the old config, or renewed one
-	// past the expiry endLeases just shortened it to. Every active lease
-	// is checked once more, against the same old-to-new plan (so a lease
-	// made under a binding or provider the reload changed is revoked like
-	// the others), inside the swap: such
-	// a change has landed by then (Set.Swap waits for it), and later ones
-	// read only the new config. Shorten never moves an expiry later, so a
-	// lease the first pass ended or shortened is not touched again.
-	d.creds.Swap(catalog.NewSnapshot(newCreds), func() {
+	d.creds.Exclusive(func() {
 		d.endLeases(reload.Plan(prev, next, d.activeLeases(), d.opts.Clock.Now()), &sum)
+		d.cfg.Store(cfg)
+		d.pol.Store(next.Policy)
+		d.ids.Store(newIDs)
+		d.creds.Store(catalog.NewSnapshot(newCreds))
 	})
 	for _, name := range plan.Stop {
 		oldCreds.ByName[name].Retire()

@@ -422,12 +422,12 @@ func TestReloadWhileServing(t *testing.T) {
 	}
 }
 
-// TestReloadShortensARacingRenew: a renew that read the old config can
-// land after the reload shortened its lease (it bounds the renewal by the
-// old lease_ttl); the reload checks every lease once more after the swap,
-// so the lease still ends within the new lease_ttl. The renew is made
-// deterministic by running it from the audit line of the reload's
-// shortening, i.e. between the shortening and the swap.
+// TestReloadShortensARacingRenew: a renew that arrives while the reload
+// is shortening its lease waits for the reload's commit (it changes the
+// lease inside LeaseChange, as the server's renew does) and then reads
+// the new config, so the lease still ends within the new lease_ttl. The
+// renew is made deterministic by starting it from the audit line of the
+// reload's shortening, i.e. in the middle of the commit.
 func TestReloadShortensARacingRenew(t *testing.T) {
 	text := func(ttl string) *config.Config { return keyConfig(t, ttl) }
 	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
@@ -450,25 +450,34 @@ func TestReloadShortensARacingRenew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	renewed := false
+	renewed := make(chan error, 1)
+	started := false
 	racer = func(msg string, args []any) {
-		if renewed || msg != "lease renewed" || !slices.Contains(args, any(reasonReload)) {
+		if started || msg != "lease renewed" || !slices.Contains(args, any(reasonReload)) {
 			return
 		}
-		renewed = true
-		if _, _, err := d.leases.Renew(l.ID, "", oldCeiling); err != nil {
-			t.Errorf("the racing renew: %v", err)
-		}
+		started = true
+		go func() {
+			renewed <- d.creds.LeaseChange(func() error {
+				cr, _ := d.creds.Get("key")
+				info := cr.Info()
+				_, _, err := d.leases.Renew(l.ID, "", lease.Ceiling{Name: info.Name, Hosts: info.Hosts, MaxTTL: info.LeaseTTL, MaxLifetime: info.LeaseMaxLifetime})
+				return err
+			})
+		}()
 	}
 	sum, err := d.Reload(text("5m"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !renewed {
+	if !started {
 		t.Fatal("the reload did not shorten the lease, so nothing raced it")
 	}
+	if err := <-renewed; err != nil {
+		t.Fatalf("the racing renew: %v", err)
+	}
 	if want := clk.Now().Add(5 * time.Minute); l.ExpiresAt().After(want) {
-		t.Errorf("after a renew with the old lease_ttl raced the reload, the lease expires at %v, after %v (the new lease_ttl)", l.ExpiresAt(), want)
+		t.Errorf("after a renew raced the reload, the lease expires at %v, after %v (the new lease_ttl)", l.ExpiresAt(), want)
 	}
 	if sum.Shortened == 0 {
 		t.Errorf("summary %+v: no lease shortened", sum)
