@@ -513,7 +513,7 @@ credential "key" {
 // store; a reload to lease_ttl 5m runs until it ends or waits for it, and
 // then the change lands. The lease still ends within the new lease_ttl:
 // the reload's swap and re-check wait for a change that read the old
-// config (catalog.Set.Swap, LeaseChange), so none lands after the
+// config (catalog.Set.Exclusive, LeaseChange), so none lands after the
 // re-check. The change does what serveRenew and serveCreateLease do.
 func TestReloadWaitsForALeaseChange(t *testing.T) {
 	holder := lease.Holder{Cred: peer.Cred{UID: uint32(os.Getuid())}}
